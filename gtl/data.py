@@ -1,0 +1,338 @@
+"""Real image datasets for GTL, decoded once and kept as uint8 tensors.
+
+Three benchmarks, each with the loader a user with the full download needs:
+
+* **miniImageNet**: the Ravi & Larochelle layout (``images/*.jpg`` plus
+  ``train.csv``/``val.csv``/``test.csv`` with ``filename,label``), or the
+  learn2learn pickle cache (``mini-imagenet-cache-{train,validation,test}.pkl``).
+* **CIFAR-FS**: CIFAR-100 (torchvision's ``cifar-100-python`` files, or the
+  ``cifar100_partial.npz`` of our offline data) with the CIFAR-FS class split
+  (Bertinetto et al. 2019) that ships inside this package.
+* **CUB-200-2011**: ``images/<class>/<file>.jpg`` with the standard
+  100/50/50 class split that ships inside this package.
+
+A data root is found from an explicit argument, then ``$GTL_DATA``, then
+the project's ``data/`` folder. Every image is decoded once (in parallel threads), resized to a
+square ``image_size`` and cached on disk under ``$GTL_CACHE`` (default
+``~/.cache/gtl``), so training epochs never decode a JPEG.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .paths import cache_dir, data_root
+
+SPLITS_DIR = Path(__file__).parent / "splits"
+DATASETS = ("miniimagenet", "cifar-fs", "cub")
+NATIVE_SIZE = {"miniimagenet": 84, "cifar-fs": 32, "cub": 84}
+
+# Folder names looked for under the data root, first match wins.
+FOLDERS = {
+    "miniimagenet": ("miniimagenet", "mini-imagenet", "miniImageNet"),
+    "cifar-fs": ("cifar100", "cifar-100", "cifar100-partial"),
+    "cub": ("cub", "CUB_200_2011", "cub50", "CUB"),
+}
+
+HOW_TO_GET = {
+    "miniimagenet": (
+        "Put the Ravi & Larochelle files there: images/<name>.jpg plus train.csv, val.csv and "
+        "test.csv (columns filename,label), or learn2learn's mini-imagenet-cache-<split>.pkl "
+        "files; `python -m gtl download miniimagenet` fetches the pickles (needs internet)."
+    ),
+    "cifar-fs": (
+        "Put torchvision's CIFAR-100 there (cifar-100-python/train, test, meta), or "
+        "cifar100_partial.npz; `python -m gtl download cifar-fs` fetches CIFAR-100 with "
+        "torchvision (needs internet). The CIFAR-FS class split ships with gtl."
+    ),
+    "cub": (
+        "Put CUB-200-2011 there: images/<class>/<file>.jpg as in the official archive "
+        "(CUB_200_2011.tgz from the Caltech data site). The class split ships with gtl."
+    ),
+}
+
+
+class DatasetError(FileNotFoundError):
+    """A dataset is missing or malformed. The message says where we looked and what to do."""
+
+
+@dataclass
+class ImageDataset:
+    """Images of some classes, decoded: the unit every other module works on.
+
+    Attributes:
+        images: ``(N, 3, H, W)`` uint8 tensor.
+        labels: ``(N,)`` int64 tensor with values in ``range(len(classes))``.
+        classes: class names, indexed by label.
+        name: where the images came from, e.g. ``"miniimagenet/train"``.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: list[str]
+    name: str = ""
+
+    def __post_init__(self):
+        if self.images.dtype != torch.uint8 or self.images.dim() != 4 or self.images.shape[1] != 3:
+            raise ValueError(f"images must be (N, 3, H, W) uint8, got {tuple(self.images.shape)} {self.images.dtype}")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def image_size(self) -> int:
+        return self.images.shape[-1]
+
+    def to(self, device: str | torch.device) -> "ImageDataset":
+        """The same dataset with its tensors on ``device`` (uint8 stays uint8: 4x less memory)."""
+        return ImageDataset(self.images.to(device), self.labels.to(device), self.classes, self.name)
+
+    def images_per_class(self) -> torch.Tensor:
+        return torch.bincount(self.labels.cpu(), minlength=len(self.classes))
+
+
+def find_folder(name: str, root: str | os.PathLike | None = None) -> Path:
+    """The folder of dataset ``name`` under the data root, or a :class:`DatasetError`."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+    base = data_root(root)
+    for folder in FOLDERS[name]:
+        if (base / folder).is_dir():
+            return base / folder
+    looked = ", ".join(str(base / f) for f in FOLDERS[name])
+    raise DatasetError(f"{name} not found: looked for {looked}. {HOW_TO_GET[name]} "
+                       f"Set the data root with --data-root or $GTL_DATA (now {base}).")
+
+
+def load_dataset(name: str, split: str, root: str | os.PathLike | None = None,
+                 image_size: int | None = None) -> ImageDataset:
+    """Load one split (``train``/``val``/``test``, or ``all``) of a dataset.
+
+    Args:
+        name: ``"miniimagenet"``, ``"cifar-fs"`` or ``"cub"``.
+        split: class split; ``"all"`` keeps every class present.
+        root: data root (default: ``$GTL_DATA``, then ``./data``).
+        image_size: side of the square images returned (default: the
+            dataset's native 84 or 32).
+
+    Example:
+        >>> train = load_dataset("miniimagenet", "train", image_size=32)  # doctest: +SKIP
+        >>> train.images.shape, len(train.classes)                        # doctest: +SKIP
+        (torch.Size([38400, 3, 32, 32]), 64)
+    """
+    if split not in ("train", "val", "test", "all"):
+        raise ValueError(f"split must be train, val, test or all, got {split!r}")
+    size = image_size or NATIVE_SIZE.get(name, 84)
+    folder = find_folder(name, root)
+    loader = {"miniimagenet": _load_miniimagenet, "cifar-fs": _load_cifar_fs, "cub": _load_cub}[name]
+    images, labels, classes = loader(folder, split, size)
+    return ImageDataset(images, labels, classes, f"{name}/{split}")
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def _decode(path: Path, size: int) -> np.ndarray:
+    """One image file -> (size, size, 3) uint8: short side to ``size``, centre crop."""
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            if (w, h) != (size, size):
+                scale = size / min(w, h)
+                im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
+                w, h = im.size
+                left, top = (w - size) // 2, (h - size) // 2
+                im = im.crop((left, top, left + size, top + size))
+            return np.asarray(im, dtype=np.uint8)
+    except FileNotFoundError:
+        raise DatasetError(f"image listed but missing: {path}") from None
+    except OSError as e:
+        raise DatasetError(f"cannot decode image {path}: {e}. Re-download or delete this file.") from None
+
+
+def _decode_all(paths: list[Path], size: int, cache_key: str) -> torch.Tensor:
+    """Decode ``paths`` to an (N, 3, size, size) uint8 tensor, through the on-disk cache."""
+    digest = hashlib.sha1("\n".join([cache_key, str(size)] + [str(p) for p in paths]).encode()).hexdigest()[:16]
+    cached = cache_dir() / f"{digest}.pt"
+    if cached.exists():
+        try:
+            images = torch.load(cached, weights_only=True)
+            if images.shape == (len(paths), 3, size, size):
+                return images
+        except Exception:
+            pass  # a broken cache file is rebuilt below
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+        arrays = list(pool.map(lambda p: _decode(p, size), paths, chunksize=64))
+    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        torch.save(images, tmp)
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only home only costs re-decoding next time
+    return images
+
+
+def _resize_array(images: np.ndarray, size: int) -> torch.Tensor:
+    """(N, H, W, 3) uint8 array -> (N, 3, size, size) uint8 tensor (bilinear, antialiased)."""
+    t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    if t.shape[-1] != size or t.shape[-2] != size:
+        t = torch.nn.functional.interpolate(t.float(), size=(size, size), mode="bilinear",
+                                            antialias=True, align_corners=False)
+        t = t.round().clamp(0, 255).to(torch.uint8)
+    return t.contiguous()
+
+
+def _labels_of(names: list[str]) -> tuple[torch.Tensor, list[str]]:
+    classes = sorted(set(names))
+    index = {c: i for i, c in enumerate(classes)}
+    return torch.tensor([index[n] for n in names], dtype=torch.int64), classes
+
+
+# ------------------------------------------------------------ miniImageNet
+
+MINI_PICKLE = {"train": "train", "val": "validation", "test": "test"}
+
+
+def _load_miniimagenet(folder: Path, split: str, size: int):
+    splits = ("train", "val", "test") if split == "all" else (split,)
+    if all((folder / f"{s}.csv").exists() for s in splits):
+        rows = [r for s in splits for r in _read_ravi_csv(folder / f"{s}.csv")]
+        paths = [folder / "images" / f for f, _ in rows]
+        labels, classes = _labels_of([c for _, c in rows])
+        return _decode_all(paths, size, f"mini:{folder.resolve()}"), labels, classes
+    pickles = [folder / f"mini-imagenet-cache-{MINI_PICKLE[s]}.pkl" for s in splits]
+    if all(p.exists() for p in pickles):
+        parts = [_read_mini_pickle(p) for p in pickles]
+        images = np.concatenate([im for im, _ in parts])
+        labels, classes = _labels_of([c for _, names in parts for c in names])
+        return _resize_array(images, size), labels, classes
+    raise DatasetError(f"miniImageNet folder {folder} has neither {', '.join(s + '.csv' for s in splits)} "
+                       f"nor {', '.join(p.name for p in pickles)}. {HOW_TO_GET['miniimagenet']}")
+
+
+def _read_ravi_csv(path: Path) -> list[tuple[str, str]]:
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:2]] != ["filename", "label"]:
+            raise DatasetError(f"{path} should start with the header 'filename,label', found {header}")
+        rows = [(r[0].strip(), r[1].strip()) for r in reader if r]
+    if not rows:
+        raise DatasetError(f"{path} lists no images")
+    return rows
+
+
+def _read_mini_pickle(path: Path) -> tuple[np.ndarray, list[str]]:
+    """learn2learn's cache: {'image_data': (N,84,84,3) uint8, 'class_dict': {class: [index, ...]}}."""
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+        images, class_dict = data["image_data"], data["class_dict"]
+    except Exception as e:
+        raise DatasetError(f"{path} is not a learn2learn miniImageNet cache ({e}). Re-download it.") from None
+    names = [""] * len(images)
+    for cls, idxs in class_dict.items():
+        for i in idxs:
+            names[i] = cls
+    return np.asarray(images, dtype=np.uint8), names
+
+
+# ---------------------------------------------------------------- CIFAR-FS
+
+
+def split_classes(dataset: str, split: str) -> list[str]:
+    """Class names of a shipped split (``cifar-fs`` or ``cub``)."""
+    path = SPLITS_DIR / dataset / f"{split}.json"
+    entries = json.loads(path.read_text())
+    return [e[-1] if isinstance(e, list) else e for e in entries]
+
+
+def _load_cifar_fs(folder: Path, split: str, size: int):
+    images, fine, names = _read_cifar100(folder)
+    wanted = names if split == "all" else split_classes("cifar-fs", split)
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise DatasetError(f"CIFAR-100 in {folder} lacks the CIFAR-FS classes {unknown[:5]}")
+    keep_names = set(wanted)
+    keep = np.array([names[i] in keep_names for i in fine])
+    labels, classes = _labels_of([names[i] for i in fine[keep]])
+    return _resize_array(images[keep], size), labels, classes
+
+
+def _read_cifar100(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """All CIFAR-100 images we can find (CIFAR-FS pools the official train and test sets)."""
+    tv = folder / "cifar-100-python"
+    if (tv / "meta").exists():
+        images, fine = [], []
+        for part in ("train", "test"):
+            if not (tv / part).exists():
+                raise DatasetError(f"{tv / part} is missing. {HOW_TO_GET['cifar-fs']}")
+            with open(tv / part, "rb") as f:
+                d = pickle.load(f, encoding="latin1")
+            images.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            fine.append(np.asarray(d["fine_labels"]))
+        with open(tv / "meta", "rb") as f:
+            names = pickle.load(f, encoding="latin1")["fine_label_names"]
+        return np.concatenate(images), np.concatenate(fine), list(names)
+    npz = folder / "cifar100_partial.npz"
+    if npz.exists():
+        d = np.load(npz)
+        images = np.concatenate([d["train_images"], d["test_images"]])
+        fine = np.concatenate([d["train_fine_labels"], d["test_fine_labels"]])
+        return images, fine, [str(n) for n in d["fine_label_names"]]
+    raise DatasetError(f"no CIFAR-100 in {folder}: expected {tv}/(train,test,meta) or {npz}. "
+                       f"{HOW_TO_GET['cifar-fs']}")
+
+
+# --------------------------------------------------------------------- CUB
+
+
+def _load_cub(folder: Path, split: str, size: int):
+    img_dir = folder / "images" if (folder / "images").is_dir() else folder
+    present = sorted(d.name for d in img_dir.iterdir() if d.is_dir())
+    if not present:
+        raise DatasetError(f"no class folders in {img_dir}. {HOW_TO_GET['cub']}")
+    wanted = present if split == "all" else [c for c in split_classes("cub", split) if c in present]
+    if not wanted:
+        raise DatasetError(f"none of the CUB {split} classes is in {img_dir} (found {present[:3]}...)")
+    paths, names = [], []
+    for c in wanted:
+        files = sorted(p for p in (img_dir / c).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        paths += files
+        names += [c] * len(files)
+    labels, classes = _labels_of(names)
+    return _decode_all(paths, size, f"cub:{folder.resolve()}"), labels, classes
+
+
+# ---------------------------------------------------------------- download
+
+
+def download(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Fetch a dataset with its usual downloader (needs internet). Returns its folder."""
+    base = data_root(root)
+    if name == "cifar-fs":
+        from torchvision.datasets import CIFAR100
+        CIFAR100(str(base / "cifar100"), train=True, download=True)
+        return base / "cifar100"
+    if name == "miniimagenet":
+        from .tasks import import_learn2learn
+        l2l = import_learn2learn()
+        for mode in ("train", "validation", "test"):
+            l2l.vision.datasets.MiniImagenet(str(base / "miniimagenet"), mode=mode, download=True)
+        return base / "miniimagenet"
+    raise DatasetError(f"no downloader for {name}. {HOW_TO_GET.get(name, '')}")

@@ -1,0 +1,112 @@
+"""The experiments behind the notebooks, cached so no notebook trains the same thing twice.
+
+* :func:`run_evolution` - a GTL run per (profile, dataset, arch, seed, overrides),
+  cached in ``runs/<dataset>-<arch>-<profile>-<config hash>/``;
+* :func:`pretrained_network` - the Pre-Fin ancestor, cached beside it;
+* :func:`compare_methods` - Learngene vs Scratch vs Pre-Fin on N-way K-shot
+  episodes, cached as a CSV keyed by both configs.
+
+Notebooks call these and draw; tests call them on tiny settings.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, replace
+
+import pandas as pd
+import torch
+
+from .data import load_dataset
+from .evolution import EvolutionResult, GTLConfig, critic_protocol, default_run_dir, evolve
+from .fewshot import (EvalConfig, evaluate, from_learngene, from_pretrained, pretrain, pretrained_params,
+                      scratch)
+from .models import FewShotNet
+from .paths import runs_dir
+
+METHODS = ("Learngene", "Scratch", "Pre-Fin")
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def run_evolution(profile: str = "quick", dataset: str = "miniimagenet", arch: str = "vgg11", seed: int = 0,
+                  data_root=None, device: str | None = None, progress: bool = True,
+                  **overrides) -> EvolutionResult:
+    """Evolve (or load the cached) learngene of this profile and settings."""
+    cfg = GTLConfig.from_profile(profile, dataset=dataset, arch=arch, seed=seed, **overrides)
+    return evolve(cfg, default_run_dir(cfg, profile), data_root=data_root, device=device or default_device(),
+                  progress=progress)
+
+
+def _key(*parts) -> str:
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None) -> FewShotNet:
+    """Pre-Fin's ancestor: same architecture, trained on all training classes (cached)."""
+    device = device or default_device()
+    train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size).to(device)
+    key = _key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, asdict(eval_cfg.pretrain), cfg.seed)
+    path = runs_dir() / "pretrained" / f"{cfg.dataset}-{cfg.arch}-{key}.pt"
+    return pretrain(cfg.arch, cfg.width, train_set, eval_cfg.pretrain, cfg.seed, path, device)
+
+
+def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = "test",
+                    shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS, data_root=None,
+                    device: str | None = None, progress: bool = True) -> pd.DataFrame:
+    """Mean ± 95% CI of each method on ``split``-class episodes, one row per (method, shots).
+
+    Every method meets the same episodes. The table is cached in the run's folder.
+    """
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    cfg, device = result.config, device or default_device()
+    path = result.run_dir / f"compare-{split}-{_key(asdict(eval_cfg), split, shots, methods, cfg.key())}.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    test_set = load_dataset(cfg.dataset, split, data_root, cfg.image_size).to(device)
+    makers = {"Learngene": (from_learngene(result.best), result.best.num_params),
+              "Scratch": (scratch(cfg.arch, cfg.width), 0)}
+    if "Pre-Fin" in methods:
+        net = pretrained_network(cfg, eval_cfg, data_root, device)
+        makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
+    rows = []
+    for k in shots:
+        for method in methods:
+            make, params = makers[method]
+            r = evaluate(make, test_set, replace(eval_cfg, shots=k), cfg.seed, method, params, device, progress)
+            rows.append({**r.row(), "setting": f"{eval_cfg.ways}-way {k}-shot", "split": split,
+                         "dataset": cfg.dataset, "arch": cfg.arch, "image_size": cfg.image_size,
+                         "params_fraction": params / result.best.meta["total_params"]})
+    df = pd.DataFrame(rows)
+    df.to_csv(path, index=False)
+    return df
+
+
+def reference_lines(result: EvolutionResult, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
+                    progress: bool = True) -> list[dict]:
+    """Figure 4's reference lines: Scratch and Pre-Fin on the critics' own episodes
+    (same validation tasks, shots, queries, fine-tuning and seeds as the population)."""
+    cfg = result.config
+    protocol = replace(critic_protocol(cfg), pretrain=eval_cfg.pretrain)
+    df = compare_methods(result, protocol, "val", (cfg.critic_shots,), ("Scratch", "Pre-Fin"), data_root,
+                         device, progress)
+    return [{"label": r.method, "accuracy": r.mean, "ci95": r.ci95, "params": r.params_transferred}
+            for r in df.itertuples()]
+
+
+def verdict(a: dict, b: dict) -> str:
+    """One honest sentence comparing two results (``mean``/``ci95`` in [0, 1]).
+
+    Example:
+        >>> verdict({"method": "Learngene", "mean": .6, "ci95": .02}, {"method": "Scratch", "mean": .5, "ci95": .02})
+        'Learngene 60.0 ± 2.0% vs Scratch 50.0 ± 2.0%: +10.0 points, and the 95% CIs do not overlap.'
+    """
+    diff = 100 * (a["mean"] - b["mean"])
+    separated = abs(a["mean"] - b["mean"]) > a["ci95"] + b["ci95"]
+    tail = "and the 95% CIs do not overlap." if separated else "but the 95% CIs overlap: not a clear difference."
+    return (f"{a['method']} {100 * a['mean']:.1f} ± {100 * a['ci95']:.1f}% vs {b['method']} "
+            f"{100 * b['mean']:.1f} ± {100 * b['ci95']:.1f}%: {diff:+.1f} points, {tail}")

@@ -1,0 +1,159 @@
+"""Seeded classification tasks: GTL's survival environments and few-shot episodes.
+
+Both are drawn with learn2learn's ``MetaDataset``/``TaskDataset`` and its
+``NWays``/``KShots``/``LoadData`` transforms, over an *index view* of an
+:class:`~gtl.data.ImageDataset`: learn2learn picks the classes and the images,
+and we get back indices, so the images themselves are gathered in one tensor
+operation on whatever device holds them (no per-image Python work).
+
+learn2learn samples with Python's global ``random``; :func:`_seeded` sets it
+from the task's own seed and restores it afterwards, so task ``i`` of seed ``s``
+is the same in every run, on every machine and in every process.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import warnings
+from dataclasses import dataclass
+
+import torch
+
+from .data import ImageDataset
+
+
+def import_learn2learn():
+    """Import learn2learn without the noise its ``gym`` dependency prints on import."""
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), \
+            contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        import learn2learn
+    return learn2learn
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A 31-bit seed from a tuple like ``(run_seed, "task", generation, member)``.
+
+    Stable across processes (unlike ``hash``), so resumed and distributed runs
+    draw exactly the tasks a single uninterrupted run draws.
+    """
+    h = 1469598103934665603
+    for byte in "/".join(map(str, parts)).encode():
+        h = ((h ^ byte) * 1099511628211) % (1 << 64)
+    return h % (1 << 31)
+
+
+@contextlib.contextmanager
+def _seeded(seed: int):
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+class _IndexView(torch.utils.data.Dataset):
+    """``dataset[i] -> (i, label)``: lets learn2learn sample indices, not images."""
+
+    def __init__(self, labels: torch.Tensor):
+        self.labels = labels.cpu().tolist()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return i, self.labels[i]
+
+
+@dataclass
+class Task:
+    """A classification task: support (train) and query (test) images, labels ``0..ways-1``.
+
+    ``classes`` are the dataset labels of the task's classes, in task-label order.
+    """
+
+    support_x: torch.Tensor
+    support_y: torch.Tensor
+    query_x: torch.Tensor
+    query_y: torch.Tensor
+    classes: list[int]
+
+    @property
+    def ways(self) -> int:
+        return len(self.classes)
+
+
+class TaskSampler:
+    """Draws seeded N-way tasks with ``shots`` support and ``queries`` query images per class.
+
+    Args:
+        dataset: images to draw from (any device).
+        ways: classes per task.
+        shots: support (training) images per class.
+        queries: query (held-out) images per class.
+
+    Example:
+        >>> sampler = TaskSampler(test_set, ways=5, shots=1, queries=15)  # doctest: +SKIP
+        >>> task = sampler.sample(seed=0)                                 # doctest: +SKIP
+        >>> task.support_x.shape                                          # doctest: +SKIP
+        torch.Size([5, 3, 84, 84])
+    """
+
+    def __init__(self, dataset: ImageDataset, ways: int, shots: int, queries: int):
+        counts = dataset.images_per_class()
+        if ways > len(dataset.classes):
+            raise ValueError(f"{ways}-way tasks need {ways} classes; {dataset.name} has {len(dataset.classes)}")
+        per_class = shots + queries
+        enough = int((counts >= per_class).sum())
+        if enough < ways:
+            raise ValueError(f"{dataset.name}: {ways}-way tasks with {shots} shots + {queries} queries need "
+                             f"{per_class} images in at least {ways} classes; only {enough} classes have "
+                             f"that many (smallest class: {int(counts.min())} images). Lower shots/queries.")
+        self.dataset, self.ways, self.shots, self.queries = dataset, ways, shots, queries
+        self._taskset = _taskset(dataset, ways, per_class)
+
+    def sample(self, seed: int) -> Task:
+        """The task of this ``seed`` (same seed, same task)."""
+        with _seeded(seed):
+            idx, labels = self._taskset.sample()
+        # learn2learn returns the images class by class; split each class's block.
+        idx = torch.as_tensor(idx).view(self.ways, self.shots + self.queries)
+        classes = torch.as_tensor(labels).view(self.ways, -1)[:, 0].tolist()
+        task_labels = torch.arange(self.ways).unsqueeze(1)
+        support, query = idx[:, : self.shots], idx[:, self.shots:]
+        device = self.dataset.images.device
+        gather = lambda i: self.dataset.images[i.reshape(-1).to(device)]
+        return Task(
+            support_x=gather(support),
+            support_y=task_labels.expand(-1, self.shots).reshape(-1).to(device),
+            query_x=gather(query),
+            query_y=task_labels.expand(-1, self.queries).reshape(-1).to(device),
+            classes=classes,
+        )
+
+
+def _taskset(dataset: ImageDataset, ways: int, per_class: int):
+    l2l = import_learn2learn()
+    from learn2learn.data.transforms import KShots, LoadData, NWays
+
+    meta = _meta_dataset(dataset)
+    if min(len(v) for v in meta.labels_to_indices.values()) < per_class:
+        # learn2learn would also pick classes that are too small: keep the big enough ones.
+        big = {c: v for c, v in meta.labels_to_indices.items() if len(v) >= per_class}
+        meta = l2l.data.MetaDataset(meta.dataset, labels_to_indices=big)
+    transforms = [NWays(meta, ways), KShots(meta, per_class), LoadData(meta)]
+    return l2l.data.TaskDataset(meta, task_transforms=transforms, num_tasks=-1)
+
+
+def _meta_dataset(dataset: ImageDataset):
+    """learn2learn's MetaDataset over the index view, built once per dataset."""
+    meta = getattr(dataset, "_l2l_meta", None)
+    if meta is None:
+        l2l = import_learn2learn()
+        labels = dataset.labels.cpu()
+        by_class = {c: torch.nonzero(labels == c).flatten().tolist() for c in labels.unique().tolist()}
+        meta = l2l.data.MetaDataset(_IndexView(labels), labels_to_indices=by_class)
+        dataset._l2l_meta = meta
+    return meta

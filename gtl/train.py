@@ -1,0 +1,114 @@
+"""The one training loop of the package: a lifetime, a critic, a fine-tune, a pre-training.
+
+Images arrive as uint8 tensors on the training device; augmentation (random
+crop with padding, horizontal flip) and normalisation happen there, batched,
+so a GPU never waits for a CPU data loader.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# ImageNet statistics: the usual normalisation for both benchmarks (our choice).
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+
+@dataclass
+class TrainConfig:
+    """SGD settings of one training run (decisions.md #4: SGD 0.01 / 0.9 / 5e-4).
+
+    Args:
+        steps: optimisation steps.
+        batch_size: images per step (a task smaller than this is used whole).
+        lr: learning rate (constant: lifetimes are short).
+        momentum: SGD momentum.
+        weight_decay: L2 penalty.
+        augment: random crop + flip on every batch.
+    """
+
+    steps: int = 100
+    batch_size: int = 25
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    augment: bool = True
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, 3, H, W)`` -> normalised float32 on the same device."""
+    x = images.float().div_(255.0)
+    return (x - MEAN.to(x.device)) / STD.to(x.device)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random crop (padding = 1/8 of the side, reflect) and horizontal flip, per image.
+
+    Done with one padded tensor and gathered windows, so it costs a few tensor
+    ops whatever the batch size, on CPU or GPU.
+    """
+    b, _, h, w = x.shape
+    pad = max(1, h // 8)
+    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator).to(x.device)
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator).to(x.device)
+    flip = (torch.rand(b, generator=generator) < 0.5).to(x.device)
+    cols = torch.arange(w, device=x.device).unsqueeze(0) + dx.unsqueeze(1)           # (b, w)
+    cols = torch.where(flip.unsqueeze(1), cols.flip(1), cols)
+    rows = torch.arange(h, device=x.device).unsqueeze(0) + dy.unsqueeze(1)           # (b, h)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1)
+    out = padded.permute(0, 2, 3, 1)[batch, rows.unsqueeze(2), cols.unsqueeze(1)]   # (b, h, w, c)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
+          seed: int) -> list[float]:
+    """Train ``model`` in place on uint8 ``images``; returns the loss of every step.
+
+    Batches are drawn with replacement-free shuffles from a generator seeded by
+    ``seed``, so the same call gives the same weights.
+    """
+    if len(images) == 0:
+        raise ValueError("cannot train on an empty set of images")
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                          weight_decay=cfg.weight_decay)
+    model.train()
+    losses, order, pos = [], torch.randperm(len(images), generator=g), 0
+    bs = min(cfg.batch_size, len(images))
+    for _ in range(cfg.steps):
+        if pos + bs > len(order):
+            order, pos = torch.randperm(len(images), generator=g), 0
+        idx = order[pos: pos + bs].to(images.device)
+        pos += bs
+        x = normalize(images[idx])
+        if cfg.augment:
+            x = augment(x, g)
+        loss = F.cross_entropy(model(x), labels[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return [float(v) for v in torch.stack(losses).cpu()] if losses else []
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
+    """Top-1 accuracy of ``model`` (in eval mode) on uint8 ``images``."""
+    model.eval()
+    correct = 0
+    for i in range(0, len(images), batch_size):
+        logits = model(normalize(images[i: i + batch_size]))
+        correct += int((logits.argmax(1) == labels[i: i + batch_size]).sum())
+    return correct / max(1, len(images))
+
+
+@torch.no_grad()
+def features(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Penultimate features of ``model`` (eval mode) for uint8 ``images``."""
+    model.eval()
+    return torch.cat([model.features(normalize(images[i: i + batch_size]))
+                      for i in range(0, len(images), batch_size)])
