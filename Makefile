@@ -16,7 +16,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: install figures test clean-runs help
+.PHONY: install figures test notebooks clean-runs help
 
 help:
 	@echo "make figures   run every notebook with papermill (PROFILE=$(PROFILE), data: $(GTL_DATA))"
@@ -44,6 +44,12 @@ figures: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Maintainers: rebuild the notebooks from tools/build_notebooks.py and store fresh quick-profile
+# outputs in them (the reference nbval compares against).
+notebooks: $(STAMP)
+	$(BIN)/python tools/build_notebooks.py
+	@for nb in $(NOTEBOOKS); do $(BIN)/papermill --cwd notebooks $$nb $$nb || exit 1; done
 
 clean-runs:
 	rm -rf runs

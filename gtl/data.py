@@ -231,7 +231,13 @@ def _read_ravi_csv(path: Path) -> list[tuple[str, str]]:
         header = next(reader, None)
         if header is None or [h.strip() for h in header[:2]] != ["filename", "label"]:
             raise DatasetError(f"{path} should start with the header 'filename,label', found {header}")
-        rows = [(r[0].strip(), r[1].strip()) for r in reader if r]
+        rows = []
+        for line, r in enumerate(reader, start=2):
+            if len(r) < 2:
+                if r:
+                    raise DatasetError(f"{path}, line {line}: expected 'filename,label', found {r}")
+                continue
+            rows.append((r[0].strip(), r[1].strip()))
     if not rows:
         raise DatasetError(f"{path} lists no images")
     return rows

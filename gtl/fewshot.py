@@ -106,7 +106,7 @@ def mean_ci95(values: list[float]) -> tuple[float, float]:
 
 def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int) -> float:
     """Give ``model`` a fresh head, train it on the support set, return query accuracy."""
-    model.reset_head(task.ways)
+    model.reset_head(task.ways, seed)
     train(model, task.support_x, task.support_y, cfg, seed)
     return accuracy(model, task.query_x, task.query_y)
 

@@ -88,7 +88,9 @@ class Learngene:
         except FileNotFoundError:
             raise FileNotFoundError(f"no learngene file at {path}") from None
         except Exception as e:
-            raise ValueError(f"{path} is not a learngene file ({type(e).__name__}: {e})") from None
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise ValueError(f"{path} is not a learngene file: torch cannot read it "
+                             f"({type(e).__name__}: {first_line[:120]})") from None
         try:
             return cls.from_dict(d)
         except ValueError:

@@ -80,11 +80,18 @@ class FewShotNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
-    def reset_head(self, num_classes: int) -> None:
-        """Replace the classifier by a fresh one for ``num_classes`` classes."""
-        self.head = nn.Linear(self.head.in_features, num_classes).to(self.head.weight.device)
-        nn.init.normal_(self.head.weight, std=0.01)
-        nn.init.zeros_(self.head.bias)
+    def reset_head(self, num_classes: int, seed: int) -> None:
+        """Replace the classifier by a fresh one for ``num_classes`` classes.
+
+        The new weights come from a generator seeded by ``seed``, never from
+        torch's global RNG, so a result never depends on what ran before it.
+        """
+        g = torch.Generator().manual_seed(seed)
+        head = nn.Linear(self.head.in_features, num_classes)
+        with torch.no_grad():
+            head.weight.copy_(torch.randn(head.weight.shape, generator=g) * 0.01)
+            head.bias.zero_()
+        self.head = head.to(self.head.weight.device)
         self.num_classes = num_classes
 
     def conv_specs(self) -> list[ConvSpec]:

@@ -37,6 +37,10 @@ def save_table(df: pd.DataFrame, name: str) -> list[Path]:
     return [csv, md]
 
 
+def _count(n: float) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else f"{n:.0f}"
+
+
 def plot_evolution(history: pd.DataFrame, references: list[dict] | None = None, title: str = "") -> plt.Figure:
     """Paper Figure 4: learngene size (bars) and population accuracy (curve, min-max band).
 
@@ -52,8 +56,9 @@ def plot_evolution(history: pd.DataFrame, references: list[dict] | None = None, 
         mean=("critic_accuracy", "mean"), low=("critic_accuracy", "min"), high=("critic_accuracy", "max"),
         params=("learngene_params", "mean"))
     fig, ax_size = plt.subplots(figsize=(7.5, 4.2))
-    ax_size.bar(per_gen.index, per_gen["params"] / 1e3, color=PALETTE["learngene size"], alpha=0.6,
+    ax_size.bar(per_gen.index, per_gen["params"] / 1e3, color=PALETTE["learngene size"], alpha=0.45,
                 width=0.6, label="learngene size (mean, k params)")
+    ax_size.set_ylim(0, 2.5 * per_gen["params"].max() / 1e3)  # bars in the lower part, curves above
     ax_size.set_ylabel("learngene parameters (thousands)")
     ax_size.set_xlabel("generation")
     ax_size.grid(False)
@@ -65,7 +70,7 @@ def plot_evolution(history: pd.DataFrame, references: list[dict] | None = None, 
     for ref in references or []:
         color = PALETTE.get(ref["label"], "black")
         ax.axhline(100 * ref["accuracy"], ls="--", color=color, lw=1.5,
-                   label=f"{ref['label']} ({ref['params'] / 1e3:.0f}k params transferred)")
+                   label=f"{ref['label']} ({_count(ref['params'])} params transferred)")
         if ref.get("ci95"):
             ax.axhspan(100 * (ref["accuracy"] - ref["ci95"]), 100 * (ref["accuracy"] + ref["ci95"]),
                        color=color, alpha=0.08)

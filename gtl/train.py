@@ -40,7 +40,7 @@ class TrainConfig:
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``(B, 3, H, W)`` -> normalised float32 on the same device."""
-    x = images.float().div_(255.0)
+    x = images.float() / 255.0  # out of place: a float input is never modified
     return (x - MEAN.to(x.device)) / STD.to(x.device)
 
 

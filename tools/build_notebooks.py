@@ -2,8 +2,8 @@
 
 The notebooks are code we review like any other, so their source lives here;
 `python tools/build_notebooks.py` rewrites them, then
-`make notebooks-outputs` executes them (quick profile) to store the
-reference outputs nbval compares against.
+`make notebooks` does that and executes them (quick profile) to store
+the reference outputs nbval compares against.
 
 Cell markers: a cell starting with "#| tags: a, b" gets those tags (the line
 is dropped); "nbval-ignore-output" marks cells whose output varies (timings,

@@ -1,0 +1,140 @@
+"""gtl.cli: ``python -m gtl`` (help, info, evolve's options, evaluate, errors)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import gtl.cli
+from _helpers import PROJECT
+from gtl.cli import main
+from gtl.evolution import EvolutionResult, default_run_dir
+from gtl.learngene import extract, random_channels, seeded_model
+
+
+def _python_m_gtl(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "gtl", *args], capture_output=True, text=True, env=env,
+                          cwd=PROJECT, timeout=120)
+
+
+@pytest.fixture
+def learngene_file(tmp_path):
+    net = seeded_model("conv4", 5, 0.25, 0)
+    lg = extract(net, random_channels(net, 0.45, 0), dataset="miniimagenet", image_size=32, generation=2,
+                 seed=0, fitness=0.42)
+    path = tmp_path / "learngene.pt"
+    lg.save(path)
+    return path, lg
+
+
+def test_python_m_gtl_help():
+    r = _python_m_gtl("--help")
+    assert r.returncode == 0, r.stderr
+    for command in ("evolve", "evaluate", "info", "download"):
+        assert command in r.stdout
+
+
+def test_python_m_gtl_info_on_a_missing_file_exits_2(tmp_path):
+    missing = tmp_path / "no-such-learngene.pt"
+    r = _python_m_gtl("info", str(missing))
+    assert r.returncode == 2
+    assert r.stderr.startswith("error:") and str(missing) in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_evolve_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["evolve", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--profile", "--dataset", "--arch", "--population", "--generations", "--width",
+                   "--image-size", "--run-dir", "--fresh", "--data-root", "--seed"):
+        assert option in out
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        main([])
+    assert e.value.code == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_info_describes_a_learngene(learngene_file, capsys):
+    path, lg = learngene_file
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "conv4" in out and f"{lg.num_params:,}" in out
+    assert "miniimagenet" in out and "0.420" in out
+
+
+def test_info_on_a_garbage_file_is_a_clean_error(tmp_path, capsys):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"\x00garbage" * 20)
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and str(path) in err
+
+
+def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_file):
+    calls = []
+
+    def fake_evolve(cfg, run_dir, data_root, device, resume, progress):
+        calls.append(dict(cfg=cfg, run_dir=run_dir, data_root=data_root, device=device, resume=resume,
+                          progress=progress))
+        return EvolutionResult(cfg, learngene_file[1], pd.DataFrame(), run_dir)
+    monkeypatch.setattr(gtl.cli, "evolve", fake_evolve)
+    assert main(["evolve", "--profile", "quick", "--dataset", "cifar-fs", "--arch", "resnet12", "--population", "4",
+                 "--generations", "2", "--width", "0.5", "--image-size", "40", "--seed", "3", "--run-dir",
+                 str(tmp_path / "run"), "--fresh", "--quiet", "--device", "cpu", "--data-root", "/data"]) == 0
+    c = calls[-1]
+    cfg = c["cfg"]
+    assert (cfg.dataset, cfg.arch, cfg.population, cfg.generations, cfg.width, cfg.image_size, cfg.seed) == \
+        ("cifar-fs", "resnet12", 4, 2, 0.5, 40, 3)
+    assert cfg.lifetime.steps == 100  # the rest is the quick profile
+    assert c["run_dir"] == tmp_path / "run" and c["resume"] is False and c["progress"] is False
+    assert c["device"] == "cpu" and c["data_root"] == "/data"
+    assert "learngene.pt" in capsys.readouterr().out
+
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path / "runs"))
+    assert main(["evolve", "--profile", "paper", "--quiet"]) == 0
+    c = calls[-1]
+    assert (c["cfg"].image_size, c["cfg"].width, c["cfg"].population) == (84, 1.0, 50)
+    assert c["run_dir"] == default_run_dir(c["cfg"], "paper") and c["resume"] is True
+    assert str(c["run_dir"]).startswith(str(tmp_path / "runs"))
+
+
+def test_evolve_without_data_is_a_clean_error(tmp_path, capsys, tmp_cache):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    code = main(["evolve", "--data-root", str(empty), "--run-dir", str(tmp_path / "run"), "--quiet",
+                 "--device", "cpu"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: miniimagenet not found") and str(empty) in err
+
+
+def test_bad_choices_are_usage_errors(capsys):
+    for argv in (["evolve", "--arch", "alexnet"], ["evolve", "--dataset", "cub"], ["evolve", "--profile", "x"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_path, capsys):
+    path, _ = learngene_file
+    out_csv = tmp_path / "results.csv"
+    code = main(["evaluate", str(path), "--shots", "1", "--episodes", "2", "--quiet", "--device", "cpu",
+                 "--data-root", str(data_root), "--out", str(out_csv)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| method | ways | shots | mean | ci95 | episodes | params_transferred | seed |" in out
+    assert "| Learngene | 5 | 1 |" in out and "| Scratch | 5 | 1 |" in out
+    df = pd.read_csv(out_csv)
+    assert df.method.tolist() == ["Learngene", "Scratch"]
+    assert (df.episodes == 2).all() and df["mean"].between(0, 1).all()

@@ -1,0 +1,88 @@
+"""gtl.experiments: the cached experiments behind the notebooks, on tiny settings."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import gtl.experiments as ex
+from _helpers import tiny_config
+from gtl.evolution import EvolutionResult, default_run_dir
+from gtl.fewshot import EvalConfig
+from gtl.learngene import extract, random_channels, seeded_model
+from gtl.train import TrainConfig
+
+EVAL = EvalConfig(ways=5, shots=1, queries=2, episodes=2, finetune=TrainConfig(steps=2, batch_size=5),
+                  pretrain=TrainConfig(steps=2, batch_size=32))
+
+
+@pytest.fixture
+def result(tmp_path, monkeypatch):
+    """A finished run without running it: a learngene of the tiny config's network."""
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path / "runs"))
+    cfg = tiny_config()
+    net = seeded_model(cfg.arch, cfg.ways, cfg.width, 0)
+    lg = extract(net, random_channels(net, 0.45, 0), dataset=cfg.dataset, image_size=cfg.image_size)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    return EvolutionResult(cfg, lg, pd.DataFrame(), run_dir)
+
+
+def test_unknown_methods_are_refused(result):
+    with pytest.raises(ValueError, match="unknown methods"):
+        ex.compare_methods(result, EVAL, methods=("Learngene", "MAML"))
+
+
+@pytest.mark.slow
+def test_compare_methods_tabulates_and_caches(result, data_root, monkeypatch):
+    df = ex.compare_methods(result, EVAL, split="test", shots=(1, 2), data_root=data_root, device="cpu",
+                            progress=False)
+    assert list(zip(df.method, df.shots)) == [(m, k) for k in (1, 2) for m in ("Learngene", "Scratch", "Pre-Fin")]
+    assert df.setting.tolist()[:3] == ["5-way 1-shot"] * 3 and (df.episodes == 2).all()
+    assert df["mean"].between(0, 1).all()
+    params = dict(zip(df.method, df.params_transferred))
+    assert params["Scratch"] == 0 and params["Learngene"] == result.best.num_params
+    assert params["Learngene"] < params["Pre-Fin"]  # Pre-Fin transfers the whole body
+    assert (df.params_fraction == df.params_transferred / result.best.meta["total_params"]).all()
+    cached = list(result.run_dir.glob("compare-test-*.csv"))
+    assert len(cached) == 1
+    pre = list((ex.runs_dir() / "pretrained").glob("miniimagenet-conv4-*.pt"))
+    assert len(pre) == 1  # the Pre-Fin ancestor is cached under $GTL_RUNS
+
+    monkeypatch.setattr(ex, "evaluate", lambda *a, **k: pytest.fail("evaluated again despite the cache"))
+    again = ex.compare_methods(result, EVAL, split="test", shots=(1, 2), data_root=data_root, device="cpu")
+    pd.testing.assert_frame_equal(again, df, check_dtype=False)
+
+
+@pytest.mark.slow
+def test_reference_lines_use_the_critic_protocol(result, data_root, monkeypatch):
+    seen = []
+    evaluate = ex.evaluate
+
+    def spy(make, test_set, cfg, *args, **kwargs):
+        seen.append((test_set.name, cfg))
+        return evaluate(make, test_set, cfg, *args, **kwargs)
+    monkeypatch.setattr(ex, "evaluate", spy)
+    lines = ex.reference_lines(result, EVAL, data_root=data_root, device="cpu", progress=False)
+    assert [line["label"] for line in lines] == ["Scratch", "Pre-Fin"]
+    assert all(0 <= line["accuracy"] <= 1 for line in lines)
+    cfg = result.config
+    for name, protocol in seen:
+        assert name == "miniimagenet/val"
+        assert (protocol.shots, protocol.queries, protocol.episodes) == \
+            (cfg.critic_shots, cfg.critic_queries, cfg.critic_tasks)
+        assert protocol.finetune == cfg.critic and protocol.pretrain == EVAL.pretrain
+
+
+@pytest.mark.slow
+def test_run_evolution_is_cached_per_settings(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path))
+    small = dict(arch="conv4", width=0.25, population=2, generations=1, tournament_size=2, task_shots=3,
+                 task_queries=2, lifetime=TrainConfig(steps=2, batch_size=8), critic_tasks=1, critic_shots=1,
+                 critic_queries=2, critic=TrainConfig(steps=1, batch_size=5))
+    first = ex.run_evolution("quick", seed=1, data_root=data_root, device="cpu", progress=False, **small)
+    assert first.run_dir == default_run_dir(first.config, "quick")
+    assert first.run_dir.parent == tmp_path and first.run_dir.name.startswith("miniimagenet-conv4-quick-")
+    assert first.config.image_size == 32  # the rest comes from the quick profile
+    monkeypatch.setattr("gtl.evolution.live", lambda *a, **k: pytest.fail("a cached run was trained again"))
+    again = ex.run_evolution("quick", seed=1, data_root=data_root, device="cpu", progress=False, **small)
+    assert again.run_dir == first.run_dir and again.best.meta == first.best.meta

@@ -1,0 +1,177 @@
+"""gtl.fewshot: confidence intervals, the episode protocol and the baselines."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from _helpers import indexed_dataset
+from gtl.fewshot import (EvalConfig, FewShotResult, evaluate, finetune_on_task, from_learngene, from_pretrained,
+                         mean_ci95, pretrain, pretrained_params, scratch)
+from gtl.learngene import extract, random_channels, seeded_model
+from gtl.tasks import TaskSampler
+from gtl.train import TrainConfig
+
+TINY = EvalConfig(ways=5, shots=1, queries=3, episodes=3, finetune=TrainConfig(steps=3, batch_size=5),
+                  pretrain=TrainConfig(steps=2, batch_size=16))
+
+
+def test_mean_ci95_by_hand():
+    mean, ci = mean_ci95([0.5, 0.7])
+    sd = math.sqrt(((0.5 - 0.6) ** 2 + (0.7 - 0.6) ** 2) / 1)  # sample sd, n - 1 = 1
+    assert mean == pytest.approx(0.6)
+    assert ci == pytest.approx(1.96 * sd / math.sqrt(2))
+    assert ci == pytest.approx(1.96 * 0.141421356 / math.sqrt(2))
+
+
+def test_mean_ci95_of_constant_values_is_zero_width():
+    assert mean_ci95([0.25] * 5) == (0.25, 0.0)
+
+
+def test_mean_ci95_of_one_value_has_no_interval():
+    mean, ci = mean_ci95([0.8])
+    assert mean == 0.8 and math.isnan(ci)
+
+
+def test_mean_ci95_of_nothing_is_an_error():
+    with pytest.raises(ValueError):
+        mean_ci95([])
+
+
+def test_eval_config_profiles():
+    quick, paper = EvalConfig.from_profile("quick"), EvalConfig.from_profile("paper")
+    assert quick.episodes == 60 and quick.finetune.steps == 50
+    assert paper.episodes == 600 and paper.queries == 15 and paper.ways == 5
+    assert EvalConfig.from_profile("quick", shots=1, episodes=7).shots == 1
+    assert EvalConfig.from_profile("quick", episodes=7).episodes == 7
+    assert EvalConfig.quick().pretrain.steps < EvalConfig.paper().pretrain.steps
+
+
+@pytest.mark.parametrize("profile", ["fast", "", "Quick"])
+def test_eval_config_rejects_unknown_profiles(profile):
+    with pytest.raises(ValueError, match="profile must be"):
+        EvalConfig.from_profile(profile)
+
+
+@pytest.mark.slow
+def test_evaluate_on_real_images(mini_test):
+    torch.manual_seed(0)
+    a = evaluate(scratch("conv4", 0.25), mini_test, TINY, seed=5, method="Scratch", progress=False)
+    torch.manual_seed(1)  # another global RNG state: results depend on the seed argument alone
+    b = evaluate(scratch("conv4", 0.25), mini_test, TINY, seed=5, method="Scratch", progress=False)
+    assert isinstance(a, FewShotResult)
+    assert a.episodes == len(a.accuracies) == 3
+    assert all(0 <= x <= 1 for x in a.accuracies)
+    # each accuracy is a count of correct queries out of ways * queries
+    assert all(abs(x * 15 - round(x * 15)) < 1e-9 for x in a.accuracies)
+    assert a.accuracies == b.accuracies and a.mean == b.mean and a.ci95 == b.ci95
+    assert (a.mean, a.ci95) == pytest.approx(mean_ci95(a.accuracies))
+    assert (a.ways, a.shots, a.seed, a.method) == (5, 1, 5, "Scratch")
+    assert "accuracies" not in a.row() and a.row()["mean"] == a.mean
+    assert str(a).startswith("Scratch: ") and "5-way 1-shot" in str(a)
+
+
+def test_evaluate_uses_the_same_episodes_and_models_for_a_seed():
+    ds = indexed_dataset([8] * 6, size=32)
+    built: list[list[int]] = [[], []]
+
+    def recorder(k):
+        def make(s):
+            built[k].append(s)
+            return seeded_model("conv4", 5, 0.25, s)
+        return make
+
+    cfg = EvalConfig(ways=3, shots=1, queries=2, episodes=4, finetune=TrainConfig(steps=1, batch_size=3))
+    evaluate(recorder(0), ds, cfg, seed=1, method="a", progress=False)
+    evaluate(recorder(1), ds, cfg, seed=1, method="b", progress=False)
+    assert built[0] == built[1] and len(set(built[0])) == 4  # one fresh seeded model per episode
+    other: list[int] = []
+    evaluate(lambda s: other.append(s) or seeded_model("conv4", 5, 0.25, s), ds, cfg, seed=2, method="c",
+             progress=False)
+    assert other != built[0]
+
+
+def test_evaluate_does_not_depend_on_the_global_torch_rng():
+    ds = indexed_dataset([8] * 6, size=32)
+    cfg = EvalConfig(ways=3, shots=1, queries=2, episodes=2, finetune=TrainConfig(steps=2, batch_size=3))
+    heads = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        models = []
+        evaluate(lambda s: models.append(seeded_model("conv4", 5, 0.25, s)) or models[-1], ds, cfg, seed=0,
+                 method="x", progress=False)
+        heads.append([m.head.weight.detach().clone() for m in models])
+    assert all(torch.equal(a, b) for a, b in zip(*heads))
+
+
+def test_finetune_on_task_gives_a_fresh_head_for_the_task():
+    ds = indexed_dataset([6] * 4, size=32)
+    task = TaskSampler(ds, ways=3, shots=2, queries=2).sample(0)
+    net = seeded_model("conv4", 64, 0.25, 0)
+    acc = finetune_on_task(net, task, TrainConfig(steps=2, batch_size=6), seed=0)
+    assert net.head.out_features == 3 and 0 <= acc <= 1
+    assert acc * 6 == pytest.approx(round(acc * 6))
+
+
+def _trained_source():
+    net = seeded_model("conv4", 64, 0.25, 0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)  # unlike any fresh network
+        net.body[1].running_mean.fill_(0.3)
+    return net
+
+
+def test_from_pretrained_copies_every_weight_but_the_head():
+    source = _trained_source()
+    make = from_pretrained(source)
+    with torch.no_grad():
+        source.body[0].weight.zero_()  # a snapshot: later changes to the source do not leak
+    a, b = make(1), make(2)
+    for name, value in a.state_dict().items():
+        if not name.startswith("head."):
+            assert torch.equal(value, b.state_dict()[name]), name
+    assert torch.all(a.body[0].weight != 0)
+    assert torch.all(a.body[1].running_mean == 0.3)
+    assert torch.equal(a.body[4].weight, source.body[4].weight)
+    # the protocol replaces the head before fine-tuning: nothing of the source's head survives
+    a.reset_head(5, seed=0)
+    assert a.head.out_features == 5 and torch.all(a.head.bias == 0)
+    a.body[4].weight.data.zero_()
+    assert not torch.equal(make(1).body[4].weight, a.body[4].weight)  # each call is a new network
+
+
+def test_pretrained_params_excludes_the_head():
+    net = seeded_model("vgg11", 64, 0.125, 0)
+    body = sum(p.numel() for n, p in net.named_parameters() if not n.startswith("head."))
+    assert pretrained_params(net) == body
+    assert pretrained_params(net) == sum(p.numel() for p in net.body.parameters())
+
+
+def test_scratch_and_learngene_makers():
+    a, b = scratch("conv4", 0.25)(3), scratch("conv4", 0.25)(3)
+    assert torch.equal(a.body[0].weight, b.body[0].weight)
+    assert not torch.equal(a.body[0].weight, scratch("conv4", 0.25)(4).body[0].weight)
+    source = _trained_source()
+    masks = random_channels(source, 0.5, 0)
+    lg = extract(source, masks)
+    d = from_learngene(lg)(3)
+    m = masks["body.0"]
+    assert torch.equal(d.body[0].weight[m], source.body[0].weight[m])
+    assert torch.equal(d.body[0].weight[~m], a.body[0].weight[~m])
+
+
+def test_pretrain_trains_on_all_classes_and_caches(tmp_path, monkeypatch):
+    ds = indexed_dataset([4] * 6, size=32)
+    path = tmp_path / "pre" / "net.pt"
+    net = pretrain("conv4", 0.25, ds, TrainConfig(steps=2, batch_size=8), seed=0, path=path)
+    assert net.num_classes == 6 and path.exists()
+    fresh = seeded_model("conv4", 6, 0.25, 0)
+    assert not torch.equal(net.body[0].weight, fresh.body[0].weight)
+
+    import gtl.fewshot
+    monkeypatch.setattr(gtl.fewshot, "train", lambda *a, **k: pytest.fail("retrained despite the cache"))
+    again = pretrain("conv4", 0.25, ds, TrainConfig(steps=2, batch_size=8), seed=0, path=path)
+    for (k, va), vb in zip(net.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(va, vb), k

@@ -1,0 +1,96 @@
+"""gtl.plots: Markdown tables, Figure 4 and the files written into figures/."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from gtl.plots import plot_evolution, plot_results, save_figure, save_table, to_markdown  # noqa: E402
+
+
+def test_to_markdown_format():
+    df = pd.DataFrame({"method": ["Learngene", "Scratch"], "mean": [0.4567, 0.3], "episodes": [600, 60]})
+    assert to_markdown(df) == (
+        "| method | mean | episodes |\n"
+        "|---|---|---|\n"
+        "| Learngene | 0.46 | 600 |\n"
+        "| Scratch | 0.30 | 60 |\n"
+    )
+    assert "| Learngene | 0.4567 | 600 |" in to_markdown(df, "{:.4f}")
+
+
+def test_to_markdown_of_an_empty_table_is_its_header():
+    assert to_markdown(pd.DataFrame({"a": [], "b": []})) == "| a | b |\n|---|---|\n"
+
+
+@pytest.fixture
+def history():
+    rows = []
+    for gen in range(3):
+        for member in range(4):
+            rows.append({"generation": gen, "member": member, "critic_accuracy": 0.3 + 0.05 * gen + 0.01 * member,
+                         "learngene_params": 1000 + 100 * gen, "fitness": 0.2})
+    return pd.DataFrame(rows)
+
+
+def test_plot_evolution(history):
+    refs = [{"label": "Scratch", "accuracy": 0.28, "ci95": 0.02, "params": 0},
+            {"label": "Pre-Fin", "accuracy": 0.41, "ci95": 0.0, "params": 58000}]
+    fig = plot_evolution(history, refs, title="unit test")
+    assert isinstance(fig, plt.Figure)
+    ax_size, ax = fig.axes  # bars (learngene size) and the accuracy curve on a twin axis
+    assert len(ax_size.patches) == 3  # one bar per generation
+    assert [round(p.get_height(), 6) for p in ax_size.patches] == [1.0, 1.1, 1.2]  # thousands of params
+    curve = ax.lines[0]
+    assert list(curve.get_xdata()) == [0, 1, 2]
+    assert list(curve.get_ydata()) == pytest.approx([31.5, 36.5, 41.5])  # mean accuracy in %
+    ref_levels = sorted(line.get_ydata()[0] for line in ax.lines[1:])
+    assert ref_levels == pytest.approx([28, 41])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("Scratch") for t in legend) and any("58k params" in t for t in legend)
+    assert ax.get_title() == "unit test"
+
+
+def test_plot_evolution_without_references(history):
+    fig = plot_evolution(history)
+    assert len(fig.axes[1].lines) == 1
+    assert "Fig. 4" in fig.axes[1].get_title()
+
+
+def test_plot_results():
+    results = pd.DataFrame({"method": ["Learngene", "Scratch", "Learngene", "Scratch"],
+                            "setting": ["5-way 1-shot", "5-way 1-shot", "5-way 5-shot", "5-way 5-shot"],
+                            "mean": [0.4, 0.3, 0.6, 0.5], "ci95": [0.02, 0.02, 0.01, 0.01]})
+    fig = plot_results(results, "t")
+    ax = fig.axes[0]
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    assert heights == [30, 40, 50, 60]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["5-way 1-shot", "5-way 5-shot"]
+
+
+def test_save_figure_and_table_write_into_gtl_figures(tmp_path, monkeypatch):
+    out = tmp_path / "figs"
+    monkeypatch.setenv("GTL_FIGURES", str(out))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    paths = save_figure(fig, "curve")
+    assert paths == [out / "curve.png", out / "curve.svg"]
+    assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (out / "curve.svg").read_text()
+    df = pd.DataFrame({"method": ["Scratch"], "mean": [0.25]})
+    paths = save_table(df, "table")
+    assert paths == [out / "table.csv", out / "table.md"]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "table.csv"), df)
+    assert (out / "table.md").read_text() == to_markdown(df)
+
+
+def test_svg_has_no_timestamp(tmp_path, monkeypatch):
+    monkeypatch.setenv("GTL_FIGURES", str(tmp_path))
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [1, 2])
+    save_figure(fig, "bars")
+    assert "<dc:date>" not in (tmp_path / "bars.svg").read_text()  # regenerated figures differ only by data

@@ -1,0 +1,116 @@
+"""gtl.train: normalisation, augmentation and the training loop."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gtl.learngene import seeded_model
+from gtl.train import MEAN, STD, TrainConfig, accuracy, augment, features, normalize, train
+
+
+def test_normalize_maps_uint8_to_standardised_float():
+    images = torch.tensor([0, 255], dtype=torch.uint8).view(2, 1, 1, 1).expand(2, 3, 2, 2).contiguous()
+    out = normalize(images)
+    assert out.dtype == torch.float32 and out.shape == images.shape
+    assert torch.allclose(out[0, :, 0, 0], -MEAN.flatten() / STD.flatten())
+    assert torch.allclose(out[1, :, 0, 0], (1 - MEAN.flatten()) / STD.flatten())
+    assert images.dtype == torch.uint8 and int(images.max()) == 255  # input untouched
+
+
+def _position_coded(b=3, h=16, w=16):
+    """Images whose every pixel value says where it is (distinct values everywhere)."""
+    base = torch.arange(h * w, dtype=torch.float32).view(1, 1, h, w)
+    return base.expand(b, 3, h, w) + 1000 * torch.arange(b * 3, dtype=torch.float32).view(b, 3, 1, 1)
+
+
+def test_augment_keeps_shape_and_dtype():
+    x = torch.randn(4, 3, 32, 32)
+    out = augment(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert out.is_contiguous()
+
+
+def test_augment_is_deterministic_for_a_generator_seed():
+    x = torch.randn(8, 3, 32, 32)
+    a = augment(x, torch.Generator().manual_seed(1))
+    b = augment(x, torch.Generator().manual_seed(1))
+    c = augment(x, torch.Generator().manual_seed(2))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert not torch.equal(a, x)
+
+
+def test_augment_outputs_are_flipped_crops_of_the_reflect_padded_image():
+    x = _position_coded(b=6)
+    out = augment(x, torch.Generator().manual_seed(3))
+    pad = 16 // 8
+    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    flipped_any = False
+    for i in range(len(x)):
+        matches = [(dy, dx, flip)
+                   for dy in range(2 * pad + 1) for dx in range(2 * pad + 1) for flip in (False, True)
+                   if torch.equal(out[i], (lambda w: w.flip(-1) if flip else w)(padded[i, :, dy:dy + 16, dx:dx + 16]))]
+        assert matches, f"image {i} is not a (flipped) crop"
+        flipped_any |= any(f for _, _, f in matches)
+    assert flipped_any  # with 6 images, at least one flip (probability 1 - 1/64)
+
+
+def test_train_changes_weights_and_is_deterministic(mini_train):
+    images, labels = mini_train.images[:20], torch.arange(20) % 5
+    cfg = TrainConfig(steps=4, batch_size=8)
+    a, b, c = (seeded_model("conv4", 5, 0.25, 0) for _ in range(3))
+    init = {k: v.clone() for k, v in a.state_dict().items()}
+    la = train(a, images, labels, cfg, seed=11)
+    lb = train(b, images, labels, cfg, seed=11)
+    lc = train(c, images, labels, cfg, seed=12)
+    assert len(la) == 4 and la == lb
+    assert all(isinstance(v, float) for v in la)
+    assert not torch.equal(a.body[0].weight, init["body.0.weight"])
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert not torch.equal(a.body[0].weight, c.body[0].weight)  # another seed, other batches
+
+
+@pytest.mark.slow
+def test_train_learns_a_two_way_task_on_real_images(mini_train):
+    pick = torch.cat([torch.nonzero(mini_train.labels == c).flatten()[:10] for c in (0, 1)])
+    images, labels = mini_train.images[pick], (mini_train.labels[pick] == 1).long()
+    net = seeded_model("conv4", 2, 0.25, 0)
+    losses = train(net, images, labels, TrainConfig(steps=30, batch_size=10, lr=0.05, augment=False), seed=0)
+    assert len(losses) == 30
+    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
+    assert accuracy(net, images, labels) >= 0.75  # eval-mode BN: running stats lag a little
+
+
+def test_train_rejects_an_empty_set():
+    with pytest.raises(ValueError, match="empty"):
+        train(seeded_model("conv4", 2, 0.25, 0), torch.zeros(0, 3, 32, 32, dtype=torch.uint8),
+              torch.zeros(0, dtype=torch.long), TrainConfig(steps=1), seed=0)
+
+
+def test_train_with_a_batch_larger_than_the_data_uses_it_whole():
+    images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    losses = train(seeded_model("conv4", 3, 0.25, 0), images, torch.arange(3), TrainConfig(steps=2, batch_size=64), 0)
+    assert len(losses) == 2
+
+
+def test_accuracy_and_features():
+    net = seeded_model("conv4", 3, 0.25, 0)
+    images = torch.randint(0, 256, (7, 3, 32, 32), dtype=torch.uint8)
+    with torch.no_grad():
+        predicted = net.eval()(normalize(images)).argmax(1)
+    assert accuracy(net, images, predicted, batch_size=3) == 1.0
+    assert accuracy(net, images, (predicted + 1) % 3, batch_size=3) == 0.0
+    half = predicted.clone()
+    half[:3] = (half[:3] + 1) % 3
+    assert accuracy(net, images, half) == pytest.approx(4 / 7)
+    f = features(net, images, batch_size=2)
+    assert f.shape == (7, net.head.in_features)
+    assert not net.training
+
+
+def test_normalize_leaves_a_float_input_unchanged():
+    x = torch.full((1, 3, 4, 4), 128.0)
+    normalize(x)
+    assert torch.all(x == 128.0)
