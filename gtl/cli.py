@@ -52,7 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, help="channel width multiplier (quick 0.25, paper 1)")
     p.add_argument("--image-size", type=int, help="side of the square input images (quick 32)")
     p.add_argument("--run-dir", help="where to write the run (default runs/<dataset>-<arch>-<profile>-<hash>)")
-    p.add_argument("--fresh", action="store_true", help="start over instead of resuming the run directory")
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument("--resume", dest="fresh", action="store_false",
+                        help="continue the run found in the run directory (the default)")
+    resume.add_argument("--fresh", dest="fresh", action="store_true",
+                        help="start over, overwriting the run directory")
+    p.set_defaults(fresh=False)
 
     p = sub.add_parser("evaluate", help="few-shot accuracy of descendants of a learngene vs baselines",
                        description="Fine-tune networks on N-way K-shot episodes of the novel (test) classes "

@@ -138,3 +138,13 @@ def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_p
     df = pd.read_csv(out_csv)
     assert df.method.tolist() == ["Learngene", "Scratch"]
     assert (df.episodes == 2).all() and df["mean"].between(0, 1).all()
+
+
+def test_resume_is_the_default_and_fresh_starts_over():
+    from gtl.cli import build_parser
+    parse = build_parser().parse_args
+    assert parse(["evolve"]).fresh is False
+    assert parse(["evolve", "--resume"]).fresh is False
+    assert parse(["evolve", "--fresh"]).fresh is True
+    with pytest.raises(SystemExit):
+        parse(["evolve", "--resume", "--fresh"])

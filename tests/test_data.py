@@ -264,3 +264,29 @@ def test_image_dataset_helpers():
     assert ds.images_per_class().tolist() == [2, 0, 3]
     moved = ds.to("cpu")
     assert moved.images.dtype == torch.uint8 and moved.classes == ds.classes and moved.name == "x"
+
+
+def test_cifar_fs_from_torchvision_files_pools_train_and_test(tmp_path, tmp_cache):
+    """torchvision's cifar-100-python layout; CIFAR-FS pools the official train and test images."""
+    import pickle
+
+    from gtl.data import split_classes
+    names = sorted(sum((split_classes("cifar-fs", s) for s in ("train", "val", "test")), []))
+    assert len(names) == 100
+    folder = tmp_path / "cifar100" / "cifar-100-python"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for part, per_class in (("train", 2), ("test", 1)):
+        labels = [c for c in range(100) for _ in range(per_class)]
+        data = rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)
+        with open(folder / part, "wb") as f:
+            pickle.dump({"data": data, "fine_labels": labels}, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({"fine_label_names": names}, f)
+    test = load_dataset("cifar-fs", "test", tmp_path)
+    assert sorted(test.classes) == sorted(split_classes("cifar-fs", "test"))
+    assert test.images.shape == (20 * 3, 3, 32, 32) and test.images.dtype == torch.uint8
+    assert test.images_per_class().tolist() == [3] * 20
+    (folder / "test").unlink()
+    with pytest.raises(DatasetError, match="cifar-100-python/test"):
+        load_dataset("cifar-fs", "test", tmp_path)
