@@ -16,8 +16,9 @@ PALETTE = {"Learngene": "#1b7837", "Scratch": "#878787", "Pre-Fin": "#2166ac", "
 def save_figure(fig: plt.Figure, name: str) -> list[Path]:
     """Write ``figures/<name>.png`` and ``.svg``; return the paths."""
     paths = [figures_dir() / f"{name}.{ext}" for ext in ("png", "svg")]
-    for p in paths:
-        fig.savefig(p, dpi=150, bbox_inches="tight", metadata={"Date": None} if p.suffix == ".svg" else None)
+    with plt.rc_context({"svg.hashsalt": "gtl"}):  # fixed element ids: a re-run leaves git clean
+        for p in paths:
+            fig.savefig(p, dpi=150, bbox_inches="tight", metadata={"Date": None} if p.suffix == ".svg" else None)
     return paths
 
 

@@ -94,3 +94,18 @@ def test_svg_has_no_timestamp(tmp_path, monkeypatch):
     ax.bar([0, 1], [1, 2])
     save_figure(fig, "bars")
     assert "<dc:date>" not in (tmp_path / "bars.svg").read_text()  # regenerated figures differ only by data
+
+
+def test_saved_svg_is_byte_identical_across_runs(tmp_path, monkeypatch):
+    """Re-running a notebook must not dirty git: no random ids or dates in the SVG."""
+    import matplotlib.pyplot as plt
+
+    from gtl.plots import save_figure
+    blobs = []
+    for i in range(2):
+        monkeypatch.setenv("GTL_FIGURES", str(tmp_path / str(i)))
+        fig, ax = plt.subplots()
+        ax.plot([1, 3, 2])
+        svg = [p for p in save_figure(fig, "same") if p.suffix == ".svg"][0]
+        blobs.append(svg.read_bytes())
+    assert blobs[0] == blobs[1]
