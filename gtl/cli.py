@@ -14,10 +14,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
+
 from .data import DATASETS, DatasetError, download, load_dataset
 from .evolution import GTLConfig, default_run_dir, evolve
-from .experiments import default_device, pretrained_network
-from .fewshot import EvalConfig, evaluate, from_learngene, from_pretrained, pretrained_params, scratch
+from .experiments import default_device, evaluate_methods
+from .fewshot import EvalConfig
 from .learngene import IncompatibleLearngeneError, Learngene
 from .models import ARCHITECTURES
 from .plots import to_markdown
@@ -101,22 +103,15 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     eval_cfg = EvalConfig.from_profile(a.profile, ways=a.ways)
     if a.episodes:
         eval_cfg = replace(eval_cfg, episodes=a.episodes)
+    # the settings Pre-Fin's pre-training needs: the learngene's architecture, width and data
+    gcfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=lg.arch, width=lg.width, image_size=size,
+                                  seed=a.seed)
     test_set = load_dataset(dataset, a.split, a.data_root, size).to(device)
-    makers = {"Learngene": (from_learngene(lg), lg.num_params), "Scratch": (scratch(lg.arch, lg.width), 0)}
-    if "Pre-Fin" in a.baselines:
-        gcfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=lg.arch, width=lg.width,
-                                      image_size=size, seed=a.seed)
-        net = pretrained_network(gcfg, eval_cfg, a.data_root, device)
-        makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
-    rows = []
-    for k in a.shots:
-        for method in ["Learngene"] + list(a.baselines):
-            make, params = makers[method]
-            r = evaluate(make, test_set, replace(eval_cfg, shots=k), a.seed, method, params, device, not a.quiet)
-            print(r)
-            rows.append(r.row())
-    import pandas as pd
-    df = pd.DataFrame(rows)
+    results = evaluate_methods(lg, gcfg, eval_cfg, test_set, tuple(a.shots), ("Learngene", *a.baselines),
+                               a.data_root, device, not a.quiet)
+    for r in results:
+        print(r)
+    df = pd.DataFrame([r.row() for r in results])
     print(to_markdown(df[["method", "ways", "shots", "mean", "ci95", "episodes", "params_transferred", "seed"]],
                       "{:.4f}"))
     if a.out:

@@ -17,10 +17,25 @@ from dataclasses import asdict, replace
 import pandas as pd
 import torch
 
-from .data import load_dataset
-from .evolution import EvolutionResult, GTLConfig, critic_protocol, default_run_dir, evolve
-from .fewshot import (EvalConfig, evaluate, from_learngene, from_pretrained, pretrain, pretrained_params,
-                      scratch)
+from .data import ImageDataset, load_dataset
+from .evolution import (
+    EvolutionResult,
+    GTLConfig,
+    critic_protocol,
+    default_run_dir,
+    evolve,
+)
+from .fewshot import (
+    EvalConfig,
+    FewShotResult,
+    evaluate,
+    from_learngene,
+    from_pretrained,
+    pretrain,
+    pretrained_params,
+    scratch,
+)
+from .learngene import Learngene
 from .models import FewShotNet
 from .paths import runs_dir
 
@@ -53,6 +68,26 @@ def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, dev
     return pretrain(cfg.arch, cfg.width, train_set, eval_cfg.pretrain, cfg.seed, path, device)
 
 
+def evaluate_methods(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, test_set: ImageDataset,
+                     shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS, data_root=None,
+                     device: str | None = None, progress: bool = True) -> list[FewShotResult]:
+    """Each method on the same ``test_set`` episodes, for every K in ``shots`` (shots outer, methods inner).
+
+    Learngene: descendants of ``lg``; Scratch: random networks of its architecture; Pre-Fin: a
+    network pre-trained on ``cfg``'s training classes (cached), all weights transferred.
+    """
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    device = device or default_device()
+    makers = {"Learngene": (from_learngene(lg), lg.num_params), "Scratch": (scratch(lg.arch, lg.width), 0)}
+    if "Pre-Fin" in methods:
+        net = pretrained_network(cfg, eval_cfg, data_root, device)
+        makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
+    return [evaluate(makers[m][0], test_set, replace(eval_cfg, shots=k), cfg.seed, m, makers[m][1], device, progress)
+            for k in shots for m in methods]
+
+
 def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = "test",
                     shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS, data_root=None,
                     device: str | None = None, progress: bool = True) -> pd.DataFrame:
@@ -60,28 +95,16 @@ def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = 
 
     Every method meets the same episodes. The table is cached in the run's folder.
     """
-    unknown = set(methods) - set(METHODS)
-    if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
     cfg, device = result.config, device or default_device()
     path = result.run_dir / f"compare-{split}-{_key(asdict(eval_cfg), split, shots, methods, cfg.key())}.csv"
     if path.exists():
         return pd.read_csv(path)
     test_set = load_dataset(cfg.dataset, split, data_root, cfg.image_size).to(device)
-    makers = {"Learngene": (from_learngene(result.best), result.best.num_params),
-              "Scratch": (scratch(cfg.arch, cfg.width), 0)}
-    if "Pre-Fin" in methods:
-        net = pretrained_network(cfg, eval_cfg, data_root, device)
-        makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
-    rows = []
-    for k in shots:
-        for method in methods:
-            make, params = makers[method]
-            r = evaluate(make, test_set, replace(eval_cfg, shots=k), cfg.seed, method, params, device, progress)
-            rows.append({**r.row(), "setting": f"{eval_cfg.ways}-way {k}-shot", "split": split,
-                         "dataset": cfg.dataset, "arch": cfg.arch, "image_size": cfg.image_size,
-                         "params_fraction": params / result.best.meta["total_params"]})
-    df = pd.DataFrame(rows)
+    results = evaluate_methods(result.best, cfg, eval_cfg, test_set, shots, methods, data_root, device, progress)
+    df = pd.DataFrame([{**r.row(), "setting": f"{r.ways}-way {r.shots}-shot", "split": split,
+                        "dataset": cfg.dataset, "arch": cfg.arch, "image_size": cfg.image_size,
+                        "params_fraction": r.params_transferred / result.best.meta["total_params"]}
+                       for r in results])
     df.to_csv(path, index=False)
     return df
 

@@ -140,7 +140,7 @@ def param_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tenso
     kmasks = kernel_masks(model, masks)
     out = {}
     for s in model.conv_specs():
-        conv, bn = modules[s.conv], modules[s.bn]
+        conv = modules[s.conv]
         out[f"{s.conv}.weight"] = kmasks[s.conv][:, :, None, None].expand_as(conv.weight)
         m_out = masks[s.out_group]
         if conv.bias is not None:
