@@ -2,8 +2,9 @@
 (Feng, Wang, Geng; arXiv 2401.08139).
 
 Modules, one idea each: ``data`` (datasets as uint8 tensors), ``tasks``
-(seeded N-way tasks via learn2learn), ``models`` (Conv4, VGG11, ResNet12),
-``learngene`` (channel masks, extraction, inheritance), ``train`` (the one
+(seeded N-way tasks via learn2learn), ``models`` (Conv4, VGG11-19, ResNet12),
+``learngene`` (channel masks, extraction, inheritance), ``inherit`` (descendants
+of other depth, width and architecture: PIM layers), ``train`` (the one
 training loop), ``evolution`` (GTL), ``fewshot`` (evaluation, baselines),
 ``experiments`` (cached runs for notebooks), ``plots``, ``cli``.
 """
@@ -12,5 +13,5 @@ __version__ = "0.1.0"
 from .data import ImageDataset, load_dataset  # noqa: F401
 from .evolution import GTLConfig, evolve  # noqa: F401
 from .fewshot import EvalConfig, evaluate, mean_ci95  # noqa: F401
-from .learngene import Learngene, extract, inherit  # noqa: F401
+from .learngene import Learngene, extract  # noqa: F401
 from .models import build_model  # noqa: F401

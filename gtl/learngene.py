@@ -183,12 +183,12 @@ def check_compatible(model: FewShotNet, lg: Learngene) -> None:
         raise IncompatibleLearngeneError(
             f"this learngene was extracted from {lg.arch} but the network is {model.arch}: its "
             f"masks index the channels of {lg.arch} layers, which {model.arch} does not have. "
-            f"Build a {lg.arch} descendant, or map the learngene onto {model.arch} with gtl.inherit "
+            f"Build a {lg.arch} descendant, or map the learngene onto {model.arch} with gtl.inherit.inherit "
             f"(depth/width/architecture transfer).")
     if abs(model.width - lg.width) > 1e-9:
         raise IncompatibleLearngeneError(
             f"this learngene comes from {lg.arch} of width {lg.width}, the network has width "
-            f"{model.width}: channel positions differ. Use gtl.inherit for wider descendants.")
+            f"{model.width}: channel positions differ. Use gtl.inherit.inherit for wider descendants.")
     _check_masks(model, lg.masks)
     expected = {n: int(m.sum()) for n, m in param_masks(model, lg.masks).items()}
     got = {n: int(w.numel()) for n, w in lg.weights.items()}

@@ -1,4 +1,4 @@
-"""Networks that carry learngenes: Conv4 (quick runs), VGG11-BN and ResNet12.
+"""Networks that carry learngenes: Conv4 (quick runs), VGG11/13/16/19-BN and ResNet12.
 
 A learngene is defined on *channels*, so every model here describes its
 convolutions as a list of :class:`ConvSpec`: which conv, which BatchNorm
@@ -16,7 +16,9 @@ take a ``width`` multiplier on every channel count.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -39,6 +41,19 @@ class ConvSpec:
     bn: str
     in_group: str
     out_group: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The convs at one spatial resolution, in order along the main path.
+
+    ``shortcut`` is the 1x1 projection of a residual block (None for plain
+    chains). :mod:`gtl.inherit` maps a learngene between networks of other
+    depth or architecture stage by stage.
+    """
+
+    main: tuple[ConvSpec, ...]
+    shortcut: ConvSpec | None = None
 
 
 def _channels(base: int, width: float) -> int:
@@ -97,6 +112,9 @@ class FewShotNet(nn.Module):
     def conv_specs(self) -> list[ConvSpec]:
         raise NotImplementedError
 
+    def stages(self) -> list[Stage]:
+        raise NotImplementedError
+
     def description(self) -> dict:
         """What is needed to rebuild the same network (saved with learngenes)."""
         return {"arch": self.arch, "width": self.width, "num_classes": self.num_classes}
@@ -126,20 +144,30 @@ class Conv4(FewShotNet):
     def conv_specs(self) -> list[ConvSpec]:
         return _chain_specs(self.body)
 
+    def stages(self) -> list[Stage]:
+        return _chain_stages(self.body)
 
-VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+
+# torchvision's VGG configurations: "A" (11 layers), "B" (13), "D" (16), "E" (19).
+VGG_CFGS = {
+    "vgg11": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    "vgg13": (64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+    "vgg19": (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"),
+}
 
 
-class VGG11(FewShotNet):
-    """VGG11 with BatchNorm (configuration "A"), CIFAR-style: one linear head."""
+class VGG(FewShotNet):
+    """VGG with BatchNorm, CIFAR-style: one linear head. VGG11 is the paper's ancestor;
+    VGG13/16/19 are the deeper descendants of the scalability experiments."""
 
-    arch = "vgg11"
-
-    def __init__(self, num_classes: int = 5, width: float = 1.0):
+    def __init__(self, num_classes: int = 5, width: float = 1.0, arch: str = "vgg11"):
         super().__init__(num_classes, width)
+        self.arch = arch
         layers: list[nn.Module] = []
         cin = 3
-        for v in VGG11_CFG:
+        for v in VGG_CFGS[arch]:
             if v == "M":
                 layers.append(nn.MaxPool2d(2))
             else:
@@ -153,6 +181,9 @@ class VGG11(FewShotNet):
     def conv_specs(self) -> list[ConvSpec]:
         return _chain_specs(self.body)
 
+    def stages(self) -> list[Stage]:
+        return _chain_stages(self.body)
+
 
 def _chain_specs(body: nn.Sequential) -> list[ConvSpec]:
     """Specs of a plain conv chain: each conv's output is the next conv's input group."""
@@ -165,6 +196,21 @@ def _chain_specs(body: nn.Sequential) -> list[ConvSpec]:
             specs.append(ConvSpec(f"body.{name}", f"body.{bn_name}", prev, group))
             prev = group
     return specs
+
+
+def _chain_stages(body: nn.Sequential) -> list[Stage]:
+    """A conv chain cut into stages at its max-pools (one stage per resolution)."""
+    specs = iter(_chain_specs(body))
+    stages, current = [], []
+    for m in body:
+        if isinstance(m, nn.Conv2d):
+            current.append(next(specs))
+        elif isinstance(m, nn.MaxPool2d):
+            stages.append(Stage(tuple(current)))
+            current = []
+    if current:
+        stages.append(Stage(tuple(current)))
+    return stages
 
 
 class ResBlock12(nn.Module):
@@ -221,8 +267,15 @@ class ResNet12(FewShotNet):
             prev = stage
         return specs
 
+    def stages(self) -> list[Stage]:
+        specs = self.conv_specs()
+        return [Stage(tuple(specs[4 * b: 4 * b + 3]), specs[4 * b + 3]) for b in range(len(self.body))]
 
-ARCHITECTURES: dict[str, type[FewShotNet]] = {"conv4": Conv4, "vgg11": VGG11, "resnet12": ResNet12}
+
+ARCHITECTURES: dict[str, Callable[..., FewShotNet]] = {
+    "conv4": Conv4, "resnet12": ResNet12,
+    **{name: functools.partial(VGG, arch=name) for name in VGG_CFGS},
+}
 
 
 def build_model(arch: str, num_classes: int = 5, width: float = 1.0) -> FewShotNet:

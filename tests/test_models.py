@@ -6,13 +6,14 @@ import torch
 from torch import nn
 
 from gtl.learngene import seeded_model
-from gtl.models import ARCHITECTURES, INPUT_GROUP, build_model, channel_groups
+from gtl.models import ARCHITECTURES, INPUT_GROUP, VGG_CFGS, build_model, channel_groups
 
 # Base channel counts of each architecture's convs at width 1, in conv order.
 BASE_CHANNELS = {
     "conv4": [64] * 4,
     "vgg11": [64, 128, 256, 256, 512, 512, 512, 512],
     "resnet12": [64, 160, 320, 640],  # one group per stage
+    **{a: [c for c in cfg if c != "M"] for a, cfg in VGG_CFGS.items() if a != "vgg11"},
 }
 
 
@@ -55,7 +56,7 @@ def test_width_changes_parameter_count():
     assert 3 < n(big) / n(small) < 4.5  # convs scale ~quadratically in the width
 
 
-@pytest.mark.parametrize("arch", ["vgg13", "", "VGG11"])
+@pytest.mark.parametrize("arch", ["vgg12", "", "VGG11"])
 def test_build_model_rejects_unknown_arch(arch):
     with pytest.raises(ValueError, match="unknown architecture") as e:
         build_model(arch)
@@ -162,3 +163,18 @@ def test_seeded_model_is_reproducible_and_leaves_global_rng_alone():
     for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
         assert torch.equal(va, vb), k
     assert not torch.equal(a.body[0].weight, c.body[0].weight)
+
+
+@pytest.mark.parametrize("arch, layers", [("vgg11", [1, 1, 2, 2, 2]), ("vgg13", [2, 2, 2, 2, 2]),
+                                          ("vgg16", [2, 2, 3, 3, 3]), ("vgg19", [2, 2, 4, 4, 4]),
+                                          ("conv4", [1, 1, 1, 1]), ("resnet12", [3, 3, 3, 3])])
+def test_stages_cut_the_main_path_at_each_resolution(arch, layers):
+    net = build_model(arch, width=0.25)
+    stages = net.stages()
+    assert [len(s.main) for s in stages] == layers
+    main = [spec for s in stages for spec in s.main]
+    shortcuts = [s.shortcut for s in stages if s.shortcut is not None]
+    assert sorted(main + shortcuts, key=str) == sorted(net.conv_specs(), key=str)  # every conv once
+    for a, b in zip(main, main[1:]):
+        assert b.in_group == a.out_group  # one unbroken chain along the main path
+    assert (len(shortcuts) == len(stages)) == (arch == "resnet12")
