@@ -18,7 +18,7 @@ import pandas as pd
 
 from .data import DATASETS, DatasetError, download, load_dataset
 from .evolution import GTLConfig, default_run_dir, evolve
-from .experiments import default_device, evaluate_methods
+from .experiments import METHODS, default_device, evaluate_methods
 from .fewshot import EvalConfig
 from .learngene import IncompatibleLearngeneError, Learngene
 from .models import ARCHITECTURES
@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ways", type=int, default=5)
     p.add_argument("--episodes", type=int, help="test episodes (quick 60, paper 600)")
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
-    p.add_argument("--baselines", nargs="*", default=["Scratch"], choices=("Scratch", "Pre-Fin"),
-                   help="methods to compare with (Pre-Fin pre-trains a network first; cached)")
+    p.add_argument("--baselines", nargs="*", default=["Scratch"], choices=METHODS[1:],
+                   help="methods to compare with (Pre-Fin, Layer-LG and Random-mask pre-train a network first; cached)")
     p.add_argument("--out", help="also write the table to this CSV file")
 
     p = sub.add_parser("info", help="describe a learngene file")

@@ -3,8 +3,10 @@
 * :func:`run_evolution` - a GTL run per (profile, dataset, arch, seed, overrides),
   cached in ``runs/<dataset>-<arch>-<profile>-<config hash>/``;
 * :func:`pretrained_network` - the Pre-Fin ancestor, cached beside it;
-* :func:`compare_methods` - Learngene vs Scratch vs Pre-Fin on N-way K-shot
-  episodes, cached as a CSV keyed by both configs.
+* :func:`compare_methods` - Learngene vs Scratch, Pre-Fin, Layer-LG and Random-mask
+  on N-way K-shot episodes, fine-tuned or untrained (instincts), on the run's
+  dataset or another one, cached as a CSV keyed by both configs;
+* :func:`transfer_table` - the learngene in deeper, wider and other networks.
 
 Notebooks call these and draw; tests call them on tiny settings.
 """
@@ -29,17 +31,23 @@ from .fewshot import (
     EvalConfig,
     FewShotResult,
     evaluate,
+    finetune_on_task,
+    from_layers,
     from_learngene,
     from_pretrained,
+    instinct_on_task,
     pretrain,
     pretrained_params,
+    random_like,
     scratch,
 )
-from .learngene import Learngene
-from .models import FewShotNet
+from .inherit import build, inherited_params
+from .learngene import Learngene, count_params
+from .models import FewShotNet, build_model
 from .paths import runs_dir
 
-METHODS = ("Learngene", "Scratch", "Pre-Fin")
+METHODS = ("Learngene", "Scratch", "Pre-Fin", "Layer-LG", "Random-mask")
+SCORES = {"finetune": finetune_on_task, "instinct": instinct_on_task}
 
 
 def default_device() -> str:
@@ -68,43 +76,94 @@ def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, dev
     return pretrain(cfg.arch, cfg.width, train_set, eval_cfg.pretrain, cfg.seed, path, device)
 
 
-def evaluate_methods(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, test_set: ImageDataset,
-                     shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS, data_root=None,
-                     device: str | None = None, progress: bool = True) -> list[FewShotResult]:
-    """Each method on the same ``test_set`` episodes, for every K in ``shots`` (shots outer, methods inner).
+def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: tuple[str, ...],
+                  data_root=None, device: str | None = None) -> dict[str, tuple]:
+    """``method -> (make_model(seed), parameters transferred)`` for the methods asked.
 
-    Learngene: descendants of ``lg``; Scratch: random networks of its architecture; Pre-Fin: a
-    network pre-trained on ``cfg``'s training classes (cached), all weights transferred.
+    Learngene: descendants of ``lg``; Scratch: random networks of its architecture;
+    Pre-Fin: a network pre-trained on ``cfg``'s training classes (cached), all weights;
+    Layer-LG: its top layers whole, about ``lg``'s parameter count; Random-mask: its
+    weights under random channel masks of ``lg``'s sizes (decisions.md #12).
     """
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
-    device = device or default_device()
     makers = {"Learngene": (from_learngene(lg), lg.num_params), "Scratch": (scratch(lg.arch, lg.width), 0)}
-    if "Pre-Fin" in methods:
+    if {"Pre-Fin", "Layer-LG", "Random-mask"} & set(methods):
         net = pretrained_network(cfg, eval_cfg, data_root, device)
         makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
-    return [evaluate(makers[m][0], test_set, replace(eval_cfg, shots=k), cfg.seed, m, makers[m][1], device, progress)
+        makers["Layer-LG"] = from_layers(net, lg.num_params)
+        rand = random_like(lg, net, cfg.seed)
+        makers["Random-mask"] = (from_learngene(rand), rand.num_params)
+    return {m: makers[m] for m in methods}
+
+
+def evaluate_methods(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, test_set: ImageDataset,
+                     shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS[:3], data_root=None,
+                     device: str | None = None, progress: bool = True, score: str = "finetune") -> list[FewShotResult]:
+    """Each method on the same ``test_set`` episodes, for every K in ``shots`` (shots outer, methods inner).
+
+    ``score="instinct"`` measures the untrained networks (nearest class mean) instead of fine-tuning.
+    """
+    device = device or default_device()
+    makers = method_makers(lg, cfg, eval_cfg, methods, data_root, device)
+    return [evaluate(makers[m][0], test_set, replace(eval_cfg, shots=k), cfg.seed, m, makers[m][1], device,
+                     progress, SCORES[score])
             for k in shots for m in methods]
 
 
+def _table(results: list[FewShotResult], total_params: int, **columns) -> pd.DataFrame:
+    return pd.DataFrame([{**r.row(), "setting": f"{r.ways}-way {r.shots}-shot", **columns,
+                          "params_fraction": r.params_transferred / total_params} for r in results])
+
+
 def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = "test",
-                    shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS, data_root=None,
-                    device: str | None = None, progress: bool = True) -> pd.DataFrame:
+                    shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS[:3], data_root=None,
+                    device: str | None = None, progress: bool = True, score: str = "finetune",
+                    dataset: str | None = None) -> pd.DataFrame:
     """Mean ± 95% CI of each method on ``split``-class episodes, one row per (method, shots).
 
-    Every method meets the same episodes. The table is cached in the run's folder.
+    Every method meets the same episodes. ``dataset`` (default: the run's) tests on
+    another dataset's classes (adaptability). The table is cached in the run's folder.
     """
     cfg, device = result.config, device or default_device()
-    path = result.run_dir / f"compare-{split}-{_key(asdict(eval_cfg), split, shots, methods, cfg.key())}.csv"
+    dataset = dataset or cfg.dataset
+    path = result.run_dir / (f"compare-{split}-{_key(asdict(eval_cfg), split, shots, methods, cfg.key(), score, dataset)}"
+                             f".csv")
     if path.exists():
         return pd.read_csv(path)
-    test_set = load_dataset(cfg.dataset, split, data_root, cfg.image_size).to(device)
-    results = evaluate_methods(result.best, cfg, eval_cfg, test_set, shots, methods, data_root, device, progress)
-    df = pd.DataFrame([{**r.row(), "setting": f"{r.ways}-way {r.shots}-shot", "split": split,
-                        "dataset": cfg.dataset, "arch": cfg.arch, "image_size": cfg.image_size,
-                        "params_fraction": r.params_transferred / result.best.meta["total_params"]}
-                       for r in results])
+    test_set = load_dataset(dataset, split, data_root, cfg.image_size).to(device)
+    results = evaluate_methods(result.best, cfg, eval_cfg, test_set, shots, methods, data_root, device, progress,
+                               score)
+    df = _table(results, result.best.meta["total_params"], split=split, dataset=dataset, arch=cfg.arch,
+                image_size=cfg.image_size, score=score)
+    df.to_csv(path, index=False)
+    return df
+
+
+def transfer_table(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[tuple[str, float]],
+                   shots: tuple[int, ...] = (5,), device: str | None = None, progress: bool = True,
+                   data_root=None) -> pd.DataFrame:
+    """Scalability: the learngene in descendants of other depth, width and architecture
+    (:mod:`gtl.inherit`), each against Scratch of the same descendant, same episodes."""
+    cfg, device = result.config, device or default_device()
+    path = result.run_dir / f"transfer-{_key(asdict(eval_cfg), targets, shots, cfg.key())}.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size).to(device)
+    rows = []
+    for arch, width in targets:
+        lg = result.best
+        total = count_params(build_model(arch, 5, width))
+        makers = {"Learngene": (lambda s, a=arch, w=width: build(lg, a, w, 5, s),
+                                inherited_params(lg, build_model(arch, 5, width))),
+                  "Scratch": (scratch(arch, width), 0)}
+        for k in shots:
+            for method, (make, params) in makers.items():
+                r = evaluate(make, test_set, replace(eval_cfg, shots=k), cfg.seed, method, params, device, progress)
+                rows.append({**r.row(), "descendant": f"{arch} x{width:g}", "arch": arch, "width": width,
+                             "descendant_params": total, "params_fraction": params / total})
+    df = pd.DataFrame(rows)
     df.to_csv(path, index=False)
     return df
 

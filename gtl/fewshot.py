@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .data import ImageDataset
-from .learngene import Learngene, build_descendant, count_params, seeded_model
+from .learngene import ChannelMasks, Learngene, build_descendant, count_params, extract, seeded_model
 from .models import FewShotNet
 from .tasks import Task, TaskSampler, derive_seed
-from .train import TrainConfig, accuracy, train
+from .train import TrainConfig, accuracy, features, normalize, train
 
 
 @dataclass
@@ -111,10 +112,44 @@ def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int)
     return accuracy(model, task.query_x, task.query_y)
 
 
+@torch.no_grad()
+def calibrate_bn(model: FewShotNet, images: torch.Tensor) -> None:
+    """Set every BatchNorm's running statistics to those of ``images`` (no weight changes).
+
+    An untrained descendant's BN statistics are not part of its learngene, so
+    before reading its features we measure them on the support set: this is
+    not learning (no gradient, no label), just the statistics BN needs.
+    """
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average: one pass gives the exact batch statistics
+    model.train()
+    model.features(normalize(images))
+    for bn in bns:
+        bn.momentum = 0.1
+    model.eval()
+
+
+@torch.no_grad()
+def instinct_on_task(model: FewShotNet, task: Task, cfg: TrainConfig | None = None, seed: int = 0) -> float:
+    """Accuracy with no learning at all (decisions.md #11): nearest class mean of the
+    untrained network's features, cosine similarity, support means as prototypes."""
+    calibrate_bn(model, task.support_x)
+    fs = F.normalize(features(model, task.support_x), dim=1)
+    fq = F.normalize(features(model, task.query_x), dim=1)
+    protos = torch.stack([fs[task.support_y == c].mean(0) for c in range(task.ways)])
+    pred = (fq @ F.normalize(protos, dim=1).T).argmax(1)
+    return float((pred == task.query_y).float().mean())
+
+
 def evaluate(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cfg: EvalConfig,
              seed: int, method: str, params_transferred: int = 0, device: str = "cpu",
-             progress: bool = True) -> FewShotResult:
+             progress: bool = True, score: Callable = finetune_on_task) -> FewShotResult:
     """Fine-tune ``make_model(episode_seed)`` on every episode; mean ± 95% CI of query accuracy.
+
+    ``score=instinct_on_task`` measures instincts instead: the untrained network's
+    nearest-class-mean accuracy on the same episodes.
 
     Args:
         make_model: builds the network to test for one episode (it is changed).
@@ -130,7 +165,7 @@ def evaluate(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cf
                   leave=False):
         task = sampler.sample(derive_seed(seed, "episode", e))
         model = make_model(derive_seed(seed, "model", e)).to(device)
-        accs.append(finetune_on_task(model, task, cfg.finetune, derive_seed(seed, "finetune", e)))
+        accs.append(score(model, task, cfg.finetune, derive_seed(seed, "finetune", e)))
     mean, ci = mean_ci95(accs)
     return FewShotResult(method, mean, ci, len(accs), cfg.ways, cfg.shots, seed, params_transferred, accs)
 
@@ -183,3 +218,67 @@ def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig,
 def pretrained_params(model: FewShotNet) -> int:
     """Parameters Pre-Fin transfers: all of them but the head it replaces."""
     return count_params(model) - sum(p.numel() for p in model.head.parameters())
+
+
+def random_like(lg: Learngene, model: FewShotNet, seed: int) -> Learngene:
+    """Random-mask: as many channels per group as ``lg`` keeps, drawn at random, with
+    ``model``'s weights (decisions.md #12). Same size and shape, no evolution."""
+    g = torch.Generator().manual_seed(seed)
+    masks: ChannelMasks = {}
+    for group, m in lg.masks.items():
+        new = torch.zeros_like(m)
+        new[torch.randperm(m.numel(), generator=g)[: int(m.sum())]] = True
+        masks[group] = new
+    return extract(model, masks, method="Random-mask", seed=seed)
+
+
+def last_layers(model: FewShotNet, budget: int) -> list[str]:
+    """Layer-LG's layers: whole convs (with their BN) taken from the top of the network
+    down, stopping at the count closest to ``budget`` parameters (at least one).
+
+    The earlier learngene papers inherit integral top layers (Heur-LG: the last
+    three); matching the learngene's budget keeps the comparison fair.
+    """
+    modules, chosen, total = dict(model.named_modules()), [], 0
+    for spec in reversed(model.conv_specs()):
+        n = sum(p.numel() for name in (spec.conv, spec.bn) for p in modules[name].parameters())
+        if chosen and abs(total + n - budget) >= abs(total - budget):
+            break
+        chosen.append(spec.conv)
+        total += n
+    return chosen
+
+
+def from_layers(model: FewShotNet, budget: int) -> tuple[Callable[[int], FewShotNet], int]:
+    """Layer-LG: whole pre-trained layers (conv + BN, statistics included), the rest random."""
+    bn_of = {s.conv: s.bn for s in model.conv_specs()}
+    names = last_layers(model, budget)
+    prefixes = tuple(f"{n}." for c in names for n in (c, bn_of[c]))
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items() if k.startswith(prefixes)}
+    params = sum(v.numel() for k, v in state.items() if k.endswith(("weight", "bias")))
+    arch, width = model.arch, model.width
+
+    def make(s: int) -> FewShotNet:
+        net = seeded_model(arch, 5, width, s)
+        net.load_state_dict(state, strict=False)
+        return net
+    return make, params
+
+
+@torch.no_grad()
+def activation_maps(model: FewShotNet, images: torch.Tensor, min_side: int = 8) -> torch.Tensor:
+    """Where an (untrained) network responds: the L2 norm over channels of the deepest
+    conv output at least ``min_side`` pixels wide, BN calibrated on ``images``.
+
+    Our stand-in for paper Fig. 5's visualisation (its method is not known).
+    Returns ``(N, h, w)``.
+    """
+    calibrate_bn(model, images)
+    outputs = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: outputs.append(out))
+             for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1)]
+    model.features(normalize(images))
+    for h in hooks:
+        h.remove()
+    wide = [o for o in outputs if min(o.shape[-2:]) >= min_side] or outputs[:1]
+    return wide[-1].norm(dim=1)

@@ -86,3 +86,30 @@ def test_run_evolution_is_cached_per_settings(data_root, tmp_path, monkeypatch):
     monkeypatch.setattr("gtl.evolution.live", lambda *a, **k: pytest.fail("a cached run was trained again"))
     again = ex.run_evolution("quick", seed=1, data_root=data_root, device="cpu", progress=False, **small)
     assert again.run_dir == first.run_dir and again.best.meta == first.best.meta
+
+
+@pytest.mark.slow
+def test_all_baselines_instincts_and_another_dataset(result, data_root):
+    df = ex.compare_methods(result, EVAL, shots=(1,), methods=ex.METHODS, data_root=data_root, device="cpu",
+                            progress=False, score="instinct", dataset="cub")
+    assert df.method.tolist() == list(ex.METHODS)
+    assert (df.dataset == "cub").all() and (df.score == "instinct").all()
+    params = dict(zip(df.method, df.params_transferred))
+    assert params["Random-mask"] == params["Learngene"] == result.best.num_params
+    assert 0 < params["Layer-LG"] < params["Pre-Fin"]
+    other = ex.compare_methods(result, EVAL, shots=(1,), methods=ex.METHODS, data_root=data_root, device="cpu",
+                               progress=False, score="finetune", dataset="cub")
+    assert len(list(result.run_dir.glob("compare-test-*.csv"))) == 2  # instincts and fine-tuning cached apart
+    assert other["mean"].between(0, 1).all()
+
+
+@pytest.mark.slow
+def test_transfer_table_compares_each_descendant_with_its_own_scratch(result, data_root):
+    df = ex.transfer_table(result, EVAL, [("conv4", 0.5), ("resnet12", 0.25)], shots=(1,), data_root=data_root,
+                           device="cpu", progress=False)
+    assert list(zip(df.descendant, df.method)) == [("conv4 x0.5", "Learngene"), ("conv4 x0.5", "Scratch"),
+                                                  ("resnet12 x0.25", "Learngene"), ("resnet12 x0.25", "Scratch")]
+    learngene = df[df.method == "Learngene"]
+    assert (learngene.params_transferred > 0).all() and (df[df.method == "Scratch"].params_transferred == 0).all()
+    assert (df.params_fraction < 1).all()
+    assert len(list(result.run_dir.glob("transfer-*.csv"))) == 1

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from _helpers import indexed_dataset
-from gtl.fewshot import (EvalConfig, FewShotResult, evaluate, finetune_on_task, from_learngene, from_pretrained,
-                         mean_ci95, pretrain, pretrained_params, scratch)
+from gtl.fewshot import (EvalConfig, FewShotResult, activation_maps, calibrate_bn, evaluate, finetune_on_task,
+                         from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers, mean_ci95,
+                         pretrain, pretrained_params, random_like, scratch)
 from gtl.learngene import extract, random_channels, seeded_model
 from gtl.tasks import TaskSampler
-from gtl.train import TrainConfig
+from gtl.train import TrainConfig, normalize
 
 TINY = EvalConfig(ways=5, shots=1, queries=3, episodes=3, finetune=TrainConfig(steps=3, batch_size=5),
                   pretrain=TrainConfig(steps=2, batch_size=16))
@@ -175,3 +176,71 @@ def test_pretrain_trains_on_all_classes_and_caches(tmp_path, monkeypatch):
     again = pretrain("conv4", 0.25, ds, TrainConfig(steps=2, batch_size=8), seed=0, path=path)
     for (k, va), vb in zip(net.state_dict().items(), again.state_dict().values()):
         assert torch.equal(va, vb), k
+
+
+# ------------------------------------------------ instincts and the other baselines
+
+
+def test_calibrate_bn_sets_the_statistics_of_the_images_and_nothing_else():
+    net = seeded_model("conv4", 5, 0.25, 0)
+    before = {k: v.clone() for k, v in net.named_parameters()}
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    calibrate_bn(net, images)
+    first = net.body[1]
+    x = net.body[0](normalize(images))
+    torch.testing.assert_close(first.running_mean, x.mean((0, 2, 3)))
+    torch.testing.assert_close(first.running_var, x.var((0, 2, 3), unbiased=True))
+    assert all(torch.equal(p, before[k]) for k, p in net.named_parameters())
+    assert not net.training
+
+
+def test_instinct_is_nearest_class_mean_without_learning():
+    ds = indexed_dataset([6] * 5, size=32)
+    task = TaskSampler(ds, 5, 2, 3).sample(0)
+    net = seeded_model("conv4", 5, 0.25, 0)
+    before = [p.clone() for p in net.parameters()]
+    acc = instinct_on_task(net, task)
+    # the class is written into every pixel of channel 1: the features separate the classes
+    assert acc == 1.0
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert instinct_on_task(seeded_model("conv4", 5, 0.25, 0), task) == acc  # deterministic
+
+
+def test_evaluate_with_instinct_scoring_trains_nothing(monkeypatch):
+    monkeypatch.setattr("gtl.fewshot.train", lambda *a, **k: pytest.fail("instincts must not train"))
+    ds = indexed_dataset([6] * 5, size=32)
+    r = evaluate(lambda s: seeded_model("conv4", 5, 0.25, s), ds, EvalConfig(ways=5, shots=1, queries=2, episodes=2),
+                 seed=0, method="Scratch", progress=False, score=instinct_on_task)
+    assert r.episodes == 2 and 0 <= r.mean <= 1
+
+
+def test_random_like_keeps_the_size_of_every_group_but_not_the_channels():
+    net = seeded_model("vgg11", 5, 0.25, 0)
+    lg = extract(net, random_channels(net, 0.45, 0))
+    other = random_like(lg, net, seed=1)
+    assert {g: int(m.sum()) for g, m in other.masks.items()} == {g: int(m.sum()) for g, m in lg.masks.items()}
+    assert other.num_params == lg.num_params
+    assert any(not torch.equal(other.masks[g], lg.masks[g]) for g in lg.masks)
+
+
+def test_layer_lg_takes_whole_top_layers_closest_to_the_budget():
+    net = seeded_model("vgg11", 5, 0.25, 0)
+    specs = net.conv_specs()
+    modules = dict(net.named_modules())
+    size = {s.conv: sum(p.numel() for n in (s.conv, s.bn) for p in modules[n].parameters()) for s in specs}
+    last, second = specs[-1].conv, specs[-2].conv
+    assert last_layers(net, 10) == [last]                                   # at least one layer
+    assert last_layers(net, size[last] + size[second]) == [last, second]
+    make, params = from_layers(net, size[last] + size[second])
+    assert params == size[last] + size[second]
+    child, fresh = make(3), seeded_model("vgg11", 5, 0.25, 3)
+    for name, p in child.state_dict().items():
+        ref = net.state_dict()[name] if name.startswith((f"{last}.", f"{second}.", f"{specs[-1].bn}.",
+                                                         f"{specs[-2].bn}.")) else fresh.state_dict()[name]
+        assert torch.equal(p, ref), name
+
+
+def test_activation_maps_have_one_map_per_image():
+    net = seeded_model("vgg11", 5, 0.25, 0)
+    maps = activation_maps(net, torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8))
+    assert maps.shape == (3, 8, 8) and (maps >= 0).all()
