@@ -100,7 +100,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     lg = Learngene.load(a.learngene)
     device = a.device or default_device()
     dataset, size = lg.meta.get("dataset", "miniimagenet"), lg.meta.get("image_size", 84)
-    eval_cfg = EvalConfig.from_profile(a.profile, ways=a.ways)
+    eval_cfg = EvalConfig.from_profile(a.profile, dataset, ways=a.ways)
     if a.episodes:
         eval_cfg = replace(eval_cfg, episodes=a.episodes)
     # the settings Pre-Fin's pre-training needs: the learngene's architecture, width and data

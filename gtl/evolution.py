@@ -92,6 +92,8 @@ class GTLConfig:
         base = dict(image_size=32, width=0.25, population=12, generations=6, task_shots=60,
                     task_queries=20, lifetime=TrainConfig(steps=100, batch_size=25),
                     critic_tasks=4, critic=TrainConfig(steps=30, batch_size=25))
+        if overrides.get("dataset") == "cifar-fs":  # the offline subset has only 11-33 images per class
+            base.update(task_shots=9, task_queries=2, critic_queries=6)
         return dataclasses.replace(cls(), **{**base, **overrides})
 
     @classmethod

@@ -47,21 +47,27 @@ class EvalConfig:
     pretrain: TrainConfig = field(default_factory=lambda: TrainConfig(steps=30000, batch_size=128))
 
     @classmethod
-    def quick(cls, **overrides) -> "EvalConfig":
-        """CPU in minutes: 60 episodes, 50 fine-tuning steps, a short pre-training."""
+    def quick(cls, dataset: str | None = None, **overrides) -> "EvalConfig":
+        """CPU in minutes: 60 episodes, 50 fine-tuning steps, a short pre-training.
+
+        On CIFAR-FS 6 queries per class: the offline CIFAR-100 subset has as few as
+        11 images in a class.
+        """
         base = dict(episodes=60, finetune=TrainConfig(steps=50, batch_size=25),
                     pretrain=TrainConfig(steps=1500, batch_size=64))
+        if dataset == "cifar-fs":
+            base["queries"] = 6
         return replace(cls(), **{**base, **overrides})
 
     @classmethod
-    def paper(cls, **overrides) -> "EvalConfig":
+    def paper(cls, dataset: str | None = None, **overrides) -> "EvalConfig":
         return replace(cls(), **overrides)
 
     @classmethod
-    def from_profile(cls, profile: str, **overrides) -> "EvalConfig":
+    def from_profile(cls, profile: str, dataset: str | None = None, **overrides) -> "EvalConfig":
         if profile not in ("quick", "paper"):
             raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-        return getattr(cls, profile)(**overrides)
+        return getattr(cls, profile)(dataset, **overrides)
 
 
 @dataclass
