@@ -103,6 +103,17 @@ class ImageDataset:
         return torch.bincount(self.labels.cpu(), minlength=len(self.classes))
 
 
+def class_examples(ds: ImageDataset, n: int, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
+    """One image from each of ``n`` classes drawn with ``seed``: images to show in a figure."""
+    g = torch.Generator().manual_seed(seed)
+    classes = torch.randperm(len(ds.classes), generator=g)[:n].tolist()
+    picks = []
+    for c in classes:
+        idx = (ds.labels == c).nonzero().flatten()
+        picks.append(int(idx[torch.randint(len(idx), (1,), generator=g)]))
+    return ds.images[picks].cpu(), [ds.classes[c] for c in classes]
+
+
 def find_folder(name: str, root: str | os.PathLike | None = None) -> Path:
     """The folder of dataset ``name`` under the data root, or a :class:`DatasetError`."""
     if name not in DATASETS:

@@ -76,6 +76,12 @@ def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, dev
     return pretrain(cfg.arch, cfg.width, train_set, eval_cfg.pretrain, cfg.seed, path, device)
 
 
+def _check_methods(methods: tuple[str, ...]) -> None:
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+
+
 def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: tuple[str, ...],
                   data_root=None, device: str | None = None) -> dict[str, tuple]:
     """``method -> (make_model(seed), parameters transferred)`` for the methods asked.
@@ -85,9 +91,7 @@ def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: 
     Layer-LG: its top layers whole, about ``lg``'s parameter count; Random-mask: its
     weights under random channel masks of ``lg``'s sizes (decisions.md #12).
     """
-    unknown = set(methods) - set(METHODS)
-    if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    _check_methods(methods)
     makers = {"Learngene": (from_learngene(lg), lg.num_params), "Scratch": (scratch(lg.arch, lg.width), 0)}
     if {"Pre-Fin", "Layer-LG", "Random-mask"} & set(methods):
         net = pretrained_network(cfg, eval_cfg, data_root, device)
@@ -126,6 +130,7 @@ def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = 
     Every method meets the same episodes. ``dataset`` (default: the run's) tests on
     another dataset's classes (adaptability). The table is cached in the run's folder.
     """
+    _check_methods(methods)
     cfg, device = result.config, device or default_device()
     dataset = dataset or cfg.dataset
     path = result.run_dir / (f"compare-{split}-{_key(asdict(eval_cfg), split, shots, methods, cfg.key(), score, dataset)}"
@@ -139,6 +144,15 @@ def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = 
                 image_size=cfg.image_size, score=score)
     df.to_csv(path, index=False)
     return df
+
+
+def scalability_targets(profile: str, arch: str, width: float) -> list[tuple[str, float]]:
+    """Descendants to initialise from a learngene of ``arch`` at ``width``: deeper VGGs,
+    the ancestor twice as wide, and the other architecture family (our choice)."""
+    deeper = ["vgg13", "vgg16"] if profile == "quick" else ["vgg13", "vgg16", "vgg19"]
+    other = "vgg16" if arch == "resnet12" else "resnet12"
+    wider = [(arch, 2 * width)] if profile == "quick" else [(arch, 1.5 * width), (arch, 2 * width)]
+    return [(a, width) for a in deeper if a != arch] + wider + [(other, width)]
 
 
 def transfer_table(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[tuple[str, float]],

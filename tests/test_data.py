@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import gtl.data
-from _helpers import make_fake_mini, write_jpeg
+from _helpers import image_index, indexed_dataset, make_fake_mini, write_jpeg
 from gtl.data import DatasetError, ImageDataset, find_folder, load_dataset, split_classes
 from gtl.paths import cache_dir, data_root, project_root
 
@@ -290,3 +290,14 @@ def test_cifar_fs_from_torchvision_files_pools_train_and_test(tmp_path, tmp_cach
     (folder / "test").unlink()
     with pytest.raises(DatasetError, match="cifar-100-python/test"):
         load_dataset("cifar-fs", "test", tmp_path)
+
+
+def test_class_examples_draw_one_image_of_distinct_classes():
+    from gtl.data import class_examples
+    ds = indexed_dataset([3, 4, 5, 6])
+    images, names = class_examples(ds, 3, seed=1)
+    assert images.shape == (3, 3, 8, 8) and len(set(names)) == 3
+    labels = [ds.labels[i].item() for i in image_index(images)]
+    assert [ds.classes[c] for c in labels] == names
+    again, _ = class_examples(ds, 3, seed=1)
+    assert torch.equal(images, again)

@@ -113,3 +113,22 @@ def test_transfer_table_compares_each_descendant_with_its_own_scratch(result, da
     assert (learngene.params_transferred > 0).all() and (df[df.method == "Scratch"].params_transferred == 0).all()
     assert (df.params_fraction < 1).all()
     assert len(list(result.run_dir.glob("transfer-*.csv"))) == 1
+
+
+def test_scalability_targets_go_deeper_wider_and_across():
+    quick = ex.scalability_targets("quick", "vgg11", 0.25)
+    assert ("vgg13", 0.25) in quick and ("vgg11", 0.5) in quick and ("resnet12", 0.25) in quick
+    assert ("vgg16", 1.0) in ex.scalability_targets("paper", "resnet12", 1.0)
+    assert all(t != ("vgg11", 0.25) for t in quick)  # never the ancestor itself
+
+
+def test_format_table_puts_the_paper_beside_the_learngene():
+    df = pd.DataFrame([dict(method=m, mean=v, ci95=0.02, episodes=60, ways=5, shots=5, seed=0,
+                            params_transferred=p, setting="5-way 5-shot", dataset="miniimagenet", image_size=32,
+                            params_fraction=f)
+                       for m, v, p, f in [("Learngene", 0.5, 10, 0.2), ("Scratch", 0.4, 0, 0.0)]])
+    t = ex.format_table(df, "quick")
+    lg, sc = t.iloc[0], t.iloc[1]
+    assert lg["vs Scratch (points)"] == "+10.0" and sc["vs Scratch (points)"] == ""
+    assert lg["paper (abstract)"] == "+16 vs Scratch" and sc["paper (abstract)"] == ""
+    assert lg["accuracy (%)"] == 50.0 and lg["share of params (%)"] == 20.0
