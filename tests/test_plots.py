@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from gtl.plots import plot_evolution, plot_results, save_figure, save_table, to_markdown  # noqa: E402
+from gtl.plots import (plot_activation_maps, plot_circuit, plot_evolution, plot_framework,  # noqa: E402
+                       plot_results, save_figure, save_table, to_markdown)
 
 
 def test_to_markdown_format():
@@ -109,3 +110,33 @@ def test_saved_svg_is_byte_identical_across_runs(tmp_path, monkeypatch):
         svg = [p for p in save_figure(fig, "same") if p.suffix == ".svg"][0]
         blobs.append(svg.read_bytes())
     assert blobs[0] == blobs[1]
+
+
+def test_plot_framework_draws_both_panels():
+    fig = plot_framework()
+    texts = " ".join(t.get_text().lower() for ax in fig.axes for t in ax.texts)
+    assert len(fig.axes) == 2 and "tournament" in texts and "mutation" in texts
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("arch", ["vgg11", "resnet12"])
+def test_plot_circuit_colours_exactly_the_learngene_channels(arch):
+    from gtl.learngene import extract, random_channels
+    from gtl.models import build_model
+    net = build_model(arch, 5, 0.125)
+    lg = extract(net, random_channels(net, 0.45, 0))
+    fig = plot_circuit(lg, max_channels=10**6)  # every channel shown
+    green = sum(len(c.get_offsets()) for c in fig.axes[0].collections
+                if len(c.get_offsets()) and tuple(c.get_facecolor()[0][:3]) == matplotlib.colors.to_rgb("#1b7837"))
+    main = [s.out_group for st in net.stages() for s in st.main]
+    assert green == 3 + sum(int(lg.masks[g].sum()) for g in main)
+    plt.close(fig)
+
+
+def test_plot_activation_maps_grid_and_constant_maps():
+    import torch
+    images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    maps = {"a": torch.rand(3, 4, 4), "b": torch.ones(3, 4, 4)}
+    fig = plot_activation_maps(images, maps, ["x", "y", "z"])
+    assert len(fig.axes) == 9
+    plt.close(fig)
