@@ -36,6 +36,7 @@ from .fewshot import (
     from_learngene,
     from_pretrained,
     instinct_on_task,
+    learning_curve,
     pretrain,
     pretrained_params,
     random_like,
@@ -142,6 +143,27 @@ def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = 
                                score)
     df = _table(results, result.best.meta["total_params"], split=split, dataset=dataset, arch=cfg.arch,
                 image_size=cfg.image_size, score=score)
+    df.to_csv(path, index=False)
+    return df
+
+
+def learning_curves(result: EvolutionResult, eval_cfg: EvalConfig, methods: tuple[str, ...] = METHODS[:3],
+                    shots: int = 5, at: tuple[int, ...] = (0, 5, 10, 25, 50, 100), data_root=None,
+                    device: str | None = None, progress: bool = True) -> pd.DataFrame:
+    """Accuracy on novel-class episodes against fine-tuning steps, per method (cached):
+    how fast each initialisation learns, not only where it ends."""
+    _check_methods(methods)
+    cfg, device = result.config, device or default_device()
+    path = result.run_dir / f"curves-{_key(asdict(eval_cfg), methods, shots, at, cfg.key())}.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size).to(device)
+    makers = method_makers(result.best, cfg, eval_cfg, methods, data_root, device)
+    rows = [{**row, "params_transferred": makers[m][1], "dataset": cfg.dataset}
+            for m in methods
+            for row in learning_curve(makers[m][0], test_set, replace(eval_cfg, shots=shots), cfg.seed, m, at,
+                                      device, progress)]
+    df = pd.DataFrame(rows)
     df.to_csv(path, index=False)
     return df
 

@@ -176,6 +176,42 @@ def evaluate(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cf
     return FewShotResult(method, mean, ci, len(accs), cfg.ways, cfg.shots, seed, params_transferred, accs)
 
 
+def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
+                  at: tuple[int, ...]) -> list[float]:
+    """Query accuracy after each number of fine-tuning steps in ``at`` (one training run).
+
+    The run is the one :func:`finetune_on_task` makes with ``max(at)`` steps, so the
+    point at ``cfg.steps`` equals its accuracy.
+    """
+    model.reset_head(task.ways, seed)
+    accs = {0: accuracy(model, task.query_x, task.query_y)} if 0 in at else {}
+
+    def check(step: int) -> None:
+        if step in at:
+            accs[step] = accuracy(model, task.query_x, task.query_y)
+            model.train()
+    train(model, task.support_x, task.support_y, replace(cfg, steps=max(at)), seed, on_step=check)
+    return [accs[k] for k in at]
+
+
+def learning_curve(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cfg: EvalConfig, seed: int,
+                   method: str, at: tuple[int, ...] = (0, 5, 10, 25, 50, 100), device: str = "cpu",
+                   progress: bool = True) -> list[dict]:
+    """Mean ± 95% CI of query accuracy against fine-tuning steps, on :func:`evaluate`'s episodes."""
+    curves: list[list[float]] = []
+
+    def score(model, task, finetune, s):
+        curves.append(curve_on_task(model, task, finetune, s, at))
+        return curves[-1][-1]
+    evaluate(make_model, test_set, cfg, seed, method, 0, device, progress, score)
+    rows = []
+    for i, step in enumerate(at):
+        mean, ci = mean_ci95([c[i] for c in curves])
+        rows.append({"method": method, "step": step, "mean": mean, "ci95": ci, "episodes": len(curves),
+                     "ways": cfg.ways, "shots": cfg.shots, "seed": seed})
+    return rows
+
+
 # ------------------------------------------------------------- baselines
 
 

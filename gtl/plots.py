@@ -1,6 +1,8 @@
 """Figures and tables, written as PNG + SVG and CSV + Markdown into ``figures/``."""
 from __future__ import annotations
 
+import math
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -8,8 +10,11 @@ import pandas as pd
 import seaborn as sns
 import torch
 import torch.nn.functional as F
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from .models import build_model
 from .paths import figures_dir
 
 PALETTE = {"Learngene": "#1b7837", "Scratch": "#878787", "Pre-Fin": "#2166ac", "Layer-LG": "#92c5de",
@@ -112,117 +117,217 @@ def plot_results(results: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+def plot_learning_curves(curves: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Accuracy (± 95% CI band) against fine-tuning steps, one line per method."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for method, rows in curves.groupby("method", sort=False):
+        color = PALETTE.get(method)
+        ax.plot(rows["step"], 100 * rows["mean"], "-o", color=color, label=method, lw=2, ms=4)
+        ax.fill_between(rows["step"], 100 * (rows["mean"] - rows["ci95"]), 100 * (rows["mean"] + rows["ci95"]),
+                        color=color, alpha=0.15)
+    ax.set_xlabel("fine-tuning steps on the support set")
+    ax.set_ylabel("accuracy on novel classes (%)")
+    ax.legend(frameon=False, fontsize=9)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 # ------------------------------------------------------- paper Figures 1, 2, 3 and 5
+
+_OTHER = "#d9d9d9"  # channels outside the learngene
 
 
 def _box(ax, xy, text, color, w=0.26, h=0.13, fontsize=8):
+    """A rounded box centred on ``xy`` (axes fractions): one step or one network of a diagram."""
     x, y = xy
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.01,rounding_size=0.02",
                                 fc=color, ec="#333333", lw=0.8, alpha=0.9))
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, wrap=True)
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
 
 
-def _arrow(ax, a, b, text="", color="#333333", rad=0.0):
+def _arrow(ax, a, b, text="", color="#333333", rad=0.0, fontsize=7.5):
+    """An arrow ``a -> b``; its label sits on a white patch so the line never runs through it."""
     ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=12, color=color, lw=1.2,
-                                 connectionstyle=f"arc3,rad={rad}"))
+                                 connectionstyle=f"arc3,rad={rad}", zorder=1))
     if text:
-        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, text, ha="center", va="center", fontsize=7, color=color,
-                bbox=dict(fc="white", ec="none", alpha=0.9))
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, text, ha="center", va="center", fontsize=fontsize,
+                color=color, bbox=dict(fc="white", ec="none", alpha=0.95), zorder=2)
+
+
+def _channel_strip(ax, xy, kept, n=10, color=PALETTE["Learngene"]):
+    """A row of ``n`` squares, the first ``kept`` coloured: what share of channels is transferred."""
+    x0, y = xy[0] - n * 0.0125, xy[1]
+    for k in range(n):
+        ax.add_patch(plt.Rectangle((x0 + k * 0.025, y), 0.02, 0.035, fc=color if k < kept else _OTHER,
+                                   ec="white", lw=0.5))
+
+
+def _panel_transfer(ax) -> None:
+    """Paper Fig. 1: fine-tuning hands down every weight, GTL only the learngene."""
+    blue, green = "#c6dbef", "#a6dba0"
+    ax.set_title("(a) Transferring knowledge (paper Fig. 1)", fontsize=11)
+    ax.axvline(0.5, 0.05, 0.95, color="#bbbbbb", ls=":", lw=1)
+    ax.text(0.25, 0.98, "pre-training + fine-tuning", ha="center", fontsize=9, weight="bold")
+    _box(ax, (0.25, 0.82), "ancestor network\n(pre-trained on many classes)", blue, w=0.4)
+    _arrow(ax, (0.25, 0.745), (0.25, 0.395), "all weights\n(100% of parameters)")
+    _channel_strip(ax, (0.25, 0.66), kept=10, color=PALETTE["Pre-Fin"])
+    _box(ax, (0.25, 0.32), "descendant network\n(fine-tuned on the new task)", blue, w=0.4)
+    ax.text(0.25, 0.13, "ALL knowledge:\nmay be redundant or negative", ha="center", fontsize=8.5,
+            color="#b2182b")
+    ax.text(0.75, 0.98, "Genetic Transfer Learning", ha="center", fontsize=9, weight="bold")
+    _box(ax, (0.75, 0.82), "ancestors: an evolving\npopulation of networks", green, w=0.4)
+    _arrow(ax, (0.75, 0.745), (0.75, 0.555), color=PALETTE["Learngene"])
+    _channel_strip(ax, (0.75, 0.66), kept=2)
+    _box(ax, (0.75, 0.5), "learngene: a few whole channels\nwithin kernels (~20% of parameters)",
+         "#d9f0d3", w=0.44, h=0.1)
+    for x in (0.59, 0.75, 0.91):
+        _arrow(ax, (0.75 + (x - 0.75) * 0.3, 0.445), (x, 0.365), color=PALETTE["Learngene"])
+        _box(ax, (x, 0.32), "descendant\n+ random rest", green, w=0.145, h=0.09, fontsize=7)
+    ax.text(0.75, 0.13, "CORE knowledge,\nlike genes in nature", ha="center", fontsize=8.5,
+            color=PALETTE["Learngene"])
+
+
+def _panel_gtl(ax) -> None:
+    """Paper Fig. 3: one turn of the loop is one generation; the best learngene leaves it."""
+    grey, green, orange = "#e0e0e0", "#a6dba0", "#fddbc7"
+    ax.set_title("(b) Genetic Transfer Learning (paper Fig. 3)", fontsize=11)
+    cx, cy, rx, ry = 0.4, 0.55, 0.26, 0.36  # the cycle, clockwise from the top
+    steps = [(90, "population: networks inherit\nlearngenes (rest random)", green),
+             (30, "survival environments: each\nmember trains on its own 5-way\ntask (training classes): lifetime", grey),
+             (-30, "extract learngene\n(Lamarckian: the trained\nweights are inherited)", grey),
+             (-90, "critic fitness: a fresh network\ninherits it, trained briefly on\nvalidation-class tasks", grey),
+             (210, "tournament: groups of 3,\nthe best wins", orange),
+             (150, "mutation: add / drop\na few channels", orange)]
+    xys = [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a, _, _ in steps]
+    for xy, (_, text, color) in zip(xys, steps):
+        _box(ax, xy, text, color, w=0.3, h=0.16, fontsize=7.5)
+    for a, b in zip(xys, xys[1:] + xys[:1]):
+        _arrow(ax, (a[0] + (b[0] - a[0]) * 0.32, a[1] + (b[1] - a[1]) * 0.32),
+               (a[0] + (b[0] - a[0]) * 0.68, a[1] + (b[1] - a[1]) * 0.68), rad=-0.15)
+    ax.text(cx, cy, "↻\none turn =\none generation", ha="center", va="center", fontsize=9, style="italic",
+            color="#555555")
+    out = (0.87, 0.08)
+    _box(ax, out, "descendants on\nnovel classes", "#d9f0d3", w=0.22, h=0.11)
+    _arrow(ax, (xys[3][0] + 0.155, xys[3][1] - 0.02), (out[0] - 0.115, out[1]),
+           "best learngene", color=PALETTE["Learngene"])
 
 
 def plot_framework() -> plt.Figure:
-    """Paper Figs. 1 and 3 redrawn from code: (a) what is transferred, (b) the GTL loop."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.2))
+    """Paper Figs. 1 and 3 redrawn from code (no data): (a) what is transferred, (b) the GTL loop.
+
+    Drawn rather than pasted so the figure says what *this* code does (5-way tasks, groups of 3, ...).
+    """
+    sns.set_theme(style="white", context="notebook")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5.6))
     for ax in (ax1, ax2):
         ax.set_xlim(0, 1), ax.set_ylim(0, 1), ax.axis("off")
-    grey, green, blue = "#e0e0e0", "#a6dba0", "#c6dbef"
-    ax1.set_title("(a) Transferring knowledge (paper Fig. 1)", fontsize=11)
-    _box(ax1, (0.25, 0.85), "ancestor network\n(pre-trained on many classes)", blue, w=0.4)
-    _box(ax1, (0.25, 0.35), "descendant\nall weights copied", blue, w=0.4)
-    _arrow(ax1, (0.25, 0.77), (0.25, 0.43), "pre-training + fine-tuning")
-    ax1.text(0.25, 0.18, "ALL knowledge:\nmay be redundant or negative", ha="center", fontsize=8, color="#b2182b")
-    _box(ax1, (0.75, 0.85), "evolved population\n(GTL)", green, w=0.4)
-    _box(ax1, (0.75, 0.35), "descendant: learngene\n+ random rest", green, w=0.4)
-    _arrow(ax1, (0.75, 0.77), (0.75, 0.43), "learngene: channels within kernels, ~20% of parameters",
-           color=PALETTE["Learngene"])
-    ax1.text(0.75, 0.18, "CORE knowledge,\nlike genes in nature", ha="center", fontsize=8, color=PALETTE["Learngene"])
-    ax2.set_title("(b) Genetic Transfer Learning (paper Fig. 3)", fontsize=11)
-    steps = [((0.5, 0.9), "population: networks inherit\nlearngenes (rest random)", green),
-             ((0.85, 0.65), "survival environments:\neach member's own 5-way task\n(lifetime training)", grey),
-             ((0.85, 0.3), "extract learngene\n(Lamarckian: trained weights)", grey),
-             ((0.5, 0.1), "critic fitness: a fresh network\ninherits it, learns validation tasks", grey),
-             ((0.15, 0.3), "tournament: groups of 3,\nthe best wins", "#fddbc7"),
-             ((0.15, 0.65), "mutation: add / drop\na few channels", "#fddbc7")]
-    for xy, text, color in steps:
-        _box(ax2, xy, text, color, w=0.3, h=0.15, fontsize=7.5)
-    for (a, _, _), (b, _, _) in zip(steps, steps[1:] + steps[:1]):
-        _arrow(ax2, (a[0] + (b[0] - a[0]) * 0.3, a[1] + (b[1] - a[1]) * 0.3),
-               (a[0] + (b[0] - a[0]) * 0.7, a[1] + (b[1] - a[1]) * 0.7))
-    ax2.text(0.5, 0.55, "one generation per turn", ha="center", fontsize=8, style="italic")
-    ax2.text(0.5, 0.44, "best learngene → descendants\non novel classes", ha="center", fontsize=8,
-             color=PALETTE["Learngene"], weight="bold")
+    _panel_transfer(ax1)
+    _panel_gtl(ax2)
     fig.tight_layout()
     return fig
 
 
-def _main_path(lg) -> list[tuple[str, int, torch.Tensor]]:
-    """(label, channels, learngene mask) for the RGB input and every main-path conv."""
-    from .models import build_model  # local: plots stays importable without the models' weight
-    net = build_model(lg.arch, 5, lg.width)
-    layers = [("RGB", 3, torch.ones(3, dtype=torch.bool))]
+def _main_path(lg) -> list[tuple[str, torch.Tensor]]:
+    """(name, learngene channel mask) of the RGB input and of every conv on the main path, in order.
+
+    Shortcuts are left out: they only join groups the main path already shows.
+    """
+    net = build_model(lg.arch, 5, lg.width)  # only its layout is read, never its weights
+    layers = [("RGB", torch.ones(3, dtype=torch.bool))]
     for stage in net.stages():
-        for spec in stage.main:
-            layers.append((spec.conv.replace("body.", ""), len(lg.masks[spec.out_group]), lg.masks[spec.out_group]))
+        layers += [(spec.conv.removeprefix("body."), lg.masks[spec.out_group].cpu().bool()) for spec in stage.main]
     return layers
 
 
+def _subsample(mask: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of ``k`` channels, evenly spaced *within* the learngene and within the rest, in the
+    proportion of the whole layer: plain even spacing could miss a contiguous learngene entirely."""
+    n = len(mask)
+    if n <= k:
+        return torch.arange(n)
+    inside, outside = mask.nonzero()[:, 0], (~mask).nonzero()[:, 0]
+    k_in = round(k * len(inside) / n)
+    k_in = min(max(k_in, int(len(inside) > 0)), k - int(len(outside) > 0))  # neither kind vanishes
+
+    def spread(idx, m):
+        return idx[torch.linspace(0, len(idx) - 1, m).round().long()] if m else idx[:0]
+    return torch.cat([spread(inside, k_in), spread(outside, k - k_in)]).sort().values
+
+
 def plot_circuit(lg, max_channels: int = 24) -> plt.Figure:
-    """Paper Fig. 2 from a real learngene: every column a layer, every dot a channel, green dots
-    the learngene's channels, lines the kernel slices W[S_out, S_in] it keeps (its circuits)."""
+    """Paper Fig. 2 from a real learngene: "several complete neural circuits in the unit of channels
+    within kernels". Each column is a layer, each dot a channel, green dots the learngene's channels;
+    lines join learngene channels of consecutive layers, i.e. the kernel slices W[S_out, S_in] it keeps.
+    """
+    sns.set_theme(style="white", context="notebook")
     layers = _main_path(lg)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(layers), 5.2))
-    prev = None
-    for i, (name, n, mask) in enumerate(layers):
-        shown = torch.linspace(0, n - 1, min(n, max_channels)).round().long().unique()
+    fig, ax = plt.subplots(figsize=(1.2 + 0.95 * len(layers), 5.4))
+    prev, segments = None, []
+    for i, (name, mask) in enumerate(layers):
+        shown = _subsample(mask, max_channels)
         keep = mask[shown]
-        ys = torch.linspace(0, 1, len(shown))
-        ax.scatter([i] * int((~keep).sum()), ys[~keep], s=14, color="#d9d9d9", zorder=2)
-        ax.scatter([i] * int(keep.sum()), ys[keep], s=18, color=PALETTE["Learngene"], zorder=3)
+        ys = torch.linspace(1, 0, len(shown)) if len(shown) > 1 else torch.tensor([0.5])
+        ax.scatter([i] * int((~keep).sum()), ys[~keep], s=16, color=_OTHER, zorder=2)
+        ax.scatter([i] * int(keep.sum()), ys[keep], s=20, color=PALETTE["Learngene"], zorder=3)
         if prev is not None:
-            for y0 in prev:
-                for y1 in ys[keep]:
-                    ax.plot([i - 1, i], [y0, y1], color=PALETTE["Learngene"], lw=0.3, alpha=0.15, zorder=1)
-        label = f"{name}\n{int(mask.sum())}/{n}" + (f"\n(showing {len(shown)})" if len(shown) < n else "")
-        ax.text(i, -0.08, label, ha="center", va="top", fontsize=7)
+            segments += [[(i - 1, y0), (i, y1)] for y0 in prev.tolist() for y1 in ys[keep].tolist()]
+        label = f"{i}: {name}\n{int(mask.sum())}/{len(mask)}"
+        if len(shown) < len(mask):
+            label += f"\n(showing\n{len(shown)} of {len(mask)})"
+        ax.text(i, -0.06, label, ha="center", va="top", fontsize=7)
         prev = ys[keep]
-    ax.set_xlim(-0.6, len(layers) - 0.4), ax.set_ylim(-0.3, 1.05), ax.axis("off")
+    ax.add_collection(LineCollection(segments, colors=PALETTE["Learngene"], linewidths=0.4, alpha=0.12, zorder=1))
+    ax.set_xlim(-0.6, len(layers) - 0.4), ax.set_ylim(-0.32, 1.04), ax.axis("off")
+    ax.legend(handles=[Line2D([], [], ls="", marker="o", color=PALETTE["Learngene"], label="learngene channel"),
+                       Line2D([], [], ls="", marker="o", color=_OTHER, label="other channel (random init)"),
+                       Line2D([], [], color=PALETTE["Learngene"], alpha=0.5, label="kept kernel slice")],
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=8, frameon=False)
     ax.set_title(f"learngene of {lg.arch} ×{lg.width:g}: {lg.num_params:,} parameters "
-                 f"({100 * lg.fraction:.1f}%), whole channels within kernels", fontsize=10)
+                 f"({100 * lg.fraction:.1f}% of the network), whole channels within kernels", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _normalised_maps(m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, h, w) -> (N, H, W), bilinear, each map scaled to [0, 1]; a flat map becomes all zeros."""
+    up = F.interpolate(m.detach().float().cpu().unsqueeze(1), size=size, mode="bilinear", align_corners=False)[:, 0]
+    lo, hi = up.amin((1, 2), keepdim=True), up.amax((1, 2), keepdim=True)
+    return (up - lo) / (hi - lo).clamp_min(1e-8)
 
 
 def plot_activation_maps(images: torch.Tensor, maps: dict[str, torch.Tensor],
                          class_names: list[str] | None = None) -> plt.Figure:
-    """Paper Fig. 5 style: the images, then one row per network with its response map overlaid
-    (each map upsampled to the image and scaled to [0, 1] per image)."""
+    """Paper Fig. 5 style: the images, then one row per network with its response map overlaid.
+
+    Each map is upsampled to the image and scaled to [0, 1] per image, so rows compare *where*
+    the networks look, not how strongly (their scales differ).
+
+    Args:
+        images: uint8 (N, 3, H, W).
+        maps: row label -> non-negative (N, h, w) activation strength, any h, w.
+        class_names: one column title per image.
+    """
+    sns.set_theme(style="white", context="notebook")
+    images = images.detach().cpu()
     n, rows = len(images), 1 + len(maps)
-    fig, axes = plt.subplots(rows, n, figsize=(1.6 * n, 1.7 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, n, figsize=(1.6 * n + 0.4, 1.65 * rows), squeeze=False)
     gray = images.float().mean(1)
     for j in range(n):
-        axes[0, j].imshow(images[j].permute(1, 2, 0).cpu())
+        axes[0, j].imshow(images[j].permute(1, 2, 0))
         if class_names:
-            axes[0, j].set_title(class_names[j][:14], fontsize=7)
+            axes[0, j].set_title("\n".join(textwrap.wrap(class_names[j], 16)[:2]), fontsize=8)
     for i, (label, m) in enumerate(maps.items(), start=1):
-        up = F.interpolate(m.unsqueeze(1).float(), size=images.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
-        lo, hi = up.amin((1, 2), keepdim=True), up.amax((1, 2), keepdim=True)
-        up = (up - lo) / (hi - lo).clamp_min(1e-8)
+        if len(m) != n:
+            raise ValueError(f"maps[{label!r}] has {len(m)} maps for {n} images")
+        up = _normalised_maps(m, tuple(images.shape[-2:]))
         for j in range(n):
-            axes[i, j].imshow(gray[j].cpu(), cmap="gray")
-            axes[i, j].imshow(up[j].cpu(), cmap="inferno", alpha=0.55, vmin=0, vmax=1)
-        axes[i, 0].set_ylabel(label, fontsize=7)
+            axes[i, j].imshow(gray[j], cmap="gray", vmin=0, vmax=255)
+            axes[i, j].imshow(up[j], cmap="inferno", alpha=0.55, vmin=0, vmax=1)
+    for i, label in enumerate(["image", *maps]):
+        axes[i, 0].set_ylabel(label, fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
-    axes[0, 0].set_ylabel("image", fontsize=7)
     fig.tight_layout()
     return fig

@@ -7,6 +7,7 @@ so a GPU never waits for a CPU data loader.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -65,11 +66,13 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
-          seed: int) -> list[float]:
+          seed: int, on_step: Callable[[int], None] | None = None) -> list[float]:
     """Train ``model`` in place on uint8 ``images``; returns the loss of every step.
 
     Batches are drawn with replacement-free shuffles from a generator seeded by
-    ``seed``, so the same call gives the same weights.
+    ``seed``, so the same call gives the same weights. ``on_step(k)`` is called
+    after step ``k`` (1, 2, ...): for learning curves; it must leave the model
+    in training mode.
     """
     if len(images) == 0:
         raise ValueError("cannot train on an empty set of images")
@@ -92,6 +95,8 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
         loss.backward()
         opt.step()
         losses.append(loss.detach())
+        if on_step is not None:
+            on_step(len(losses))
     return [float(v) for v in torch.stack(losses).cpu()] if losses else []
 
 

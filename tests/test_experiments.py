@@ -132,3 +132,15 @@ def test_format_table_puts_the_paper_beside_the_learngene():
     assert lg["vs Scratch (points)"] == "+10.0" and sc["vs Scratch (points)"] == ""
     assert lg["paper (abstract)"] == "+16 vs Scratch" and sc["paper (abstract)"] == ""
     assert lg["accuracy (%)"] == 50.0 and lg["share of params (%)"] == 20.0
+
+
+@pytest.mark.slow
+def test_learning_curves_are_cached_per_method_and_step(result, data_root, monkeypatch):
+    df = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
+                            device="cpu", progress=False)
+    assert list(zip(df.method, df.step)) == [(m, k) for m in ("Learngene", "Scratch") for k in (0, 1, 2)]
+    assert df["mean"].between(0, 1).all()
+    monkeypatch.setattr(ex, "learning_curve", lambda *a, **k: pytest.fail("not cached"))
+    again = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
+                               device="cpu", progress=False)
+    pd.testing.assert_frame_equal(again, df, check_dtype=False)

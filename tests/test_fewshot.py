@@ -244,3 +244,14 @@ def test_activation_maps_have_one_map_per_image():
     net = seeded_model("vgg11", 5, 0.25, 0)
     maps = activation_maps(net, torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8))
     assert maps.shape == (3, 8, 8) and (maps >= 0).all()
+
+
+def test_learning_curve_ends_where_finetuning_ends():
+    from gtl.fewshot import learning_curve
+    ds = indexed_dataset([8] * 6, size=32)
+    cfg = EvalConfig(ways=3, shots=2, queries=2, episodes=2, finetune=TrainConfig(steps=4, batch_size=4))
+    make = lambda s: seeded_model("conv4", 5, 0.25, s)  # noqa: E731
+    rows = learning_curve(make, ds, cfg, seed=1, method="x", at=(0, 2, 4), progress=False)
+    assert [r["step"] for r in rows] == [0, 2, 4] and all(r["episodes"] == 2 for r in rows)
+    plain = evaluate(make, ds, cfg, seed=1, method="x", progress=False)
+    assert rows[-1]["mean"] == pytest.approx(plain.mean)  # the same training run, stopped at 4 steps

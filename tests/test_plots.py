@@ -140,3 +140,12 @@ def test_plot_activation_maps_grid_and_constant_maps():
     fig = plot_activation_maps(images, maps, ["x", "y", "z"])
     assert len(fig.axes) == 9
     plt.close(fig)
+
+
+def test_plot_learning_curves_one_line_per_method():
+    from gtl.plots import plot_learning_curves
+    df = pd.DataFrame([{"method": m, "step": k, "mean": 0.2 + 0.01 * k, "ci95": 0.02}
+                       for m in ("Learngene", "Scratch") for k in (0, 5, 10)])
+    fig = plot_learning_curves(df, "t")
+    assert len(fig.axes[0].lines) == 2
+    plt.close(fig)

@@ -104,6 +104,18 @@ def test_readme_results_are_the_tables_the_notebooks_wrote():
     section = readme.split(update_readme.BEGIN)[1].split(update_readme.END)[0]
     assert section.strip() == update_readme.results_section().strip(), \
         "README results differ from figures/*.md: run `python tools/update_readme.py`"
+    mapping = readme.split(update_readme.MAP_BEGIN)[1].split(update_readme.MAP_END)[0]
+    assert mapping.strip() == update_readme.map_section().strip(), \
+        "README's paper -> notebook map differs from figures/*.csv: run `python tools/update_readme.py`"
+
+
+def test_every_notebook_and_output_in_the_readme_map_exists():
+    import re
+    readme = (PROJECT / "README.md").read_text()
+    named = set(re.findall(r"`((?:notebooks|figures)/[^`]+)`", readme))
+    assert {f"notebooks/{p.name}" for p in (PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb")} - {"notebooks/00_walkthrough.ipynb"} <= named
+    missing = [n for n in named if "<" not in n and "*" not in n and not (PROJECT / n).exists()]
+    assert not missing, f"the README names files that do not exist: {missing}"
 
 
 def test_every_notebook_has_a_papermill_parameters_cell_with_the_profile():
