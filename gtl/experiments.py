@@ -290,3 +290,14 @@ def ablation_table(profile: str, dataset: str, arch: str, seed: int, eval_cfg: E
                          "generations": result.config.generations, "population": result.config.population,
                          "best_fitness": float(result.history.fitness.max())})
     return pd.DataFrame(rows)
+
+
+def verdicts(results: pd.DataFrame, by: str | list[str], others: tuple[str, ...] = ("Scratch",),
+             method: str = "Learngene") -> list[str]:
+    """One :func:`verdict` line per group of ``by`` and per method in ``others`` present there."""
+    lines = []
+    for key, rows in results.groupby(by, sort=False):
+        r = {row.method: row._asdict() for row in rows.itertuples()}
+        label = ", ".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        lines += [f"{label}: {verdict(r[method], r[o])}" for o in others if o in r and method in r]
+    return lines

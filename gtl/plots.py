@@ -153,7 +153,7 @@ def _arrow(ax, a, b, text="", color="#333333", rad=0.0, fontsize=7.5):
                                  connectionstyle=f"arc3,rad={rad}", zorder=1))
     if text:
         ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, text, ha="center", va="center", fontsize=fontsize,
-                color=color, bbox=dict(fc="white", ec="none", alpha=0.95), zorder=2)
+                color=color, bbox={"fc": "white", "ec": "none", "alpha": 0.95}, zorder=2)
 
 
 def _channel_strip(ax, xy, kept, n=10, color=PALETTE["Learngene"]):
@@ -182,9 +182,9 @@ def _panel_transfer(ax) -> None:
     _channel_strip(ax, (0.75, 0.66), kept=2)
     _box(ax, (0.75, 0.5), "learngene: a few whole channels\nwithin kernels (~20% of parameters)",
          "#d9f0d3", w=0.44, h=0.1)
-    for x in (0.59, 0.75, 0.91):
+    for x in (0.585, 0.75, 0.915):
         _arrow(ax, (0.75 + (x - 0.75) * 0.3, 0.445), (x, 0.365), color=PALETTE["Learngene"])
-        _box(ax, (x, 0.32), "descendant\n+ random rest", green, w=0.145, h=0.09, fontsize=7)
+        _box(ax, (x, 0.32), "descendant\n+ random rest", green, w=0.15, h=0.09, fontsize=7)
     ax.text(0.75, 0.13, "CORE knowledge,\nlike genes in nature", ha="center", fontsize=8.5,
             color=PALETTE["Learngene"])
 
@@ -193,25 +193,26 @@ def _panel_gtl(ax) -> None:
     """Paper Fig. 3: one turn of the loop is one generation; the best learngene leaves it."""
     grey, green, orange = "#e0e0e0", "#a6dba0", "#fddbc7"
     ax.set_title("(b) Genetic Transfer Learning (paper Fig. 3)", fontsize=11)
-    cx, cy, rx, ry = 0.4, 0.55, 0.26, 0.36  # the cycle, clockwise from the top
-    steps = [(90, "population: networks inherit\nlearngenes (rest random)", green),
-             (30, "survival environments: each\nmember trains on its own 5-way\ntask (training classes): lifetime", grey),
-             (-30, "extract learngene\n(Lamarckian: the trained\nweights are inherited)", grey),
-             (-90, "critic fitness: a fresh network\ninherits it, trained briefly on\nvalidation-class tasks", grey),
-             (210, "tournament: groups of 3,\nthe best wins", orange),
-             (150, "mutation: add / drop\na few channels", orange)]
+    cx, cy, rx, ry = 0.41, 0.5, 0.28, 0.38  # the cycle, clockwise from the top
+    steps = [(90, "population: networks\ninherit learngenes\n(rest random)", green),
+             (20, ("survival environments:\neach member trains on its\nown 5-way task from the\n"
+                   "training classes (lifetime)"), grey),
+             (-20, "extract learngene\n(Lamarckian: the trained\nweights are inherited)", grey),
+             (-90, "critic fitness: a fresh\nnetwork inherits it, trains\nbriefly on validation-\nclass tasks",
+              grey),
+             (200, "tournament:\ngroups of 3,\nthe best wins", orange),
+             (160, "mutation:\nadd / drop a few\nchannels", orange)]
     xys = [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a, _, _ in steps]
     for xy, (_, text, color) in zip(xys, steps):
-        _box(ax, xy, text, color, w=0.3, h=0.16, fontsize=7.5)
+        _box(ax, xy, text, color, w=0.25, h=0.17, fontsize=7.5)
     for a, b in zip(xys, xys[1:] + xys[:1]):
-        _arrow(ax, (a[0] + (b[0] - a[0]) * 0.32, a[1] + (b[1] - a[1]) * 0.32),
-               (a[0] + (b[0] - a[0]) * 0.68, a[1] + (b[1] - a[1]) * 0.68), rad=-0.15)
+        _arrow(ax, (a[0] + (b[0] - a[0]) * 0.36, a[1] + (b[1] - a[1]) * 0.36),
+               (a[0] + (b[0] - a[0]) * 0.64, a[1] + (b[1] - a[1]) * 0.64), rad=-0.2)
     ax.text(cx, cy, "↻\none turn =\none generation", ha="center", va="center", fontsize=9, style="italic",
             color="#555555")
-    out = (0.87, 0.08)
-    _box(ax, out, "descendants on\nnovel classes", "#d9f0d3", w=0.22, h=0.11)
-    _arrow(ax, (xys[3][0] + 0.155, xys[3][1] - 0.02), (out[0] - 0.115, out[1]),
-           "best learngene", color=PALETTE["Learngene"])
+    out = (0.9, xys[3][1])
+    _box(ax, out, "descendants\non novel classes", "#d9f0d3", w=0.18, h=0.11)
+    _arrow(ax, (xys[3][0] + 0.13, out[1]), (out[0] - 0.095, out[1]), "best\nlearngene", color=PALETTE["Learngene"])
 
 
 def plot_framework() -> plt.Figure:
@@ -220,7 +221,7 @@ def plot_framework() -> plt.Figure:
     Drawn rather than pasted so the figure says what *this* code does (5-way tasks, groups of 3, ...).
     """
     sns.set_theme(style="white", context="notebook")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5.6))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14.5, 5.8), gridspec_kw={"width_ratios": [1, 1.1]})
     for ax in (ax1, ax2):
         ax.set_xlim(0, 1), ax.set_ylim(0, 1), ax.axis("off")
     _panel_transfer(ax1)
@@ -229,15 +230,13 @@ def plot_framework() -> plt.Figure:
     return fig
 
 
-def _main_path(lg) -> list[tuple[str, torch.Tensor]]:
-    """(name, learngene channel mask) of the RGB input and of every conv on the main path, in order.
-
-    Shortcuts are left out: they only join groups the main path already shows.
-    """
+def _main_path(lg) -> list[tuple[int, torch.Tensor]]:
+    """(stage, learngene channel mask) of the RGB input (stage -1) and of every conv on the main
+    path, in order. Shortcuts are left out: they only join groups the main path already shows."""
     net = build_model(lg.arch, 5, lg.width)  # only its layout is read, never its weights
-    layers = [("RGB", torch.ones(3, dtype=torch.bool))]
-    for stage in net.stages():
-        layers += [(spec.conv.removeprefix("body."), lg.masks[spec.out_group].cpu().bool()) for spec in stage.main]
+    layers = [(-1, torch.ones(3, dtype=torch.bool))]
+    for s, stage in enumerate(net.stages()):
+        layers += [(s, lg.masks[spec.out_group].cpu().bool()) for spec in stage.main]
     return layers
 
 
@@ -265,7 +264,7 @@ def plot_circuit(lg, max_channels: int = 24) -> plt.Figure:
     layers = _main_path(lg)
     fig, ax = plt.subplots(figsize=(1.2 + 0.95 * len(layers), 5.4))
     prev, segments = None, []
-    for i, (name, mask) in enumerate(layers):
+    for i, (stage, mask) in enumerate(layers):
         shown = _subsample(mask, max_channels)
         keep = mask[shown]
         ys = torch.linspace(1, 0, len(shown)) if len(shown) > 1 else torch.tensor([0.5])
@@ -273,13 +272,18 @@ def plot_circuit(lg, max_channels: int = 24) -> plt.Figure:
         ax.scatter([i] * int(keep.sum()), ys[keep], s=20, color=PALETTE["Learngene"], zorder=3)
         if prev is not None:
             segments += [[(i - 1, y0), (i, y1)] for y0 in prev.tolist() for y1 in ys[keep].tolist()]
-        label = f"{i}: {name}\n{int(mask.sum())}/{len(mask)}"
+        label = f"{'RGB' if i == 0 else f'conv {i}'}\n{int(mask.sum())}/{len(mask)}"
         if len(shown) < len(mask):
             label += f"\n(showing\n{len(shown)} of {len(mask)})"
         ax.text(i, -0.06, label, ha="center", va="top", fontsize=7)
         prev = ys[keep]
+    for stage in range(layers[-1][0] + 1):  # stages: one resolution each, shaded in turn
+        cols = [i for i, (s, _) in enumerate(layers) if s == stage]
+        ax.add_patch(plt.Rectangle((cols[0] - 0.45, -0.03), cols[-1] - cols[0] + 0.9, 1.09, lw=0, zorder=0,
+                                   fc="#f0f0f0" if stage % 2 else "#f7f7f7"))
+        ax.text((cols[0] + cols[-1]) / 2, 1.03, f"stage {stage + 1}", ha="center", fontsize=7, color="#777777")
     ax.add_collection(LineCollection(segments, colors=PALETTE["Learngene"], linewidths=0.4, alpha=0.12, zorder=1))
-    ax.set_xlim(-0.6, len(layers) - 0.4), ax.set_ylim(-0.32, 1.04), ax.axis("off")
+    ax.set_xlim(-0.6, len(layers) - 0.4), ax.set_ylim(-0.32, 1.07), ax.axis("off")
     ax.legend(handles=[Line2D([], [], ls="", marker="o", color=PALETTE["Learngene"], label="learngene channel"),
                        Line2D([], [], ls="", marker="o", color=_OTHER, label="other channel (random init)"),
                        Line2D([], [], color=PALETTE["Learngene"], alpha=0.5, label="kept kernel slice")],

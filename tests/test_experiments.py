@@ -144,3 +144,11 @@ def test_learning_curves_are_cached_per_method_and_step(result, data_root, monke
     again = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
                                device="cpu", progress=False)
     pd.testing.assert_frame_equal(again, df, check_dtype=False)
+
+
+def test_verdicts_one_line_per_group_and_baseline():
+    df = pd.DataFrame([dict(method=m, mean=v, ci95=0.01, setting=s) for s in ("1-shot", "5-shot")
+                       for m, v in (("Learngene", 0.5), ("Scratch", 0.4), ("Pre-Fin", 0.6))])
+    lines = ex.verdicts(df, "setting", ("Scratch", "Pre-Fin", "MAML"))
+    assert len(lines) == 4 and lines[0].startswith("1-shot: Learngene 50.0")
+    assert "+10.0 points" in lines[0] and "-10.0 points" in lines[1]

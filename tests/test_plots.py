@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from gtl.plots import (plot_activation_maps, plot_circuit, plot_evolution, plot_framework,  # noqa: E402
-                       plot_results, save_figure, save_table, to_markdown)
+from gtl.plots import (PALETTE, plot_activation_maps, plot_circuit, plot_evolution,  # noqa: E402
+                       plot_framework, plot_results, save_figure, save_table, to_markdown)
 
 
 def test_to_markdown_format():
@@ -119,18 +119,55 @@ def test_plot_framework_draws_both_panels():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("arch", ["vgg11", "resnet12"])
-def test_plot_circuit_colours_exactly_the_learngene_channels(arch):
+def _learngene(arch):
     from gtl.learngene import extract, random_channels
     from gtl.models import build_model
     net = build_model(arch, 5, 0.125)
-    lg = extract(net, random_channels(net, 0.45, 0))
+    return net, extract(net, random_channels(net, 0.45, 0))
+
+
+def _dots(fig, color):
+    """(x, y) of the scatter dots drawn in ``color`` (lines are a LineCollection, not counted)."""
+    from matplotlib.collections import PathCollection
+    return [tuple(xy) for c in fig.axes[0].collections if isinstance(c, PathCollection) and len(c.get_offsets())
+            and tuple(c.get_facecolor()[0][:3]) == matplotlib.colors.to_rgb(color) for xy in c.get_offsets()]
+
+
+@pytest.mark.parametrize("arch", ["vgg11", "resnet12"])
+def test_plot_circuit_colours_exactly_the_learngene_channels(arch):
+    net, lg = _learngene(arch)
     fig = plot_circuit(lg, max_channels=10**6)  # every channel shown
-    green = sum(len(c.get_offsets()) for c in fig.axes[0].collections
-                if len(c.get_offsets()) and tuple(c.get_facecolor()[0][:3]) == matplotlib.colors.to_rgb("#1b7837"))
     main = [s.out_group for st in net.stages() for s in st.main]
-    assert green == 3 + sum(int(lg.masks[g].sum()) for g in main)
+    assert len(_dots(fig, PALETTE["Learngene"])) == 3 + sum(int(lg.masks[g].sum()) for g in main)
+    assert len(_dots(fig, PALETTE["Learngene"]) + _dots(fig, "#d9d9d9")) == 3 + sum(len(lg.masks[g]) for g in main)
+    assert f"{lg.num_params:,}" in fig.axes[0].get_title() and arch in fig.axes[0].get_title()
     plt.close(fig)
+
+
+def test_plot_circuit_subsamples_wide_layers_honestly():
+    net, lg = _learngene("resnet12")
+    fig = plot_circuit(lg, max_channels=6)
+    main = [lg.masks[s.out_group] for st in net.stages() for s in st.main]
+    green, grey = _dots(fig, PALETTE["Learngene"]), _dots(fig, "#d9d9d9")
+    for i, mask in enumerate(main, start=1):
+        shown_green = sum(x == i for x, _ in green)
+        assert shown_green + sum(x == i for x, _ in grey) == min(6, len(mask))
+        assert abs(shown_green - 6 * float(mask.float().mean())) <= 1  # the learngene's share, rounded
+    labels = [" ".join(t.get_text().split()) for t in fig.axes[0].texts]
+    assert any(f"(showing 6 of {len(main[-1])})" in t and f"{int(main[-1].sum())}/{len(main[-1])}" in t
+               for t in labels)
+    plt.close(fig)
+
+
+def test_subsample_never_hides_a_lone_learngene_channel():
+    import torch
+
+    from gtl.plots import _subsample
+    mask = torch.zeros(100, dtype=torch.bool)
+    mask[3] = True  # an evenly spaced pick (0, 11, 22, ...) would miss it
+    idx = _subsample(mask, 10)
+    assert len(idx) == 10 and mask[idx].sum() == 1 and idx.tolist() == sorted(set(idx.tolist()))
+    assert _subsample(mask, 200).tolist() == list(range(100))
 
 
 def test_plot_activation_maps_grid_and_constant_maps():
@@ -138,8 +175,22 @@ def test_plot_activation_maps_grid_and_constant_maps():
     images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
     maps = {"a": torch.rand(3, 4, 4), "b": torch.ones(3, 4, 4)}
     fig = plot_activation_maps(images, maps, ["x", "y", "z"])
-    assert len(fig.axes) == 9
+    assert len(fig.axes) == (1 + 2) * 3
+    axes = [fig.axes[i:i + 3] for i in (0, 3, 6)]
+    assert [ax.get_ylabel() for ax in (axes[0][0], axes[1][0], axes[2][0])] == ["image", "a", "b"]
+    assert [ax.get_title() for ax in axes[0]] == ["x", "y", "z"]
+    assert all(not ax.get_xticks().size and not ax.get_yticks().size for ax in fig.axes)
+    overlay = axes[1][0].images[1].get_array()  # the map, upsampled to the image, in [0, 1]
+    assert overlay.shape == (32, 32) and overlay.min() == pytest.approx(0) and overlay.max() == pytest.approx(1)
+    flat = axes[2][0].images[1].get_array()
+    assert torch.isfinite(torch.as_tensor(flat)).all() and flat.max() == 0  # a constant map: no division by 0
     plt.close(fig)
+
+
+def test_plot_activation_maps_rejects_a_map_per_wrong_number_of_images():
+    import torch
+    with pytest.raises(ValueError, match="2 maps for 3 images"):
+        plot_activation_maps(torch.zeros(3, 3, 8, 8, dtype=torch.uint8), {"a": torch.rand(2, 4, 4)})
 
 
 def test_plot_learning_curves_one_line_per_method():

@@ -277,7 +277,7 @@ queries per class (**our choice**)."""),
     ("code", PARAMS_DATASETS),
     ("code", """import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import METHODS, PAPER_CLAIMS, run_evolution, compare_methods, format_table, verdict
+from gtl.experiments import METHODS, PAPER_CLAIMS, run_evolution, compare_methods, format_table, verdicts
 from gtl.fewshot import EvalConfig
 from gtl.plots import plot_results, save_figure, save_table
 
@@ -310,12 +310,8 @@ for ds in datasets:
 
 Printed from the table above. Where the quick profile does not separate the methods, that is what it says."""),
     ("code", """#| tags: nbval-ignore-output
-for (ds, setting), rows in results.groupby(["dataset", "setting"], sort=False):
-    r = {row.method: row._asdict() for row in rows.itertuples()}
-    claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
-    print(f"{ds}, {setting} (paper: +{claim:.0f} points over Scratch)")
-    for other in ("Scratch", "Random-mask", "Layer-LG", "Pre-Fin"):
-        print("   " + verdict(r["Learngene"], r[other]))"""),
+print("paper (abstract):", PAPER_CLAIMS["improvement_over_scratch"], "points over Scratch")
+print("\n".join(verdicts(results, ["dataset", "setting"], ("Scratch", "Random-mask", "Layer-LG", "Pre-Fin"))))"""),
     ("md", """## Learning curves: how fast each initialisation learns
 
 Strong learning ability is also about *speed*. Accuracy on the same 5-way 5-shot test episodes after 0, 5,
@@ -333,9 +329,7 @@ save_table(curves.assign(accuracy=(100 * curves["mean"]).round(2), ci95=(100 * c
 fig = plot_learning_curves(curves, f"{ds}, 5-way 5-shot, novel classes ({profile} profile, seed {seed})")
 save_figure(fig, f"curves_fewshot_{profile}_{ds}")
 plt.show()
-for step, rows in curves.groupby("step"):
-    r = {row.method: row._asdict() for row in rows.itertuples()}
-    print(f"after {step:3} steps: " + verdict(r["Learngene"], r["Scratch"]))"""),
+print("\n".join(verdicts(curves, "step")))"""),
 ]
 
 FRAMEWORK = [
@@ -396,7 +390,7 @@ pre-trained network stands in for the ImageNet ResNet50, whose weights cannot be
 import matplotlib.pyplot as plt
 from gtl.data import load_dataset, class_examples
 from gtl.evolution import GTLConfig
-from gtl.experiments import METHODS, run_evolution, compare_methods, format_table, pretrained_network, verdict
+from gtl.experiments import METHODS, run_evolution, compare_methods, format_table, pretrained_network, verdicts
 from gtl.fewshot import EvalConfig, activation_maps, from_learngene, scratch
 from gtl.plots import plot_activation_maps, plot_results, save_figure, save_table
 
@@ -415,11 +409,7 @@ for ds in datasets:
 table"""),
     ("code", """assert (results.score == "instinct").all() and results["mean"].between(0, 1).all()"""),
     ("code", """#| tags: nbval-ignore-output
-for (ds, setting), rows in results.groupby(["dataset", "setting"], sort=False):
-    r = {row.method: row._asdict() for row in rows.itertuples()}
-    print(f"{ds}, {setting}, no learning:")
-    for other in ("Scratch", "Random-mask", "Pre-Fin"):
-        print("   " + verdict(r["Learngene"], r[other]))
+print("\n".join(verdicts(results, ["dataset", "setting"], ("Scratch", "Random-mask", "Pre-Fin"))))
 for ds in datasets:
     fig = plot_results(results[results.dataset == ds], title=f"instincts (no learning), {ds}, {profile} profile")
     save_figure(fig, f"table_instincts_{profile}_{ds}")
@@ -460,7 +450,7 @@ implemented and tested in `tests/test_inherit.py`, and run by the paper profile 
     ("code", PARAMS),
     ("code", """import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import run_evolution, scalability_targets, transfer_table, verdict
+from gtl.experiments import run_evolution, scalability_targets, transfer_table, verdicts
 from gtl.fewshot import EvalConfig
 from gtl.inherit import mapping_table
 from gtl.plots import plot_results, save_figure, save_table
@@ -494,9 +484,7 @@ table"""),
 fig = plot_results(results.assign(setting=results.descendant), title=f"descendants of a {arch} learngene, 5-way 5-shot")
 save_figure(fig, f"table_scalability_{tag}")
 plt.show()
-for d, rows in results.groupby("descendant", sort=False):
-    r = {row.method: row._asdict() for row in rows.itertuples()}
-    print(f"{d}: " + verdict(r["Learngene"], r["Scratch"]))"""),
+print("\n".join(verdicts(results, "descendant")))"""),
 ]
 
 ADAPTABILITY = [
@@ -510,7 +498,7 @@ CIFAR-FS as a second target."""),
     ("code", PARAMS),
     ("code", """import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import run_evolution, compare_methods, format_table, verdict
+from gtl.experiments import run_evolution, compare_methods, format_table, verdicts
 from gtl.fewshot import EvalConfig
 from gtl.plots import plot_results, save_figure, save_table
 
@@ -533,9 +521,7 @@ for t in targets:
     fig = plot_results(sub, title=f"{dataset} learngene on {t} ({profile} profile)")
     save_figure(fig, f"table_adaptability_{profile}_{dataset}_to_{t}")
     plt.show()
-    for setting, rows in sub.groupby("setting", sort=False):
-        r = {row.method: row._asdict() for row in rows.itertuples()}
-        print(f"{t}, {setting}: " + verdict(r["Learngene"], r["Scratch"]))"""),
+print("\n".join(verdicts(results, ["dataset", "setting"])))"""),
 ]
 
 ABLATION = [
