@@ -117,8 +117,9 @@ def test_transfer_table_compares_each_descendant_with_its_own_scratch(result, da
 
 def test_scalability_targets_go_deeper_wider_and_across():
     quick = ex.scalability_targets("quick", "vgg11", 0.25)
-    assert ("vgg13", 0.25) in quick and ("vgg11", 0.5) in quick and ("resnet12", 0.25) in quick
-    assert ("vgg16", 1.0) in ex.scalability_targets("paper", "resnet12", 1.0)
+    assert ("vgg16", 0.25) in quick and ("vgg11", 0.375) in quick and ("resnet12", 0.25) in quick
+    paper = ex.scalability_targets("paper", "resnet12", 1.0)
+    assert ("vgg16", 1.0) in paper and ("vgg19", 1.0) in paper and ("resnet12", 2.0) in paper
     assert all(t != ("vgg11", 0.25) for t in quick)  # never the ancestor itself
 
 
@@ -132,6 +133,7 @@ def test_format_table_puts_the_paper_beside_the_learngene():
     assert lg["vs Scratch (points)"] == "+10.0" and sc["vs Scratch (points)"] == ""
     assert lg["paper (abstract)"] == "+16 vs Scratch" and sc["paper (abstract)"] == ""
     assert lg["accuracy (%)"] == 50.0 and lg["share of params (%)"] == 20.0
+    assert (ex.format_table(df, "quick", claim=False)["paper (abstract)"] == "").all()
 
 
 @pytest.mark.slow

@@ -134,3 +134,13 @@ def test_every_notebook_has_a_papermill_parameters_cell_with_the_profile():
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (PROJECT / "README.md").read_text()
     assert "make test" in (PROJECT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("path", sorted((PROJECT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_every_notebook_cell_is_valid_python(path):
+    """Caught before a long run: a notebook that cannot even be parsed."""
+    import nbformat
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            compile(cell.source, f"{path.name}[{i}]", "exec")
