@@ -130,6 +130,9 @@ def plan(lg: Learngene, model: FewShotNet) -> list[Step]:
                 step = Step(stage.shortcut.conv, "mute", None, stage_in, carried, 0)
             _check_fits(step, conv, lg, model, stage_in)
             steps.append(step)
+        elif src.shortcut is not None and m <= n:  # a plain stage holds the main path, not the skip
+            p = src.shortcut
+            steps.append(Step("", "dropped", p.source, p.weight.shape[1], p.weight.shape[0], 0))
     for stage in source[len(model.stages()):]:  # deeper than the descendant: not transferred
         steps += [Step("", "dropped", p.source, p.weight.shape[1], p.weight.shape[0], 0)
                   for p in stage.main + ([stage.shortcut] if stage.shortcut else [])]

@@ -155,3 +155,11 @@ def test_every_mapping_gives_a_working_network(source, target):
     assert 0 < I.inherited_params(lg, child) <= lg.num_params
     rows = I.mapping_table(lg, target, width)
     assert len(rows) >= len(child.conv_specs())
+
+
+def test_resnet_into_a_long_enough_plain_stage_copies_the_main_path_and_drops_the_shortcut():
+    _, lg = learngene_of("resnet12", 0.125)
+    steps = I.plan(lg, build_model("vgg19", 5, 0.25))  # VGG19 stages 3-5 hold 4 convs
+    stage3 = [s for s in steps if s.source and s.source.startswith("body.2.")]
+    assert [(s.kind, s.source) for s in stage3] == [("copy", "body.2.conv1"), ("copy", "body.2.conv2"),
+                                                    ("copy", "body.2.conv3"), ("dropped", "body.2.shortcut")]
