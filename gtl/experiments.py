@@ -189,12 +189,11 @@ def transfer_table(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[
     if path.exists():
         return pd.read_csv(path)
     test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size).to(device)
-    rows = []
+    rows, lg = [], result.best
     for arch, width in targets:
-        lg = result.best
-        total = count_params(build_model(arch, 5, width))
-        makers = {"Learngene": (lambda s, a=arch, w=width: build(lg, a, w, 5, s),
-                                inherited_params(lg, build_model(arch, 5, width))),
+        shape = build_model(arch, 5, width)  # only counted
+        total = count_params(shape)
+        makers = {"Learngene": (lambda s, a=arch, w=width: build(lg, a, w, 5, s), inherited_params(lg, shape)),
                   "Scratch": (scratch(arch, width), 0)}
         for k in shots:
             for method, (make, params) in makers.items():

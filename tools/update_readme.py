@@ -27,8 +27,9 @@ TABLES = [
 
 def _versus(csv: str, by: str, a: str = "Learngene", b: str = "Scratch") -> str:
     """'<by value>: A x±ci vs B y±ci (+d)' for every value of ``by`` in a table the notebooks
-    wrote (columns ``method``, ``accuracy (%)``, ``95% CI (±)``); bold when the CIs are apart."""
-    df = pd.read_csv(FIG / csv).rename(columns={"accuracy (%)": "acc", "95% CI (±)": "ci"})
+    wrote (columns ``method`` and accuracy and CI in %); bold when the CIs are apart."""
+    df = pd.read_csv(FIG / csv).rename(columns={"accuracy (%)": "acc", "95% CI (±)": "ci",  # result tables
+                                                "accuracy": "acc", "ci95": "ci"})                 # curves
     parts = []
     for key, rows in df.groupby(by, sort=False):
         r = {row.method: row for row in rows.itertuples()}
@@ -54,15 +55,8 @@ def _fewshot(ds: str) -> str:
 
 
 def _curves(ds: str) -> str:
-    df = pd.read_csv(FIG / f"curves_fewshot_{PROFILE}_{ds}.csv")
-    parts = []
-    for step, rows in df.groupby("step"):
-        r = {row.method: row for row in rows.itertuples()}
-        a, b = r["Learngene"], r["Scratch"]
-        sep = "**" if abs(a.accuracy - b.accuracy) > a.ci95 + b.ci95 else ""
-        parts.append(f"{step}: {a.accuracy:.1f}±{a.ci95:.1f} vs {b.accuracy:.1f}±{b.ci95:.1f} "
-                     f"({sep}{a.accuracy - b.accuracy:+.1f}{sep})")
-    return "Learngene vs Scratch after N fine-tuning steps, 5-shot, " + "; ".join(parts)
+    return ("Learngene vs Scratch after N fine-tuning steps, 5-shot, "
+            + _versus(f"curves_fewshot_{PROFILE}_{ds}.csv", "step"))
 
 
 def _ablations() -> str:
