@@ -6,10 +6,13 @@ Examples::
     python -m gtl evolve --profile paper --dataset cifar-fs --arch resnet12
     python -m gtl info runs/<run>/learngene.pt
     python -m gtl evaluate runs/<run>/learngene.pt --shots 1 5 --episodes 600
+    python -m gtl evolve --set lifetime.steps=200 --set mutation_rate=0.5   # any GTLConfig field
+    torchrun --nproc-per-node 4 -m gtl evolve --profile paper           # the population over 4 GPUs
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,12 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from .data import DATASETS, DatasetError, download, load_dataset
+from .distributed import init_from_env, shutdown
 from .evolution import GTLConfig, default_run_dir, evolve
 from .experiments import METHODS, default_device, evaluate_methods
 from .fewshot import EvalConfig
 from .learngene import IncompatibleLearngeneError, Learngene
 from .models import ARCHITECTURES
 from .plots import to_markdown
+from .population import Runtime
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -32,6 +37,55 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _runtime_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("speed (results agree to float rounding; see gtl.population)")
+    g.add_argument("--runtime", choices=("auto", "loop", "batched"), default="auto",
+                   help="train members one by one (loop) or as one stacked network (batched); "
+                        "auto: batched on CUDA, loop on a CPU")
+    g.add_argument("--chunk", type=int, default=64, help="most networks in one stacked network (default 64)")
+    g.add_argument("--fp32", action="store_true", help="no bf16 autocast on CUDA")
+    g.add_argument("--compile", action="store_true", help="torch.compile the stacked network (CUDA)")
+
+
+def runtime_from_args(a: argparse.Namespace) -> Runtime:
+    return Runtime(mode=a.runtime, chunk=a.chunk, bf16=not a.fp32, compile=a.compile)
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["lifetime.steps=200", "mutation_rate=0.5"]`` -> GTLConfig keyword overrides, typed by the field."""
+    base = GTLConfig()
+    flat: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects FIELD=VALUE, got {item!r}")
+        outer, _, inner = key.strip().partition(".")
+        fields = {f.name: f for f in dataclasses.fields(base)}
+        if outer not in fields:
+            raise ValueError(f"--set: GTLConfig has no field {outer!r}; fields: {', '.join(fields)}")
+        default = getattr(base, outer)
+        if inner:
+            if not dataclasses.is_dataclass(default) or inner not in {f.name for f in dataclasses.fields(default)}:
+                raise ValueError(f"--set: {outer!r} has no field {inner!r}")
+            flat.setdefault(outer, {})[inner] = _typed(getattr(default, inner), value, key)
+        else:
+            if dataclasses.is_dataclass(default):
+                raise ValueError(f"--set: {outer!r} is a group: set its fields, e.g. {outer}.steps=100")
+            flat[outer] = _typed(default, value, key)
+    return flat
+
+
+def _typed(default, value: str, key: str):
+    try:
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return value.lower() in ("true", "1")
+        return type(default)(value)
+    except ValueError:
+        raise ValueError(f"--set {key}={value}: expected a {type(default).__name__}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, help="channel width multiplier (quick 0.25, paper 1)")
     p.add_argument("--image-size", type=int, help="side of the square input images (quick 32)")
     p.add_argument("--run-dir", help="where to write the run (default runs/<dataset>-<arch>-<profile>-<hash>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override any GTLConfig field, e.g. --set mutation_rate=0.5 --set lifetime.steps=200 "
+                        "(repeatable; see gtl.evolution.GTLConfig)")
+    _runtime_options(p)
     resume = p.add_mutually_exclusive_group()
     resume.add_argument("--resume", dest="fresh", action="store_false",
                         help="continue the run found in the run directory (the default)")
@@ -87,13 +145,21 @@ def cmd_evolve(a: argparse.Namespace) -> None:
     overrides = {k: v for k, v in dict(population=a.population, generations=a.generations, width=a.width,
                                        image_size=a.image_size).items() if v is not None}
     cfg = GTLConfig.from_profile(a.profile, dataset=a.dataset, arch=a.arch, seed=a.seed, **overrides)
+    nested = parse_overrides(a.overrides)
+    cfg = replace(cfg, **{k: replace(getattr(cfg, k), **v) if isinstance(v, dict) else v for k, v in nested.items()})
+    world, device = init_from_env(a.device or default_device())
     run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile)
-    print(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
-          f"{cfg.image_size}px, {cfg.generations} generations -> {run_dir}")
-    result = evolve(cfg, run_dir, a.data_root, a.device or default_device(), resume=not a.fresh,
-                    progress=not a.quiet)
-    print(result.best.describe())
-    print(f"best learngene: {run_dir / 'learngene.pt'}\nlog: {run_dir / 'generations.csv'}")
+    say = print if world.is_main else (lambda *_, **__: None)
+    share = f", {world.size} processes" if world.size > 1 else ""
+    say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
+        f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
+    try:
+        result = evolve(cfg, run_dir, a.data_root, device, resume=not a.fresh, progress=not a.quiet,
+                        runtime=runtime_from_args(a), world=world)
+    finally:
+        shutdown()
+    say(result.best.describe())
+    say(f"best learngene: {run_dir / 'learngene.pt'}\nlog: {run_dir / 'generations.csv'}")
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:

@@ -36,10 +36,12 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import ImageDataset, load_dataset
-from .fewshot import EvalConfig, evaluate, from_learngene
+from .distributed import World
+from .fewshot import EvalConfig, episode_accuracies, from_learngene, mean_ci95
 from .learngene import (ChannelMasks, Learngene, channel_saliency, extract, inherit, seeded_model,
                         top_channels)
 from .models import FewShotNet
+from .population import LOOP, Runtime, train_population
 from .paths import runs_dir
 from .tasks import TaskSampler, derive_seed
 from .train import TrainConfig, accuracy, train
@@ -211,6 +213,20 @@ class Member:
     def from_dict(cls, d: dict) -> "Member":
         return cls(**{**d, "learngene": Learngene.from_dict(d["learngene"])})
 
+    def cpu(self) -> "Member":
+        """The same member with every tensor on the CPU (to send it to another process)."""
+        return Member.from_dict(_to_cpu(self.to_dict()))
+
+
+def _to_cpu(obj):
+    if torch.is_tensor(obj):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
 
 class Environment:
     """The data a run lives on: training classes (lifetimes) and validation classes (critics)."""
@@ -227,21 +243,30 @@ class Environment:
         return seeded_model(self.cfg.arch, self.cfg.ways, self.cfg.width, seed).to(self.device)
 
 
-def live(env: Environment, generation: int, index: int, parent: Member | None) -> Member:
-    """A member's whole life: inherit (mutated) learngene, train on its own task, extract."""
+def birth(env: Environment, generation: int, index: int, parent: Member | None):
+    """A new member before its lifetime: a fresh network with its parent's mutated
+    learngene inherited (generation 0: no learngene yet), and its own task."""
     cfg = env.cfg
     net = env.new_network(derive_seed(cfg.seed, "init", generation, index))
-    if parent is None:
-        masks = None
-    else:
+    masks = None
+    if parent is not None:
         masks = mutate(parent.masks, parent.saliency, cfg.mutation_rate, cfg.mutation_step,
                        cfg.min_channel_fraction, cfg.max_channel_fraction,
                        derive_seed(cfg.seed, "mutate", generation, index))
         host = env.new_network(0)
         host.load_state_dict(parent.host_state)
         inherit(net, extract(host, masks))
-    task = env.tasks.sample(derive_seed(cfg.seed, "task", generation, index))
-    train(net, task.support_x, task.support_y, cfg.lifetime, derive_seed(cfg.seed, "life", generation, index))
+    return net, masks, env.tasks.sample(derive_seed(cfg.seed, "task", generation, index))
+
+
+def lifetime_seed(cfg: GTLConfig, generation: int, index: int) -> int:
+    return derive_seed(cfg.seed, "life", generation, index)
+
+
+def mature(env: Environment, generation: int, index: int, parent: Member | None, net: FewShotNet,
+           masks: ChannelMasks | None, task) -> Member:
+    """A member after its lifetime: its learngene is read back from the trained network."""
+    cfg = env.cfg
     saliency = channel_saliency(net)
     if masks is None:  # generation 0: the most salient channels become the first learngene
         masks = top_channels(saliency, cfg.initial_channel_fraction)
@@ -252,31 +277,67 @@ def live(env: Environment, generation: int, index: int, parent: Member | None) -
                   accuracy(net, task.query_x, task.query_y), classes=task.classes)
 
 
+def live(env: Environment, generation: int, index: int, parent: Member | None) -> Member:
+    """A member's whole life, alone: inherit (mutated) learngene, train on its own task, extract."""
+    net, masks, task = birth(env, generation, index, parent)
+    train(net, task.support_x, task.support_y, env.cfg.lifetime, lifetime_seed(env.cfg, generation, index))
+    return mature(env, generation, index, parent, net, masks, task)
+
+
+def live_generation(env: Environment, generation: int, indices: list[int], parents: list[Member],
+                    runtime: Runtime, progress: bool = False) -> list[Member]:
+    """The lives of members ``indices`` of a generation (member ``i`` descends from
+    ``parents[i % len(parents)]``): one by one, or as one batched population.
+
+    Either way each member gets the same network, task and batches, so the
+    members (up to float rounding) do not depend on how they were trained.
+    """
+    parent_of = {i: parents[i % len(parents)] if parents else None for i in indices}
+    if not runtime.batched_on(env.device):
+        return [live(env, generation, i, parent_of[i])
+                for i in tqdm(indices, desc=f"generation {generation}", leave=False, disable=not progress)]
+    born = [birth(env, generation, i, parent_of[i]) for i in indices]
+    nets, tasks = [b[0] for b in born], [b[2] for b in born]
+    train_population(nets, [t.support_x for t in tasks], [t.support_y for t in tasks], env.cfg.lifetime,
+                     [lifetime_seed(env.cfg, generation, i) for i in indices], runtime)
+    return [mature(env, generation, i, parent_of[i], net, masks, task)
+            for i, (net, masks, task) in zip(indices, born)]
+
+
 def critic_protocol(cfg: GTLConfig) -> EvalConfig:
     """The critic's evaluation: ``critic_tasks`` episodes of the validation classes."""
     return EvalConfig(ways=cfg.ways, shots=cfg.critic_shots, queries=cfg.critic_queries,
                       episodes=cfg.critic_tasks, finetune=cfg.critic)
 
 
-def critic_accuracy(env: Environment, lg: Learngene) -> float:
-    """Mean query accuracy of critics that inherit ``lg`` and train on validation-class episodes.
+def critic_accuracies(env: Environment, learngenes: list[Learngene], runtime: Runtime | None = None) -> list[float]:
+    """Mean query accuracy of critics that inherit each learngene and train on validation-class episodes.
 
     Every member of every generation meets the same episodes and fine-tuning
     seeds (common random numbers), so fitnesses differ by the learngene alone
     and the population curve of Figure 4 is comparable across generations and
-    with baselines evaluated by the same :func:`critic_protocol`.
+    with baselines evaluated by the same :func:`critic_protocol`. A batched
+    runtime trains the critics of all the learngenes together.
     """
-    return evaluate(from_learngene(lg), env.val_set, critic_protocol(env.cfg), env.cfg.seed, "critic",
-                    device=env.device, progress=False).mean
+    accs = episode_accuracies([from_learngene(lg) for lg in learngenes], env.val_set, critic_protocol(env.cfg),
+                              env.cfg.seed, env.device, runtime)
+    return [mean_ci95([a[-1] for a in member])[0] for member in accs]
 
 
-def score(env: Environment, m: Member) -> None:
-    """Fill in the member's critic accuracy and fitness."""
+def critic_accuracy(env: Environment, lg: Learngene) -> float:
+    """:func:`critic_accuracies` of one learngene, fine-tuned one critic after another."""
+    return critic_accuracies(env, [lg], LOOP)[0]
+
+
+def score(env: Environment, members: Member | list[Member], runtime: Runtime | None = None) -> None:
+    """Fill in the members' critic accuracy and fitness."""
     cfg = env.cfg
-    m.critic_accuracy = critic_accuracy(env, m.learngene)
-    base = m.critic_accuracy if cfg.fitness == "critic" else m.host_accuracy
-    m.fitness = base - cfg.size_penalty * abs(m.learngene.fraction - cfg.target_fraction)
-    m.learngene.meta["fitness"] = m.fitness
+    members = [members] if isinstance(members, Member) else members
+    for m, acc in zip(members, critic_accuracies(env, [m.learngene for m in members], runtime or LOOP)):
+        m.critic_accuracy = acc
+        base = m.critic_accuracy if cfg.fitness == "critic" else m.host_accuracy
+        m.fitness = base - cfg.size_penalty * abs(m.learngene.fraction - cfg.target_fraction)
+        m.learngene.meta["fitness"] = m.fitness
 
 
 # ---------------------------------------------------------------- the run
@@ -297,16 +358,18 @@ def default_run_dir(cfg: GTLConfig, profile: str = "custom") -> Path:
     return runs_dir() / f"{cfg.dataset}-{cfg.arch}-{profile}-{cfg.key()}"
 
 
-def _row(m: Member, winners: set[int]) -> dict:
+def _row(m: Member) -> dict:
+    """A member's line in ``generations.csv`` (``winner`` is set after the tournament)."""
     return {"generation": m.generation, "member": m.index, "parent": m.parent,
             "fitness": m.fitness, "critic_accuracy": m.critic_accuracy, "host_accuracy": m.host_accuracy,
             "learngene_params": m.learngene.num_params, "learngene_fraction": m.learngene.fraction,
-            "winner": m.index in winners, "classes": " ".join(map(str, m.classes))}
+            "winner": False, "classes": " ".join(map(str, m.classes))}
 
 
 def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=None,
            device: str | None = None, resume: bool = True, progress: bool = True,
-           env: Environment | None = None) -> EvolutionResult:
+           env: Environment | None = None, runtime: Runtime | None = None,
+           world: World = World()) -> EvolutionResult:
     """Run GTL; checkpoint every generation into ``run_dir`` and resume from it.
 
     Args:
@@ -318,38 +381,48 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
         resume: continue a run found in ``run_dir`` (a finished run is simply
             returned: this is the cache notebooks rely on); ``False`` starts over.
         env: a prepared :class:`Environment` (saves reloading data).
+        runtime: how members train (:class:`gtl.population.Runtime`; default
+            batched on CUDA, one by one on a CPU).
+        world: this process's share of the population (:mod:`gtl.distributed`).
     """
     cfg.validate()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    runtime = runtime or Runtime()
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if world.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "checkpoint.pt"
+    world.barrier()  # a fresh run on rank 0 must not race the others reading an old checkpoint
     state = _load_checkpoint(ckpt_path, cfg) if resume and ckpt_path.exists() else None
+    world.barrier()
     start = 0 if state is None else state["generation"] + 1
     parents = [] if state is None else [Member.from_dict(d) for d in state["parents"]]
     best = None if state is None else Member.from_dict(state["best"])
     history = [] if state is None else state["history"]
     if start < cfg.generations:
         env = env or Environment(cfg, data_root, device)
-    bar = tqdm(range(start, cfg.generations), desc="GTL generations", disable=not progress,
+    bar = tqdm(range(start, cfg.generations), desc="GTL generations", disable=not progress or not world.is_main,
                initial=start, total=cfg.generations)
     for gen in bar:
-        members = []
-        for i in tqdm(range(cfg.population), desc=f"generation {gen}", leave=False, disable=not progress):
-            m = live(env, gen, i, parents[i % len(parents)] if parents else None)
-            score(env, m)
-            members.append(m)
-        winners = tournament([m.fitness for m in members], cfg.tournament_size, derive_seed(cfg.seed, "tournament", gen))
-        champion = members[winners[0]]
-        if best is None or champion.fitness > best.fitness:
-            best = champion
-        parents = [members[w] for w in winners]
+        mine = live_generation(env, gen, world.members(cfg.population), parents, runtime, progress)
+        score(env, mine, runtime)
+        rows = sorted((r for part in world.all_gather([_row(m) for m in mine]) for r in part),
+                      key=lambda r: r["member"])
+        winners = tournament([r["fitness"] for r in rows], cfg.tournament_size,
+                             derive_seed(cfg.seed, "tournament", gen))
+        by_index = {m.index: m for m in mine}
+        winning = [world.broadcast(by_index[w].cpu() if w in by_index else None, world.owner(w)) for w in winners]
+        if best is None or winning[0].fitness > best.fitness:
+            best = winning[0]
+        parents = winning
         if best.generation != gen:  # elitism: the best ever keeps a place among the parents
             parents.append(best)
-        history += [_row(m, set(winners)) for m in members]
-        _save_checkpoint(ckpt_path, cfg, gen, parents, best, history)
-        best.learngene.save(run_dir / "learngene.pt")
-        pd.DataFrame(history).to_csv(run_dir / "generations.csv", index=False)
+        history += [{**r, "winner": r["member"] in winners} for r in rows]
+        if world.is_main:
+            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history)
+            best.learngene.save(run_dir / "learngene.pt")
+            pd.DataFrame(history).to_csv(run_dir / "generations.csv", index=False)
+        world.barrier()
         bar.set_postfix(best_fitness=f"{best.fitness:.3f}", size=f"{100 * best.learngene.fraction:.1f}%")
     return EvolutionResult(cfg, best.learngene, pd.DataFrame(history), run_dir)
 

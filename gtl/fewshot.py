@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from .data import ImageDataset
 from .learngene import ChannelMasks, Learngene, build_descendant, count_params, extract, seeded_model
 from .models import FewShotNet
+from .population import LOOP, Runtime, stack, stacked_accuracy, train_population
 from .tasks import Task, TaskSampler, derive_seed
 from .train import TrainConfig, accuracy, features, normalize, train
 
@@ -151,7 +152,8 @@ def instinct_on_task(model: FewShotNet, task: Task, cfg: TrainConfig | None = No
 
 def evaluate(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cfg: EvalConfig,
              seed: int, method: str, params_transferred: int = 0, device: str = "cpu",
-             progress: bool = True, score: Callable = finetune_on_task) -> FewShotResult:
+             progress: bool = True, score: Callable = finetune_on_task,
+             runtime: Runtime | None = None) -> FewShotResult:
     """Fine-tune ``make_model(episode_seed)`` on every episode; mean ± 95% CI of query accuracy.
 
     ``score=instinct_on_task`` measures instincts instead: the untrained network's
@@ -164,16 +166,87 @@ def evaluate(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cf
         seed: draws the episodes and the fine-tuning batches.
         method: name in the result table.
         params_transferred: parameters the method copies from elsewhere.
+        runtime: loop or batched fine-tuning (:class:`gtl.population.Runtime`;
+            default: batched on CUDA).
     """
-    sampler = TaskSampler(test_set, cfg.ways, cfg.shots, cfg.queries)
-    accs = []
-    for e in tqdm(range(cfg.episodes), desc=f"{method} {cfg.ways}w{cfg.shots}s", disable=not progress,
-                  leave=False):
-        task = sampler.sample(derive_seed(seed, "episode", e))
-        model = make_model(derive_seed(seed, "model", e)).to(device)
-        accs.append(score(model, task, cfg.finetune, derive_seed(seed, "finetune", e)))
+    accs = [a[-1] for a in episode_accuracies([make_model], test_set, cfg, seed, device, runtime, score,
+                                              desc=f"{method} {cfg.ways}w{cfg.shots}s", progress=progress)[0]]
     mean, ci = mean_ci95(accs)
     return FewShotResult(method, mean, ci, len(accs), cfg.ways, cfg.shots, seed, params_transferred, accs)
+
+
+def episode_accuracies(makers: Sequence[Callable[[int], FewShotNet]], test_set: ImageDataset, cfg: EvalConfig,
+                       seed: int, device: str = "cpu", runtime: Runtime | None = None,
+                       score: Callable = finetune_on_task, at: tuple[int, ...] | None = None,
+                       desc: str = "episodes", progress: bool = False) -> list[list[list[float]]]:
+    """``[maker][episode]``: query accuracies of every maker's network on the same episodes.
+
+    With ``at``, the accuracies after each of those numbers of fine-tuning
+    steps (one run each); else one accuracy per episode. Episodes, model seeds
+    and fine-tuning seeds depend on ``seed`` and the episode number alone, so
+    every maker meets the same ones. A batched runtime fine-tunes up to
+    ``runtime.chunk`` networks (of any makers) as one stacked network.
+    """
+    runtime = runtime or Runtime()
+    sampler = TaskSampler(test_set, cfg.ways, cfg.shots, cfg.queries)
+    batched = score is finetune_on_task and runtime.batched_on(device)
+    jobs = [(i, e) for i in range(len(makers)) for e in range(cfg.episodes)]
+    out: list[list[list[float]]] = [[] for _ in makers]
+    with tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False) as bar:
+        for start in range(0, len(jobs), runtime.chunk if batched else 1):
+            chunk = jobs[start: start + (runtime.chunk if batched else 1)]
+            tasks = [sampler.sample(derive_seed(seed, "episode", e)) for _, e in chunk]
+            models = [makers[i](derive_seed(seed, "model", e)).to(device) for i, e in chunk]
+            seeds = [derive_seed(seed, "finetune", e) for _, e in chunk]
+            if batched or at is not None:
+                accs = finetune_many(models, tasks, cfg.finetune, seeds, runtime if batched else LOOP, at)
+            else:
+                accs = [[score(m, t, cfg.finetune, s)] for m, t, s in zip(models, tasks, seeds)]
+            for (i, _), a in zip(chunk, accs):
+                out[i].append(a)
+            bar.update(len(chunk))
+    return out
+
+
+def finetune_many(models: Sequence[FewShotNet], tasks: Sequence[Task], cfg: TrainConfig, seeds: Sequence[int],
+                  runtime: Runtime | None = None, at: tuple[int, ...] | None = None) -> list[list[float]]:
+    """:func:`finetune_on_task` (or, with ``at``, :func:`curve_on_task`) for every model on its own task.
+
+    Batched (see :mod:`gtl.population`), models of one shape train as stacked
+    networks of up to ``runtime.chunk``; their tasks must have equal support and
+    query sizes.
+    """
+    runtime = runtime or Runtime()
+    if not models or not runtime.batched_on(tasks[0].support_x.device):
+        if at is None:
+            return [[finetune_on_task(m, t, cfg, s)] for m, t, s in zip(models, tasks, seeds)]
+        return [curve_on_task(m, t, cfg, s, at) for m, t, s in zip(models, tasks, seeds)]
+    groups: dict[tuple, list[int]] = {}  # only networks of one shape can be stacked
+    for i, m in enumerate(models):
+        groups.setdefault((type(m), *((k, v.shape) for k, v in m.state_dict().items())), []).append(i)
+    out: list = [None] * len(models)
+    for members in groups.values():
+        for j in range(0, len(members), runtime.chunk):
+            part = members[j: j + runtime.chunk]
+            accs = _finetune_stacked([models[i] for i in part], [tasks[i] for i in part], cfg,
+                                     [seeds[i] for i in part], runtime, at or (cfg.steps,))
+            for i, a in zip(part, accs):
+                out[i] = a
+    return out
+
+
+def _finetune_stacked(models, tasks, cfg: TrainConfig, seeds, runtime: Runtime, at: tuple[int, ...]):
+    for m, t, s in zip(models, tasks, seeds):
+        m.reset_head(t.ways, s)
+    qx, qy = [t.query_x for t in tasks], [t.query_y for t in tasks]
+    accs = {0: stacked_accuracy(stack(models), qx, qy)} if 0 in at else {}
+
+    def check(step: int, stacked) -> None:
+        if step in at:
+            accs[step] = stacked_accuracy(stacked, qx, qy)
+    train_population(models, [t.support_x for t in tasks], [t.support_y for t in tasks],
+                     replace(cfg, steps=max(at)), seeds, replace(runtime, chunk=len(models)), on_step=check)
+    return [[accs[k][i] for k in at] for i in range(len(models))]
 
 
 def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
@@ -196,14 +269,10 @@ def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
 
 def learning_curve(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cfg: EvalConfig, seed: int,
                    method: str, at: tuple[int, ...] = (0, 5, 10, 25, 50, 100), device: str = "cpu",
-                   progress: bool = True) -> list[dict]:
+                   progress: bool = True, runtime: Runtime | None = None) -> list[dict]:
     """Mean ± 95% CI of query accuracy against fine-tuning steps, on :func:`evaluate`'s episodes."""
-    curves: list[list[float]] = []
-
-    def score(model, task, finetune, s):
-        curves.append(curve_on_task(model, task, finetune, s, at))
-        return curves[-1][-1]
-    evaluate(make_model, test_set, cfg, seed, method, 0, device, progress, score)
+    curves = episode_accuracies([make_model], test_set, cfg, seed, device, runtime, at=at,
+                                desc=f"{method} curve", progress=progress)[0]
     rows = []
     for i, step in enumerate(at):
         mean, ci = mean_ci95([c[i] for c in curves])

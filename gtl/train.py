@@ -46,17 +46,34 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random crop (padding = 1/8 of the side, reflect) and horizontal flip, per image.
+    """Random crop (padding = 1/8 of the side, reflect) and horizontal flip, per image."""
+    dx, dy, flip = random_shifts(len(x), crop_padding(x.shape[-2]), generator)
+    return shift_and_flip(x, dx, dy, flip)
+
+
+def crop_padding(side: int) -> int:
+    """Padding of the random crop: 1/8 of the image side (4 px at 32, 10 px at 84)."""
+    return max(1, side // 8)
+
+
+def random_shifts(b: int, pad: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Crop offsets ``dx``, ``dy`` in ``[0, 2 pad]`` and flip flags for ``b`` images (on the CPU)."""
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
+    flip = torch.rand(b, generator=generator) < 0.5
+    return dx, dy, flip
+
+
+def shift_and_flip(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Apply crop offsets and flips to a batch ``x`` (B, C, H, W), on its device.
 
     Done with one padded tensor and gathered windows, so it costs a few tensor
     ops whatever the batch size, on CPU or GPU.
     """
     b, _, h, w = x.shape
-    pad = max(1, h // 8)
+    pad = crop_padding(h)
+    dx, dy, flip = dx.to(x.device), dy.to(x.device), flip.to(x.device)
     padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
-    dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator).to(x.device)
-    dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator).to(x.device)
-    flip = (torch.rand(b, generator=generator) < 0.5).to(x.device)
     cols = torch.arange(w, device=x.device).unsqueeze(0) + dx.unsqueeze(1)           # (b, w)
     cols = torch.where(flip.unsqueeze(1), cols.flip(1), cols)
     rows = torch.arange(h, device=x.device).unsqueeze(0) + dy.unsqueeze(1)           # (b, h)
@@ -65,31 +82,68 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return out.permute(0, 3, 1, 2).contiguous()
 
 
+@dataclass
+class BatchPlan:
+    """Every random choice of a training run, drawn up front: ``idx`` (steps, batch)
+    image indices and, with augmentation, ``dx``, ``dy``, ``flip`` of the same shape.
+
+    Drawing them before the first step keeps the host out of the loop (one
+    transfer to the GPU, no sync per step), and is what lets a population be
+    trained batched with exactly the batches each member gets alone.
+    """
+
+    idx: torch.Tensor
+    dx: torch.Tensor | None = None
+    dy: torch.Tensor | None = None
+    flip: torch.Tensor | None = None
+
+    def to(self, device) -> "BatchPlan":
+        return BatchPlan(*(None if t is None else t.to(device) for t in (self.idx, self.dx, self.dy, self.flip)))
+
+
+def batch_plan(n: int, cfg: "TrainConfig", seed: int, side: int) -> BatchPlan:
+    """The batches :func:`train` draws for ``n`` images of ``side`` pixels: shuffles without
+    replacement (reshuffled when a pass ends), then the batch's crop offsets and flips."""
+    if n == 0:
+        raise ValueError("cannot train on an empty set of images")
+    g = torch.Generator().manual_seed(seed)
+    order, pos, bs = torch.randperm(n, generator=g), 0, min(cfg.batch_size, n)
+    idx, shifts = [], []
+    for _ in range(cfg.steps):
+        if pos + bs > len(order):
+            order, pos = torch.randperm(n, generator=g), 0
+        idx.append(order[pos: pos + bs])
+        pos += bs
+        if cfg.augment:
+            shifts.append(random_shifts(bs, crop_padding(side), g))
+    if not idx:
+        return BatchPlan(torch.zeros(0, bs, dtype=torch.long))
+    if not cfg.augment:
+        return BatchPlan(torch.stack(idx))
+    dx, dy, flip = (torch.stack(t) for t in zip(*shifts))
+    return BatchPlan(torch.stack(idx), dx, dy, flip)
+
+
 def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
           seed: int, on_step: Callable[[int], None] | None = None) -> list[float]:
     """Train ``model`` in place on uint8 ``images``; returns the loss of every step.
 
-    Batches are drawn with replacement-free shuffles from a generator seeded by
-    ``seed``, so the same call gives the same weights. ``on_step(k)`` is called
+    Batches come from :func:`batch_plan` (seeded by ``seed``), so the same call
+    gives the same weights; :func:`gtl.population.train_population` trains many
+    models at once on exactly these batches. ``on_step(k)`` is called
     after step ``k`` (1, 2, ...): for learning curves; it must leave the model
     in training mode.
     """
-    if len(images) == 0:
-        raise ValueError("cannot train on an empty set of images")
-    g = torch.Generator().manual_seed(seed)
+    plan = batch_plan(len(images), cfg, seed, images.shape[-2]).to(images.device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay)
     model.train()
-    losses, order, pos = [], torch.randperm(len(images), generator=g), 0
-    bs = min(cfg.batch_size, len(images))
-    for _ in range(cfg.steps):
-        if pos + bs > len(order):
-            order, pos = torch.randperm(len(images), generator=g), 0
-        idx = order[pos: pos + bs].to(images.device)
-        pos += bs
+    losses = []
+    for step in range(cfg.steps):
+        idx = plan.idx[step]
         x = normalize(images[idx])
         if cfg.augment:
-            x = augment(x, g)
+            x = shift_and_flip(x, plan.dx[step], plan.dy[step], plan.flip[step])
         loss = F.cross_entropy(model(x), labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()

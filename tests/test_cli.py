@@ -82,9 +82,9 @@ def test_info_on_a_garbage_file_is_a_clean_error(tmp_path, capsys):
 def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_file):
     calls = []
 
-    def fake_evolve(cfg, run_dir, data_root, device, resume, progress):
+    def fake_evolve(cfg, run_dir, data_root, device, resume, progress, runtime, world):
         calls.append(dict(cfg=cfg, run_dir=run_dir, data_root=data_root, device=device, resume=resume,
-                          progress=progress))
+                          progress=progress, runtime=runtime, world=world))
         return EvolutionResult(cfg, learngene_file[1], pd.DataFrame(), run_dir)
     monkeypatch.setattr(gtl.cli, "evolve", fake_evolve)
     assert main(["evolve", "--profile", "quick", "--dataset", "cifar-fs", "--arch", "resnet12", "--population", "4",
@@ -97,6 +97,7 @@ def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_f
     assert cfg.lifetime.steps == 100  # the rest is the quick profile
     assert c["run_dir"] == tmp_path / "run" and c["resume"] is False and c["progress"] is False
     assert c["device"] == "cpu" and c["data_root"] == "/data"
+    assert c["runtime"].mode == "auto" and c["world"].size == 1
     assert "learngene.pt" in capsys.readouterr().out
 
     monkeypatch.setenv("GTL_RUNS", str(tmp_path / "runs"))
@@ -105,6 +106,28 @@ def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_f
     assert (c["cfg"].image_size, c["cfg"].width, c["cfg"].population) == (84, 1.0, 50)
     assert c["run_dir"] == default_run_dir(c["cfg"], "paper") and c["resume"] is True
     assert str(c["run_dir"]).startswith(str(tmp_path / "runs"))
+
+
+def test_set_overrides_any_config_field_with_its_type(tmp_path, monkeypatch, learngene_file):
+    seen = []
+    monkeypatch.setattr(gtl.cli, "evolve", lambda cfg, run_dir, *a, **k: seen.append((cfg, k["runtime"])) or
+                        EvolutionResult(cfg, learngene_file[1], pd.DataFrame(), run_dir))
+    assert main(["evolve", "--quiet", "--run-dir", str(tmp_path), "--set", "lifetime.steps=7",
+                 "--set", "mutation_rate=0.5", "--set", "critic.augment=false", "--set", "fitness=host",
+                 "--runtime", "batched", "--chunk", "8", "--fp32"]) == 0
+    cfg, runtime = seen[-1]
+    assert (cfg.lifetime.steps, cfg.lifetime.batch_size, cfg.mutation_rate, cfg.critic.augment, cfg.fitness) == \
+        (7, 25, 0.5, False, "host")
+    assert (runtime.mode, runtime.chunk, runtime.bf16, runtime.compile) == ("batched", 8, False, False)
+
+
+@pytest.mark.parametrize("item, message", [("mutation_rate", "FIELD=VALUE"), ("nope=1", "no field 'nope'"),
+                                           ("lifetime.nope=1", "no field 'nope'"), ("lifetime=3", "group"),
+                                           ("population=many", "expected a int"),
+                                           ("lifetime.augment=maybe", "expected a bool")])
+def test_bad_set_overrides_are_clean_errors(item, message, capsys, tmp_path):
+    assert main(["evolve", "--quiet", "--run-dir", str(tmp_path), "--set", item]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_evolve_without_data_is_a_clean_error(tmp_path, capsys, tmp_cache):

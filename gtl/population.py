@@ -1,0 +1,275 @@
+"""Train a whole population of networks as one computation.
+
+GTL trains many small networks of one architecture on small tasks. One after
+another, each step is a handful of tiny kernels and a GPU sits mostly idle.
+Here ``P`` networks become **one stacked network**: every ``Conv2d`` becomes a
+grouped convolution with ``P`` times the channels (``groups=P``), every
+``BatchNorm2d`` normalises ``P`` times the channels, every ``Linear`` becomes a
+batched matrix product. Member ``p`` owns the ``p``-th slice of every channel
+dimension, its images enter as the ``p``-th group of input channels, and no
+operation mixes slices, so the stacked network computes exactly what the ``P``
+networks compute alone: same batches (:func:`gtl.train.batch_plan`), same
+BatchNorm statistics, same SGD update (plain, momentum and weight decay are
+all elementwise). The loop in :func:`gtl.train.train` stays the reference; the
+tests check the two agree to float tolerance.
+
+:class:`Runtime` says how to run: ``"loop"`` or ``"batched"`` (``"auto"``
+picks batched on CUDA and the loop on a CPU, where the benchmark
+``python -m gtl.bench`` shows batching no faster), and on CUDA bf16 autocast,
+channels-last memory and optional ``torch.compile``.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .train import TrainConfig, batch_plan, normalize, shift_and_flip, train
+
+# Modules without parameters that act on each channel (or each position) alone:
+# they need no change to serve P stacked members.
+CHANNELWISE = (nn.ReLU, nn.LeakyReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
+               nn.Identity, nn.Flatten, nn.Sequential)
+
+
+@dataclass
+class Runtime:
+    """How to train populations: not a hyper-parameter (results agree to float tolerance,
+    bf16 aside), so it is not part of any config key.
+
+    Args:
+        mode: ``"loop"`` (one network after another, the reference), ``"batched"``
+            (stacked, see the module docstring) or ``"auto"``.
+        chunk: most members trained in one stacked network (bounds memory).
+        bf16: bf16 autocast on CUDA (ignored on CPU).
+        channels_last: channels-last memory format on CUDA (ignored on CPU).
+        compile: ``torch.compile`` the stacked network (CUDA; first call compiles).
+    """
+
+    mode: str = "auto"
+    chunk: int = 64
+    bf16: bool = True
+    channels_last: bool = True
+    compile: bool = False
+
+    def __post_init__(self):
+        if self.mode not in ("auto", "loop", "batched"):
+            raise ValueError(f"runtime mode must be 'auto', 'loop' or 'batched', got {self.mode!r}")
+        if self.chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {self.chunk}")
+
+    def batched_on(self, device: torch.device | str) -> bool:
+        """Whether populations on ``device`` train stacked."""
+        if self.mode == "auto":
+            return torch.device(device).type == "cuda"
+        return self.mode == "batched"
+
+    def amp(self, device: torch.device | str):
+        """The autocast context of a training step on ``device``."""
+        on_cuda = torch.device(device).type == "cuda"
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda and self.bf16)
+
+    def memory_format(self, device: torch.device | str) -> torch.memory_format:
+        on_cuda = torch.device(device).type == "cuda"
+        return torch.channels_last if on_cuda and self.channels_last else torch.contiguous_format
+
+
+LOOP = Runtime(mode="loop")
+
+
+class StackedLinear(nn.Module):
+    """``P`` linear layers as one: ``(B, P * in)`` -> ``(B, P * out)``, member-major."""
+
+    def __init__(self, linears: Sequence[nn.Linear]):
+        super().__init__()
+        self.members = len(linears)
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in linears]).clone())  # (P, out, in)
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in linears]).clone())      # (P, out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(x.shape[0], self.members, -1)
+        return (torch.einsum("bpi,poi->bpo", x, self.weight) + self.bias).flatten(1)
+
+
+def _stacked_conv(convs: Sequence[nn.Conv2d]) -> nn.Conv2d:
+    c = convs[0]
+    p = len(convs)
+    out = nn.Conv2d(p * c.in_channels, p * c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation,
+                    groups=p * c.groups, bias=c.bias is not None, padding_mode=c.padding_mode)
+    out = out.to(c.weight.device)
+    with torch.no_grad():
+        out.weight.copy_(torch.cat([m.weight for m in convs]))
+        if c.bias is not None:
+            out.bias.copy_(torch.cat([m.bias for m in convs]))
+    return out
+
+
+def _stacked_bn(bns: Sequence[nn.BatchNorm2d]) -> nn.BatchNorm2d:
+    b = bns[0]
+    if any(m.momentum != b.momentum or m.eps != b.eps for m in bns):
+        raise ValueError("members' BatchNorm layers differ in momentum or eps")
+    out = nn.BatchNorm2d(len(bns) * b.num_features, b.eps, b.momentum, b.affine, b.track_running_stats)
+    out = out.to(b.running_mean.device)
+    out.load_state_dict({k: torch.cat([m.state_dict()[k] for m in bns]) if v.dim() else v
+                         for k, v in b.state_dict().items()})
+    return out
+
+
+def _check_batchable(model: nn.Module) -> None:
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear)):
+            continue
+        if isinstance(m, CHANNELWISE) or not any(True for _ in m.parameters(recurse=False)) and list(m.children()):
+            continue
+        raise TypeError(f"cannot train {type(model).__name__} batched: module {name or '<root>'} "
+                        f"({type(m).__name__}) is not one of Conv2d, BatchNorm2d, Linear or a channelwise "
+                        f"op; use Runtime(mode='loop')")
+
+
+def stack(models: Sequence[nn.Module]) -> nn.Module:
+    """One network that computes all ``models`` (same architecture) side by side.
+
+    Input ``(B, P * 3, H, W)``: member ``p``'s images are channels ``3p:3p+3``.
+    Output ``(B, P * classes)``, member-major. The models are not changed.
+    """
+    if not models:
+        raise ValueError("no models to stack")
+    first = models[0]
+    _check_batchable(first)
+    shapes = {k: v.shape for k, v in first.state_dict().items()}
+    for m in models[1:]:
+        if type(m) is not type(first) or {k: v.shape for k, v in m.state_dict().items()} != shapes:
+            raise ValueError("stacked models must share one architecture and width")
+    stacked = copy.deepcopy(first)
+    member_modules = [dict(m.named_modules()) for m in models]
+    for name, module in list(stacked.named_modules()):
+        parts = [mods[name] for mods in member_modules]
+        if isinstance(module, nn.Conv2d):
+            new = _stacked_conv(parts)
+        elif isinstance(module, nn.BatchNorm2d):
+            new = _stacked_bn(parts)
+        elif isinstance(module, nn.Linear):
+            new = StackedLinear(parts)
+        else:
+            continue
+        parent, _, attr = name.rpartition(".")
+        setattr(stacked.get_submodule(parent) if parent else stacked, attr, new)
+    return stacked
+
+
+@torch.no_grad()
+def unstack(stacked: nn.Module, models: Sequence[nn.Module]) -> None:
+    """Copy the stacked network's weights and BN statistics back into each member."""
+    p = len(models)
+    member_modules = [dict(m.named_modules()) for m in models]
+    for name, module in stacked.named_modules():
+        if not isinstance(module, (nn.Conv2d, nn.BatchNorm2d, StackedLinear)):
+            continue
+        for key, value in module.state_dict().items():
+            chunks = value.chunk(p) if value.dim() else [value] * p
+            for mods, chunk in zip(member_modules, chunks):
+                target = mods[name].state_dict()[key]
+                target.copy_(chunk.reshape(target.shape).to(memory_format=torch.contiguous_format))
+
+
+def stacked_input(images: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
+    """``P`` batches ``(B, 3, H, W)`` (or one ``(P, B, 3, H, W)`` tensor) -> ``(B, P * 3, H, W)``."""
+    x = torch.stack(list(images)) if not torch.is_tensor(images) else images
+    return x.transpose(0, 1).flatten(1, 2)
+
+
+def member_logits(logits: torch.Tensor, members: int) -> torch.Tensor:
+    """``(B, P * classes)`` -> ``(B, P, classes)``."""
+    return logits.reshape(logits.shape[0], members, -1)
+
+
+def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor], labels: Sequence[torch.Tensor],
+                     cfg: TrainConfig, seeds: Sequence[int], runtime: Runtime = Runtime(),
+                     on_step: Callable[[int, nn.Module], None] | None = None) -> list[list[float]]:
+    """Train every ``models[p]`` in place on ``images[p]``, as :func:`gtl.train.train` with ``seeds[p]`` would.
+
+    Returns each member's losses. With the batched runtime the members train
+    as one stacked network (at most ``runtime.chunk`` at a time; every member
+    needs the same number of images); ``on_step(k, stacked)`` is then called
+    after step ``k`` with the stacked network (see :func:`stacked_accuracy`).
+    With the loop it is called with each member in turn.
+    """
+    if not (len(models) == len(images) == len(labels) == len(seeds)):
+        raise ValueError("need one set of images, labels and a seed per model")
+    device = images[0].device if len(images) else torch.device("cpu")
+    if not runtime.batched_on(device):
+        losses = []
+        for m, x, y, s in zip(models, images, labels, seeds):
+            hook = None if on_step is None else (lambda k, m=m: on_step(k, m))
+            losses.append(train(m, x, y, cfg, s, on_step=hook))
+        return losses
+    losses = []
+    for i in range(0, len(models), runtime.chunk):
+        sl = slice(i, i + runtime.chunk)
+        losses += _train_stacked(models[sl], images[sl], labels[sl], cfg, seeds[sl], runtime, on_step)
+    return losses
+
+
+def _train_stacked(models, images, labels, cfg: TrainConfig, seeds, runtime: Runtime,
+                   on_step) -> list[list[float]]:
+    n = {len(x) for x in images}
+    if len(n) != 1:
+        raise ValueError(f"batched training needs the same number of images per member, got {sorted(n)}")
+    p, device = len(models), images[0].device
+    side = images[0].shape[-2]
+    plans = [batch_plan(len(images[0]), cfg, s, side) for s in seeds]
+    idx = torch.stack([q.idx for q in plans], 1).to(device)                        # (steps, P, bs)
+    if cfg.augment:
+        dx, dy, flip = (torch.stack([getattr(q, k) for q in plans], 1).flatten(1).to(device)
+                        for k in ("dx", "dy", "flip"))                             # (steps, P * bs)
+    all_x, all_y = torch.stack(list(images)), torch.stack(list(labels))          # (P, N, ...)
+    members = torch.arange(p, device=device).unsqueeze(1)
+    fmt = runtime.memory_format(device)
+    stacked = stack(models).to(memory_format=fmt)
+    stacked.memory_format = fmt  # read by stacked_accuracy
+    forward = torch.compile(stacked) if runtime.compile else stacked
+    opt = torch.optim.SGD(stacked.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    stacked.train()
+    losses = []
+    for step in range(cfg.steps):
+        x = normalize(all_x[members, idx[step]].flatten(0, 1))                   # (P * bs, 3, H, W)
+        if cfg.augment:
+            x = shift_and_flip(x, dx[step], dy[step], flip[step])
+        x = stacked_input(x.unflatten(0, (p, -1))).contiguous(memory_format=fmt)
+        y = all_y[members, idx[step]]                                              # (P, bs)
+        with runtime.amp(device):
+            logits = member_logits(forward(x), p)                                  # (bs, P, classes)
+        per_member = F.cross_entropy(logits.float().permute(0, 2, 1), y.T, reduction="none").mean(0)
+        opt.zero_grad(set_to_none=True)
+        per_member.sum().backward()  # members share no weight: each gets its own gradient
+        opt.step()
+        losses.append(per_member.detach())
+        if on_step is not None:
+            on_step(step + 1, stacked)
+    unstack(stacked, models)
+    if not losses:
+        return [[] for _ in models]
+    return torch.stack(losses).T.cpu().tolist()
+
+
+@torch.no_grad()
+def stacked_accuracy(stacked: nn.Module, images: Sequence[torch.Tensor], labels: Sequence[torch.Tensor],
+                     batch_size: int = 500) -> list[float]:
+    """Each member's top-1 accuracy (eval mode) on its own uint8 ``images[p]`` (equal sizes)."""
+    was_training = stacked.training
+    stacked.eval()
+    p = len(images)
+    all_x, all_y = torch.stack(list(images)), torch.stack(list(labels))
+    fmt = getattr(stacked, "memory_format", torch.contiguous_format)
+    correct = torch.zeros(p, device=all_x.device)
+    for i in range(0, all_x.shape[1], batch_size):
+        x = stacked_input(normalize(all_x[:, i: i + batch_size].flatten(0, 1)).unflatten(0, (p, -1)))
+        x = x.contiguous(memory_format=fmt)
+        pred = member_logits(stacked(x), p).argmax(2)                              # (b, P)
+        correct += (pred == all_y[:, i: i + batch_size].T).sum(0)
+    stacked.train(was_training)
+    return [c / max(1, all_x.shape[1]) for c in correct.tolist()]
