@@ -190,7 +190,7 @@ def _decode_all(paths: list[Path], size: int, cache_key: str) -> torch.Tensor:
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")  # processes of one torchrun may race here
         torch.save(images, tmp)
         tmp.replace(cached)
     except OSError:

@@ -6,6 +6,7 @@ so a GPU never waits for a CPU data loader.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,7 +43,14 @@ class TrainConfig:
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``(B, 3, H, W)`` -> normalised float32 on the same device."""
     x = images.float() / 255.0  # out of place: a float input is never modified
-    return (x - MEAN.to(x.device)) / STD.to(x.device)
+    mean, std = _statistics_on(x.device)
+    return (x - mean) / std
+
+
+@functools.lru_cache(maxsize=None)
+def _statistics_on(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """MEAN and STD on ``device``, copied once: a copy per step would make the host wait for the GPU."""
+    return MEAN.to(device), STD.to(device)
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -187,3 +187,22 @@ def test_a_batched_evolution_equals_the_loop(data_root, tmp_path):
     assert all(torch.equal(loop.best.masks[g], batched.best.masks[g]) for g in loop.best.masks)
     for k in loop.best.weights:
         torch.testing.assert_close(loop.best.weights[k], batched.best.weights[k], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU: checks that no step waits for the host")
+def test_a_batched_cuda_step_never_syncs_with_the_host():
+    models = [m.cuda() for m in population("vgg11", 0.125, 4)]
+    images = [uint8_images(16, s).cuda() for s in range(4)]
+    labels = [(torch.arange(16) % 5).cuda() for _ in range(4)]
+    cfg = TrainConfig(steps=3, batch_size=8)
+    train_population(models, images, labels, cfg, [0, 1, 2, 3], BATCHED)  # warm-up: cuDNN, caches
+    seen = []
+
+    def strict(step, net):
+        seen.append(step)  # steps 2 and 3 run under "error": any synchronising call in them raises
+        torch.cuda.set_sync_debug_mode("error" if step < cfg.steps else "default")
+    try:
+        train_population(models, images, labels, cfg, [0, 1, 2, 3], BATCHED, on_step=strict)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert seen == [1, 2, 3]

@@ -107,6 +107,9 @@ def test_readme_results_are_the_tables_the_notebooks_wrote():
     mapping = readme.split(update_readme.MAP_BEGIN)[1].split(update_readme.MAP_END)[0]
     assert mapping.strip() == update_readme.map_section().strip(), \
         "README's paper -> notebook map differs from figures/*.csv: run `python tools/update_readme.py`"
+    bench = readme.split(update_readme.BENCH_BEGIN)[1].split(update_readme.BENCH_END)[0]
+    assert bench.strip() == update_readme.bench_section().strip(), \
+        "README's benchmark tables differ from figures/bench_*.csv: run `python tools/update_readme.py`"
 
 
 def test_every_notebook_and_output_in_the_readme_map_exists():

@@ -1,8 +1,8 @@
 """Write the README's results from the files the notebooks wrote (figures/*.csv, *.md).
 
-Two sections, each between markers: the map paper item -> notebook -> output
-files with our quick-profile numbers beside the paper's, and the main result
-tables copied verbatim. Every number in them is read from a file a run wrote.
+Three sections, each between markers: the map paper item -> notebook -> output
+files with our quick-profile numbers beside the paper's, the main result
+tables copied verbatim, and the benchmarks (figures/bench_*.csv). Every number in them is read from a file a run wrote.
 """
 from pathlib import Path
 
@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIG = ROOT / "figures"
 BEGIN, END = "<!-- RESULTS:BEGIN -->", "<!-- RESULTS:END -->"
 MAP_BEGIN, MAP_END = "<!-- MAP:BEGIN -->", "<!-- MAP:END -->"
+BENCH_BEGIN, BENCH_END = "<!-- BENCH:BEGIN -->", "<!-- BENCH:END -->"
 PROFILE, DATASET = "quick", "miniimagenet"
 TAG = f"{PROFILE}_{DATASET}"
 
@@ -118,6 +119,30 @@ def results_section() -> str:
     return "\n".join(parts)
 
 
+def bench_section() -> str:
+    """One table per ``figures/bench_<device>.csv`` (``python -m gtl.bench``), with its device and command."""
+    parts = []
+    for csv in sorted(FIG.glob("bench_*.csv")):
+        df = pd.read_csv(csv)
+        first = df.iloc[0]
+        lines = [f"**{first.device_name}** — {first.arch if df.arch.nunique() == 1 else ', '.join(df.arch.unique())}"
+                 f" at width {first.width:g}, {first.image_size} px, batch {first.batch_size}, {first.steps} timed "
+                 f"steps, {first.precision}, torch {first.torch}, {first.date}; `{first.command.strip()}` → "
+                 f"`figures/{csv.name}`, `figures/{csv.stem}.png`:", "",
+                 "| network | population | loop (member-steps/s) | batched (member-steps/s) | batched / loop "
+                 "| peak memory loop / batched (MiB) | batched TFLOP/s (share of peak) |",
+                 "|---|---|---|---|---|---|---|"]
+        for (arch, pop), g in df.groupby(["arch", "population"], sort=False):
+            r = g.set_index("mode")
+            loop, batched = r.loc["loop"], r.loc["batched"]
+            share = "" if pd.isna(batched.utilisation) else f" ({100 * batched.utilisation:.1f}%)"
+            lines.append(f"| {arch} | {pop} | {loop.member_steps_per_s:.1f} | {batched.member_steps_per_s:.1f} "
+                         f"| {batched.speedup:.2f}× | {loop.peak_memory_mib:.0f} / {batched.peak_memory_mib:.0f} "
+                         f"| {batched.tflops:.2f}{share} |")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts) if parts else "No benchmark has been run yet: `python -m gtl.bench`.\n"
+
+
 def _replace(text: str, begin: str, end: str, body: str) -> str:
     head, rest = text.split(begin)
     _, tail = rest.split(end)
@@ -127,8 +152,9 @@ def _replace(text: str, begin: str, end: str, body: str) -> str:
 def main() -> None:
     readme = ROOT / "README.md"
     text = _replace(readme.read_text(), MAP_BEGIN, MAP_END, map_section())
+    text = _replace(text, BENCH_BEGIN, BENCH_END, bench_section())
     readme.write_text(_replace(text, BEGIN, END, results_section()))
-    print("README.md map and results updated from figures/")
+    print("README.md map, results and benchmarks updated from figures/")
 
 
 if __name__ == "__main__":

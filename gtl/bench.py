@@ -1,0 +1,243 @@
+"""Benchmark: a population trained one network at a time (loop) vs as one stacked network.
+
+    python -m gtl.bench                      # CUDA: VGG11 + ResNet12 at paper size; CPU: quick size
+    python -m gtl.bench --arch vgg11 --populations 1 8 32 --steps 20 --compile
+
+For each architecture and population size it trains every member for
+``--steps`` lifetime steps with each runtime, in the same run, and reports
+member-steps per second (members x steps / wall time, set-up included), the
+batched/loop ratio, peak memory (CUDA: the allocator's peak; CPU: the peak
+resident memory of a fresh process per measurement, above what it held before) and achieved TFLOP/s: the
+FLOPs of one member's forward + backward counted by
+``torch.utils.flop_counter``, against the GPU's dense bf16 (or TF32) peak.
+Results go to ``figures/bench_<device>.csv`` and a plot beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing
+import platform
+import re
+import resource
+import shlex
+import sys
+import time
+from pathlib import Path
+from dataclasses import asdict, dataclass, replace
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .learngene import seeded_model
+from .population import Runtime, train_population
+from .train import TrainConfig
+
+# Dense tensor-core peaks in TFLOP/s, (bf16, tf32), from the vendors' data sheets.
+GPU_PEAKS = {"H200": (989.4, 494.7), "H100 PCIe": (756.0, 378.0), "H100": (989.4, 494.7),
+             "A100": (312.0, 156.0), "L40S": (362.1, 183.0), "L4": (121.0, 60.0), "A10": (125.0, 62.5),
+             "RTX 4090": (165.2, 82.6), "V100": (125.0, float("nan")), "T4": (65.0, float("nan"))}
+
+
+@dataclass
+class BenchCase:
+    """One measurement: ``population`` networks trained for ``steps`` steps with ``mode``."""
+
+    arch: str
+    width: float
+    image_size: int
+    batch_size: int
+    steps: int
+    population: int
+    mode: str
+    device: str
+    bf16: bool = True
+    compile: bool = False
+    chunk: int = 64
+
+
+def gpu_peak_tflops(name: str, bf16: bool) -> float:
+    """The GPU's dense peak for the precision used; NaN when the GPU is not in the table."""
+    for key, peaks in GPU_PEAKS.items():  # "H100 PCIe" before "H100": the dict keeps that order
+        if key.lower() in name.lower():
+            return peaks[0 if bf16 else 1]
+    return float("nan")
+
+
+def device_name(device: str) -> str:
+    if torch.device(device).type == "cuda":
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU {platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+
+
+def slug(name: str) -> str:
+    """``"NVIDIA H100 80GB HBM3"`` -> ``"nvidia-h100-80gb-hbm3"``; any CPU -> ``"cpu"``."""
+    return "cpu" if name.startswith("CPU") else re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def member_flops(case: BenchCase) -> int:
+    """FLOPs of one member's training step (forward + backward of one batch)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    net = seeded_model(case.arch, 5, case.width, 0).to(case.device)
+    x = torch.randn(case.batch_size, 3, case.image_size, case.image_size, device=case.device)
+    y = torch.zeros(case.batch_size, dtype=torch.long, device=case.device)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(net(x), y).backward()
+    return counter.get_total_flops()
+
+
+def _population(case: BenchCase):
+    g = torch.Generator().manual_seed(0)
+    n = 2 * case.batch_size  # a few passes over small tasks, as in lifetimes
+    shape = (n, 3, case.image_size, case.image_size)
+    models = [seeded_model(case.arch, 5, case.width, s).to(case.device) for s in range(case.population)]
+    images = [torch.randint(0, 256, shape, dtype=torch.uint8, generator=g).to(case.device)
+              for _ in range(case.population)]
+    labels = [torch.randint(0, 5, (n,), generator=g).to(case.device) for _ in range(case.population)]
+    return models, images, labels
+
+
+def measure(case: BenchCase) -> dict:
+    """Train the population once briefly (warm-up: cuDNN choices, compilation), then time it."""
+    cuda = torch.device(case.device).type == "cuda"
+    baseline = _current_rss_mib()
+    runtime = Runtime(mode=case.mode, chunk=case.chunk, bf16=case.bf16, compile=case.compile)
+    models, images, labels = _population(case)
+    seeds = list(range(case.population))
+    cfg = TrainConfig(steps=case.steps, batch_size=case.batch_size)
+    train_population(models, images, labels, replace(cfg, steps=2), seeds, runtime)
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    train_population(models, images, labels, cfg, seeds, runtime)
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    if cuda:
+        peak, kind = torch.cuda.max_memory_allocated() / 2 ** 20, "CUDA peak allocated"
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - baseline
+        kind = "peak RSS above the process's RSS before the case"
+    return {**asdict(case), "seconds": seconds, "member_steps_per_s": case.population * case.steps / seconds,
+            "peak_memory_mib": peak, "memory": kind}
+
+
+def _current_rss_mib() -> float:
+    """Resident memory now (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20
+    except OSError:
+        return 0.0
+
+
+def _measure_isolated(case: BenchCase) -> dict:
+    """On a CPU, each measurement in a fresh process, so its peak memory is its own."""
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(_measure_in_child, case, torch.get_num_threads()).result()
+
+
+def _measure_in_child(case: BenchCase, threads: int) -> dict:
+    torch.set_num_threads(threads)
+    return measure(case)
+
+
+def run(archs, populations, steps: int, device: str, width: float, image_size: int, batch_size: int,
+        bf16: bool = True, compile: bool = False, chunk: int = 64, isolate: bool | None = None,
+        progress=print) -> pd.DataFrame:
+    """Every (architecture, population, runtime) case; one row each, with the batched/loop ratio."""
+    cuda = torch.device(device).type == "cuda"
+    isolate = (not cuda) if isolate is None else isolate
+    name = device_name(device)
+    rows = []
+    for arch in archs:
+        flops = member_flops(BenchCase(arch, width, image_size, batch_size, 1, 1, "loop", device))
+        for p in populations:
+            for mode in ("loop", "batched"):
+                case = BenchCase(arch, width, image_size, batch_size, steps, p, mode, device, bf16, compile, chunk)
+                row = _measure_isolated(case) if isolate else measure(case)
+                tflops = flops * row["member_steps_per_s"] / 1e12
+                peak = gpu_peak_tflops(name, bf16) if cuda else float("nan")
+                row.update(device_name=name, flops_per_member_step=flops, tflops=tflops, peak_tflops=peak,
+                           utilisation=tflops / peak, precision="bf16 autocast" if cuda and bf16 else "fp32")
+                rows.append(row)
+                progress(f"{arch:9s} population {p:4d} {mode:8s} {row['member_steps_per_s']:9.1f} member-steps/s "
+                         f"{row['peak_memory_mib']:9.0f} MiB {tflops:7.2f} TFLOP/s")
+    df = pd.DataFrame(rows)
+    loop = df[df["mode"] == "loop"].set_index(["arch", "population"])["member_steps_per_s"]
+    df["speedup"] = [r.member_steps_per_s / loop[(r.arch, r.population)] for r in df.itertuples()]
+    df["torch"] = torch.__version__
+    df["date"] = time.strftime("%Y-%m-%d")
+    return df
+
+
+def plot(df: pd.DataFrame):
+    """Member-steps/s against population size (left) and the batched/loop ratio (right)."""
+    import matplotlib.pyplot as plt
+    fig, (ax, ax_ratio) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = dict(zip(df.arch.unique(), ["#1b7837", "#2166ac", "#d6604d", "#762a83"]))
+    for (arch, mode), g in df.groupby(["arch", "mode"], sort=False):
+        ax.plot(g.population, g.member_steps_per_s, "o-" if mode == "batched" else "s--", color=colors[arch],
+                label=f"{arch} {mode}")
+    for arch, g in df[df["mode"] == "batched"].groupby("arch", sort=False):
+        ax_ratio.plot(g.population, g.speedup, "o-", color=colors[arch], label=arch)
+    ax_ratio.axhline(1, color="#878787", lw=1, ls=":")
+    for a in (ax, ax_ratio):
+        a.set_xscale("log", base=2)
+        a.set_xticks(sorted(df.population.unique()), [str(p) for p in sorted(df.population.unique())])
+        a.set_xlabel("population (networks trained together)")
+        a.legend(fontsize=8, frameon=False)
+    ax.set_yscale("log")
+    ax.set_ylabel("member-steps per second")
+    ax_ratio.set_ylabel("batched / loop")
+    first = df.iloc[0]
+    fig.suptitle(f"{first.device_name}: {first.image_size} px, batch {first.batch_size}, width {first.width}, "
+                 f"{first.precision}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .paths import figures_dir
+    from .plots import save_figure, save_table
+    cuda = torch.cuda.is_available()
+    p = argparse.ArgumentParser(prog="python -m gtl.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--arch", nargs="+", default=["vgg11", "resnet12"])
+    p.add_argument("--populations", type=int, nargs="+", default=[1, 8, 32, 128])
+    p.add_argument("--steps", type=int, help="timed steps per member (default: 20 on CUDA, 5 on a CPU)")
+    p.add_argument("--device", default="cuda" if cuda else "cpu")
+    p.add_argument("--width", type=float, help="width multiplier (default: 1 on CUDA, 0.25 on a CPU)")
+    p.add_argument("--image-size", type=int, help="default: 84 on CUDA (paper), 32 on a CPU (quick)")
+    p.add_argument("--batch-size", type=int, help="default: 64 on CUDA (paper lifetime), 25 on a CPU (quick)")
+    p.add_argument("--chunk", type=int, default=64, help="most members in one stacked network")
+    p.add_argument("--fp32", action="store_true", help="no bf16 autocast on CUDA")
+    p.add_argument("--compile", action="store_true", help="torch.compile the stacked network")
+    p.add_argument("--same-process", action="store_true",
+                   help="on a CPU, measure every case in this process (faster; peak memory is then shared)")
+    p.add_argument("--name", help="output name (default bench_<device>)")
+    p.add_argument("--replot", metavar="CSV", help="only redraw the plot of a benchmark CSV written before")
+    a = p.parse_args(argv)
+    if a.replot:
+        print(save_figure(plot(pd.read_csv(a.replot)), Path(a.replot).stem)[0])
+        return 0
+    on_cuda = a.device.startswith("cuda")
+    df = run(a.arch, a.populations, a.steps or (20 if on_cuda else 5), a.device,
+             a.width or (1.0 if on_cuda else 0.25), a.image_size or (84 if on_cuda else 32),
+             a.batch_size or (64 if on_cuda else 25), bf16=not a.fp32, compile=a.compile, chunk=a.chunk,
+             isolate=False if a.same_process else None)
+    df["command"] = ("python -m gtl.bench " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
+    name = a.name or f"bench_{slug(df.device_name.iloc[0])}"
+    columns = ["arch", "population", "mode", "member_steps_per_s", "speedup", "peak_memory_mib", "tflops",
+               "utilisation"]
+    print(df[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    save_table(df, name)
+    save_figure(plot(df), name)
+    print(f"wrote {figures_dir() / name}.csv/.md/.png/.svg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The benchmark (gtl.bench): rows, ratios, peaks and files, on a tiny CPU case."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from gtl import bench
+from gtl.bench import BenchCase, gpu_peak_tflops, member_flops, slug
+
+
+def test_gpu_peaks_and_device_slugs():
+    assert gpu_peak_tflops("NVIDIA H100 80GB HBM3", bf16=True) == 989.4
+    assert gpu_peak_tflops("NVIDIA H100 PCIe", bf16=True) == 756.0  # not the SXM peak
+    assert gpu_peak_tflops("NVIDIA H200", bf16=False) == 494.7
+    assert math.isnan(gpu_peak_tflops("Some Future GPU", bf16=True))
+    assert slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3" and slug("CPU x86_64 (2 threads)") == "cpu"
+
+
+def test_member_flops_count_forward_and_backward():
+    one = member_flops(BenchCase("conv4", 0.25, 32, 4, 1, 1, "loop", "cpu"))
+    two = member_flops(BenchCase("conv4", 0.25, 32, 8, 1, 1, "loop", "cpu"))
+    assert two == 2 * one
+    # first conv alone, forward: 2 * 32*32 * 16 * 3*3*3 multiply-adds per image; backward adds about twice that
+    assert one > 3 * 4 * 2 * 32 * 32 * 16 * 27
+
+
+def test_main_writes_rows_with_ratios_from_one_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GTL_FIGURES", str(tmp_path))
+    assert bench.main(["--arch", "conv4", "--populations", "1", "3", "--steps", "2", "--batch-size", "4",
+                       "--same-process", "--name", "bench_test"]) == 0
+    df = pd.read_csv(tmp_path / "bench_test.csv")
+    assert {p.suffix for p in tmp_path.iterdir()} == {".csv", ".md", ".png", ".svg"}
+    assert len(df) == 4 and set(df["mode"]) == {"loop", "batched"} and sorted(set(df.population)) == [1, 3]
+    assert (df[df["mode"] == "loop"].speedup == 1).all()
+    for p in (1, 3):
+        rows = df[df.population == p].set_index("mode")
+        assert rows.loc["batched", "speedup"] == pytest.approx(
+            rows.loc["batched", "member_steps_per_s"] / rows.loc["loop", "member_steps_per_s"])
+    assert (df.member_steps_per_s > 0).all() and (df.tflops > 0).all() and df.peak_tflops.isna().all()
+    assert df.command.iloc[0].startswith("python -m gtl.bench --arch conv4")
+    assert "member_steps_per_s" in capsys.readouterr().out
+    figure = tmp_path / "bench_test.png"
+    figure.unlink()
+    assert bench.main(["--replot", str(tmp_path / "bench_test.csv")]) == 0 and figure.exists()
