@@ -206,3 +206,15 @@ def test_a_batched_cuda_step_never_syncs_with_the_host():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert seen == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_compiled_stacked_network_trains_like_the_plain_one():
+    """torch.compile (optional, meant for GPUs) must not change what is learnt. ~30 s on a CPU."""
+    cfg = TrainConfig(steps=2, batch_size=5)
+    images, labels = [uint8_images(10, s) for s in range(2)], [torch.arange(10) % 5] * 2
+    plain, compiled = population("conv4", 0.25, 2), population("conv4", 0.25, 2)
+    train_population(plain, images, labels, cfg, [0, 1], BATCHED)
+    train_population(compiled, images, labels, cfg, [0, 1], Runtime(mode="batched", compile=True))
+    for a, b in zip(plain, compiled):
+        assert_same_weights(a, b, atol=1e-4)
