@@ -16,12 +16,13 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: install figures test notebooks bench clean-runs help
+.PHONY: install figures test notebooks bench book clean-runs help
 
 help:
 	@echo "make figures   run every notebook with papermill (PROFILE=$(PROFILE), data: $(GTL_DATA))"
 	@echo "make test      pytest: unit tests + nbval over the notebooks"
 	@echo "make install   create .venv with the pinned requirements"
+	@echo "make book      the executed notebooks as a static HTML site -> book/index.html (BOOK_SRC=$(BOOK_SRC))"
 	@echo "make bench     loop vs batched population training on this machine -> figures/bench_<device>.csv"
 
 install: $(STAMP)
@@ -51,6 +52,12 @@ test: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python tools/build_notebooks.py
 	@for nb in $(NOTEBOOKS); do $(BIN)/papermill --cwd notebooks $$nb $$nb || exit 1; done
+
+# The static site: notebooks/ holds executed quick-profile outputs; after `make figures`
+# use BOOK_SRC=figures/executed for this machine's run.
+BOOK_SRC ?= notebooks
+book: $(STAMP)
+	$(BIN)/python tools/make_book.py --src $(BOOK_SRC) --out book
 
 bench: $(STAMP)
 	$(BIN)/python -m gtl.bench $(BENCH_ARGS)

@@ -374,8 +374,9 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
 
     Args:
         cfg: the run's settings.
-        run_dir: where the log (``generations.csv``), the checkpoint and the
-            best learngene (``learngene.pt``) go; default :func:`default_run_dir`.
+        run_dir: where the log (``generations.csv``), the checkpoint, the
+            best learngene (``learngene.pt``) and each generation's winning
+            learngene (``champions/``) go; default :func:`default_run_dir`.
         data_root: dataset root (default ``$GTL_DATA``, then ``./data``).
         device: ``"cuda"`` when available, else ``"cpu"``.
         resume: continue a run found in ``run_dir`` (a finished run is simply
@@ -420,11 +421,18 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
         history += [{**r, "winner": r["member"] in winners} for r in rows]
         if world.is_main:
             _save_checkpoint(ckpt_path, cfg, gen, parents, best, history)
+            champion_path(run_dir, gen).parent.mkdir(exist_ok=True)
+            winning[0].learngene.save(champion_path(run_dir, gen))
             best.learngene.save(run_dir / "learngene.pt")
             pd.DataFrame(history).to_csv(run_dir / "generations.csv", index=False)
         world.barrier()
         bar.set_postfix(best_fitness=f"{best.fitness:.3f}", size=f"{100 * best.learngene.fraction:.1f}%")
     return EvolutionResult(cfg, best.learngene, pd.DataFrame(history), run_dir)
+
+
+def champion_path(run_dir: str | os.PathLike, generation: int) -> Path:
+    """Where a run keeps the learngene that won generation ``generation`` (for the explorer)."""
+    return Path(run_dir) / "champions" / f"generation-{generation:03d}.pt"
 
 
 def _save_checkpoint(path: Path, cfg: GTLConfig, gen: int, parents: list[Member], best: Member,

@@ -136,6 +136,8 @@ def kernel_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tens
 def param_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tensor]:
     """Per parameter in the learngene: a bool mask of its shape."""
     _check_masks(model, masks)
+    if hasattr(model, "unit_param_masks"):  # a ViT: heads, MLP channels and token channels
+        return model.unit_param_masks(masks)
     modules = dict(model.named_modules())
     kmasks = kernel_masks(model, masks)
     out = {}
@@ -232,6 +234,8 @@ def channel_saliency(model: FewShotNet) -> dict[str, torch.Tensor]:
     A channel whose BN scale training drove to ~0 contributes little to the
     next layer; the largest scales mark the channels the network relies on.
     """
+    if hasattr(model, "unit_saliency"):
+        return model.unit_saliency()
     modules = dict(model.named_modules())
     sal: dict[str, torch.Tensor] = {}
     for s in model.conv_specs():

@@ -272,8 +272,131 @@ class ResNet12(FewShotNet):
         return [Stage(tuple(specs[4 * b: 4 * b + 3]), specs[4 * b + 3]) for b in range(len(self.body))]
 
 
+class Attention(nn.Module):
+    """Multi-head self-attention whose heads are addressable: head ``h`` owns rows
+    ``h*d:(h+1)*d`` of each of q, k, v and the same columns of ``proj``."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        out = nn.functional.scaled_dot_product_attention(q, k, v)          # (b, heads, n, head_dim)
+        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: attention, then a GELU MLP, each with a residual."""
+
+    def __init__(self, dim: int, heads: int, mlp: int):
+        super().__init__()
+        self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.fc1, self.act, self.fc2 = nn.Linear(dim, mlp), nn.GELU(), nn.Linear(mlp, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.fc2(self.act(self.fc1(self.norm2(x))))
+
+
+class ViT(FewShotNet):
+    """A small Vision Transformer for the open question "learngenes beyond CNNs" (issue 5).
+
+    Patches of 1/8 of the image side (4 px at 32 px: 64 tokens), learned position
+    embeddings, pre-norm blocks, mean-pooled tokens into the head (no class
+    token). At width 1: 128-dim tokens, 8 heads, MLP 256, depth 6 (our choice).
+
+    Its learngene units (our choice, the paper's "channels within kernels"
+    carried over): the token **channels** (one group, shared by every residual
+    add, like a ResNet stage), each block's attention **heads** and each
+    block's **MLP channels**. A weight belongs to the learngene when all the
+    units it connects do: q/k/v rows of kept heads read from kept token
+    channels, ``proj`` writes kept heads into kept channels, and so on, so
+    kept units again form complete circuits from the image to the head.
+    """
+
+    arch = "vit"
+    DIM, HEADS, MLP, DEPTH = 128, 8, 256, 6
+    TOKENS = "tokens"
+
+    def __init__(self, num_classes: int = 5, width: float = 1.0):
+        super().__init__(num_classes, width)
+        heads = max(1, int(round(self.HEADS * width)))
+        dim = 16 * heads  # 16-dim heads at every width
+        self.patch = nn.Conv2d(3, dim, kernel_size=4, stride=4)  # re-strided for other sizes in forward
+        self.pos = nn.Parameter(torch.zeros(1, 64, dim))
+        self.blocks = nn.ModuleList(Block(dim, heads, _channels(self.MLP, width)) for _ in range(self.DEPTH))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+        _init_weights(self)
+        nn.init.normal_(self.pos, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear) and m is not self.head:
+                nn.init.trunc_normal_(m.weight, std=0.02)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        side = x.shape[-1] // 8  # 8 x 8 patches whatever the image size
+        w = self.patch.weight
+        if side != w.shape[-1]:
+            w = nn.functional.interpolate(w, size=(side, side), mode="bilinear", align_corners=False) * (4 / side) ** 2
+        x = nn.functional.conv2d(x, w, self.patch.bias, stride=side).flatten(2).transpose(1, 2) + self.pos
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x).mean(1)
+
+    def conv_specs(self) -> list[ConvSpec]:
+        return []
+
+    def stages(self) -> list[Stage]:
+        raise NotImplementedError("a ViT has no conv stages: gtl.inherit maps learngenes between CNNs only")
+
+    # ----- learngene units (used by gtl.learngene in place of conv specs)
+
+    def unit_groups(self) -> dict[str, int]:
+        groups = {self.TOKENS: self.pos.shape[-1]}
+        for b, block in enumerate(self.blocks):
+            groups[f"blocks.{b}.heads"] = block.attn.heads
+            groups[f"blocks.{b}.mlp"] = block.fc1.out_features
+        return groups
+
+    def unit_param_masks(self, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per parameter, the bool mask of its entries that connect kept units only."""
+        t = masks[self.TOKENS].cpu()
+        out = {"patch.weight": t[:, None, None, None].expand_as(self.patch.weight), "patch.bias": t,
+               "pos": t[None, None, :].expand_as(self.pos), "norm.weight": t, "norm.bias": t}
+        for b, block in enumerate(self.blocks):
+            p, attn = f"blocks.{b}", block.attn
+            h = masks[f"{p}.heads"].cpu().repeat_interleave(attn.head_dim)   # head -> its dims
+            m = masks[f"{p}.mlp"].cpu()
+            qkv_rows = h.repeat(3)
+            out.update({
+                f"{p}.norm1.weight": t, f"{p}.norm1.bias": t, f"{p}.norm2.weight": t, f"{p}.norm2.bias": t,
+                f"{p}.attn.qkv.weight": qkv_rows[:, None] & t[None, :], f"{p}.attn.qkv.bias": qkv_rows,
+                f"{p}.attn.proj.weight": t[:, None] & h[None, :], f"{p}.attn.proj.bias": t,
+                f"{p}.fc1.weight": m[:, None] & t[None, :], f"{p}.fc1.bias": m,
+                f"{p}.fc2.weight": t[:, None] & m[None, :], f"{p}.fc2.bias": t,
+            })
+        return out
+
+    def unit_saliency(self) -> dict[str, torch.Tensor]:
+        """How much each unit writes: |LayerNorm gain| summed for token channels, the norm of a
+        head's ``proj`` columns, the norm of an MLP channel's ``fc2`` column."""
+        tokens = self.norm.weight.detach().abs().cpu().clone()
+        sal = {}
+        for b, block in enumerate(self.blocks):
+            tokens += block.norm1.weight.detach().abs().cpu() + block.norm2.weight.detach().abs().cpu()
+            proj = block.attn.proj.weight.detach().cpu().view(-1, block.attn.heads, block.attn.head_dim)
+            sal[f"blocks.{b}.heads"] = proj.pow(2).sum((0, 2)).sqrt()
+            sal[f"blocks.{b}.mlp"] = block.fc2.weight.detach().cpu().norm(dim=0)
+        return {self.TOKENS: tokens, **sal}
+
+
 ARCHITECTURES: dict[str, Callable[..., FewShotNet]] = {
-    "conv4": Conv4, "resnet12": ResNet12,
+    "conv4": Conv4, "resnet12": ResNet12, "vit": ViT,
     **{name: functools.partial(VGG, arch=name) for name in VGG_CFGS},
 }
 
@@ -294,6 +417,11 @@ def build_model(arch: str, num_classes: int = 5, width: float = 1.0) -> FewShotN
 
 
 def channel_groups(model: FewShotNet) -> dict[str, int]:
-    """Each channel group of ``model`` with its number of channels (the input group excluded)."""
+    """Each channel group of ``model`` with its number of channels (the input group excluded).
+
+    A model with other learngene units (a :class:`ViT`) lists them in ``unit_groups``.
+    """
+    if hasattr(model, "unit_groups"):
+        return model.unit_groups()
     modules = dict(model.named_modules())
     return {s.out_group: modules[s.conv].out_channels for s in model.conv_specs()}

@@ -134,6 +134,62 @@ def plot_learning_curves(curves: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+def _scratch_band(ax, mean: float, ci: float) -> None:
+    ax.axhspan(100 * (mean - ci), 100 * (mean + ci), color=PALETTE["Scratch"], alpha=0.2, lw=0)
+    ax.axhline(100 * mean, color=PALETTE["Scratch"], lw=1.2, label="Scratch (± 95% CI)")
+
+
+def plot_size_sweep(df: pd.DataFrame, paper_size: float = 0.20, title: str = "") -> plt.Figure:
+    """Accuracy of descendants (± 95% CI) against the learngene's share of the parameters,
+    one panel per score, Scratch as a band, the paper's size marked."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    scores = list(dict.fromkeys(df.score))
+    fig, axes = plt.subplots(1, len(scores), figsize=(5.2 * len(scores), 3.8), squeeze=False)
+    for ax, score in zip(axes[0], scores):
+        rows = df[df.score == score]
+        lg, sc = rows[rows.method == "Learngene"], rows[rows.method == "Scratch"].iloc[0]
+        _scratch_band(ax, sc["mean"], sc.ci95)
+        ax.errorbar(100 * lg.fraction, 100 * lg["mean"], yerr=100 * lg.ci95, fmt="-o", capsize=3, ms=4,
+                    color=PALETTE["Learngene"], label="Learngene")
+        ax.axvline(100 * paper_size, color="#762a83", ls="--", lw=1, label=f"paper: ~{100 * paper_size:.0f}%")
+        ax.set_xscale("log")
+        ticks = [100 * f for f in lg.target_fraction]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_xlabel("learngene size (% of the parameters)")
+        steps = int(rows.finetune_steps.iloc[0])
+        ax.set_title("no learning (instincts)" if score == "instinct" else f"after {steps} fine-tuning steps",
+                     fontsize=10)
+        ax.legend(frameon=False, fontsize=8)
+    axes[0][0].set_ylabel("accuracy on novel classes (%)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sensitivity(df: pd.DataFrame, title: str = "") -> plt.Figure:
+    """One panel per genetic hyper-parameter: descendants' accuracy (± 95% CI) for each value,
+    the base run's value filled, Scratch as a band."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    factors = [f for f in dict.fromkeys(df.factor) if f != "Scratch"]
+    sc = df[df.factor == "Scratch"].iloc[0]
+    fig, axes = plt.subplots(1, len(factors), figsize=(3.4 * len(factors), 3.6), sharey=True, squeeze=False)
+    for ax, factor in zip(axes[0], factors):
+        rows = df[df.factor == factor]
+        xs = range(len(rows))
+        _scratch_band(ax, sc["mean"], sc.ci95)
+        ax.errorbar(xs, 100 * rows["mean"], yerr=100 * rows.ci95, fmt="-", capsize=3, color=PALETTE["Learngene"])
+        for x, r in zip(xs, rows.itertuples()):
+            ax.plot(x, 100 * r.mean, "o", ms=7, color=PALETTE["Learngene"],
+                    markerfacecolor=PALETTE["Learngene"] if r.is_base else "white")
+        ax.set_xticks(list(xs), [f"{v:g}" if isinstance(v, float) else str(v) for v in rows.value])
+        ax.set_xlabel(factor.replace("_", " "))
+    axes[0][0].set_ylabel("accuracy on novel classes (%)")
+    axes[0][0].legend(frameon=False, fontsize=8, loc="lower left")
+    fig.suptitle(title + " (filled: the base run)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # ------------------------------------------------------- paper Figures 1, 2, 3 and 5
 
 _OTHER = "#d9d9d9"  # channels outside the learngene

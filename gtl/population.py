@@ -118,6 +118,15 @@ def _stacked_bn(bns: Sequence[nn.BatchNorm2d]) -> nn.BatchNorm2d:
     return out
 
 
+def batchable(model: nn.Module) -> bool:
+    """Whether :func:`stack` can stack this network (CNNs yes; a ViT's LayerNorm and attention no)."""
+    try:
+        _check_batchable(model)
+        return True
+    except TypeError:
+        return False
+
+
 def _check_batchable(model: nn.Module) -> None:
     for name, m in model.named_modules():
         if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear)):
@@ -195,12 +204,13 @@ def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor]
     as one stacked network (at most ``runtime.chunk`` at a time; every member
     needs the same number of images); ``on_step(k, stacked)`` is then called
     after step ``k`` with the stacked network (see :func:`stacked_accuracy`).
-    With the loop it is called with each member in turn.
+    With the loop it is called with each member in turn. ``auto`` trains a
+    network that cannot be stacked (:func:`batchable`) with the loop.
     """
     if not (len(models) == len(images) == len(labels) == len(seeds)):
         raise ValueError("need one set of images, labels and a seed per model")
     device = images[0].device if len(images) else torch.device("cpu")
-    if not runtime.batched_on(device):
+    if not runtime.batched_on(device) or (runtime.mode == "auto" and not batchable(models[0])):
         losses = []
         for m, x, y, s in zip(models, images, labels, seeds):
             hook = None if on_step is None else (lambda k, m=m: on_step(k, m))

@@ -246,7 +246,9 @@ def finished_run(data_root, tmp_path_factory):
 @pytest.mark.slow
 def test_evolve_writes_its_log_checkpoint_and_learngene(finished_run):
     run_dir = finished_run.run_dir
-    assert {p.name for p in run_dir.iterdir()} == {"generations.csv", "checkpoint.pt", "learngene.pt"}
+    assert {p.name for p in run_dir.iterdir()} == {"generations.csv", "checkpoint.pt", "learngene.pt", "champions"}
+    assert sorted(p.name for p in (run_dir / "champions").iterdir()) == \
+        [f"generation-{g:03d}.pt" for g in range(finished_run.config.generations)]
     log = pd.read_csv(run_dir / "generations.csv")
     assert len(log) == CFG.population * CFG.generations
     assert log.groupby("generation")["member"].apply(sorted).tolist() == [list(range(CFG.population))] * 2

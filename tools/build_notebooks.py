@@ -35,9 +35,13 @@ classification tasks (*survival environments*), the best learngenes win *tournam
 are *inherited* by the next generation. A *descendant* that inherits a learngene (the rest random) should
 learn new classes faster than one trained from scratch.
 
-This notebook runs every step once, on real miniImageNet images, in a few minutes on a CPU. The paper's text
-is not available to us: where it is silent we made a choice, listed in `shared/docs/decisions.md` and
-marked **our choice** below."""),
+This notebook runs every step on real miniImageNet images, in under ten minutes on a CPU, and asks six short
+questions on the way: write your answer in `answer`, run the cell, and `check` compares it with the answer
+computed from the very objects on screen. The paper's text is not available to us: where it is silent we made
+a choice, listed in `shared/docs/decisions.md` and marked **our choice** below.
+
+**Contents:** 1 the data · 2 a survival environment · 3 a lifetime and its learngene · 4 inheritance ·
+5 one generation: fitness, tournament, mutation · 6 a learngene that evolved · 7 what a descendant does with it."""),
     ("code", PARAMS),
     ("code", '''import torch
 import matplotlib.pyplot as plt
@@ -45,7 +49,8 @@ import gtl
 from gtl import learngene as L
 from gtl.data import load_dataset
 from gtl.evolution import GTLConfig, Environment, live, score, tournament, mutate
-from gtl.experiments import default_device, verdict
+from gtl.exercises import ask, check, solution
+from gtl.experiments import ABLATION_BUDGET, default_device, run_evolution, verdict
 from gtl.fewshot import EvalConfig, evaluate, from_learngene, scratch
 from gtl.models import build_model, channel_groups
 from gtl.plots import save_figure
@@ -104,6 +109,13 @@ print(f"network parameters : {lg.meta['total_params']:,}")
 print(f"learngene          : {lg.num_params:,} parameters ({lg.fraction:.1%}), "
       f"{cfg.initial_channel_fraction:.0%} of the channels of each group")
 assert 0.15 < lg.fraction < 0.25'''),
+    ("md", """**Exercise 1.** Keeping 45% of the channels keeps only about 20% of the parameters. Why?"""),
+    ("code", '''ask("share")
+answer = None   # your answer: a number between 0 and 1
+check("share", answer, c=cfg.initial_channel_fraction)'''),
+    ("code", '''ask("slices")
+answer = None   # hint: lg.masks[group] holds a group's kept channels; net.conv_specs()[1] names the groups
+check("slices", answer, net=net, lg=lg)'''),
     ("md", """The picture below is the learngene of three conv layers: each square is one kernel slice
 (output channel × input channel); green slices belong to the learngene. Channels are sorted so that the
 learngene's come first."""),
@@ -137,6 +149,9 @@ same_outside = all(torch.equal(p_child[n][~pm[n]], p_fresh[n][~pm[n]]) if n in p
                    for n in p_child)
 print("learngene weights copied exactly:", same_inside)
 print("every other weight as freshly initialised:", same_outside)'''),
+    ("code", '''ask("not_inherited")
+answer = None   # e.g. "b d"
+check("not_inherited", answer)'''),
     ("md", """## 5 · One generation: fitness, tournament, mutation
 
 GTL needs to know which learngenes carry *transferable* knowledge. Our fitness (**our choice**, after the
@@ -154,6 +169,9 @@ for i in range(cfg.population):
           f"critic accuracy {m.critic_accuracy:.0%}, learngene {m.learngene.fraction:.1%}, fitness {m.fitness:.3f}")
 winners = tournament([m.fitness for m in population], cfg.tournament_size, seed)
 print("tournament winners (best first):", winners)'''),
+    ("code", '''ask("winners")
+answer = None   # for the paper profile: 50 members, groups of cfg.tournament_size
+check("winners", answer, population=50, tournament_size=cfg.tournament_size)'''),
     ("md", """**Mutation** (our choice, decisions.md #7): each channel group mutates with probability
 `mutation_rate`; a mutation adds the parent's most salient channels outside the learngene (with their
 trained weights: inheritance is Lamarckian) or drops its least salient ones."""),
@@ -163,23 +181,80 @@ child_masks = mutate(parent.masks, parent.saliency, rate=1.0, step=cfg.mutation_
                      min_fraction=cfg.min_channel_fraction, max_fraction=cfg.max_channel_fraction, seed=seed)
 for g in list(parent.masks)[:4]:
     print(f"{g:10} {int(parent.masks[g].sum()):3} -> {int(child_masks[g].sum()):3} channels")'''),
-    ("md", """## 6 · Does the inherited learngene help on classes never seen?
+    ("code", '''ask("mutation")
+last = list(parent.masks)[-1]
+print(f"the last group, {last}, has {parent.masks[last].numel()} channels; mutation_step = {cfg.mutation_step}")
+answer = None   # channels moved by one mutation of that group
+check("mutation", answer, channels=parent.masks[last].numel(), mutation_step=cfg.mutation_step)'''),
+    ("md", """## 6 · A learngene that evolved
 
-The winner's learngene initialises descendants that fine-tune on 5-way 5-shot episodes of the **test**
-classes; *Scratch* starts from random weights. Both meet the same episodes and seeds. With a single
-generation of three tiny networks this is a demonstration of the protocol, not the paper's result: notebooks
-01 and 02 run the full loop."""),
+One generation shows the mechanics; evolution needs several. Below, six members live three generations (the
+budget of the ablations in notebook 07, whose run this is: cached in `runs/`, so it is trained once). Each
+generation's parents are the previous one's tournament winners, and their children inherit mutated
+learngenes."""),
     ("code", '''#| tags: nbval-ignore-output
+result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=False, **ABLATION_BUDGET[profile])
+evolved = result.best
+per_generation = result.history.groupby("generation")[["critic_accuracy", "learngene_fraction"]]
+print(per_generation.agg(["mean", "max"]).round(3))
+print()
+print(evolved.describe())'''),
+    ("md", """The evolved learngene, layer by layer: each picture is one conv layer's kernel slices (output channel ×
+input channel), green where the slice belongs to the learngene, channels sorted so that the learngene's come
+first. Whole rows and columns are kept or left: channels *within kernels*."""),
+    ("code", '''#| tags: nbval-ignore-output
+host = L.seeded_model(evolved.arch, cfg.ways, evolved.width, 0)
+kmasks = L.kernel_masks(host, evolved.masks)
+specs = {s.conv: s for s in host.conv_specs()}
+fig, axes = plt.subplots(2, 4, figsize=(12, 5.6))
+for ax, name in zip(axes.flat, kmasks):
+    s = specs[name]
+    m = kmasks[name].float()
+    order_out = torch.argsort(evolved.masks[s.out_group].float(), descending=True, stable=True)
+    order_in = (torch.argsort(evolved.masks[s.in_group].float(), descending=True, stable=True)
+                if s.in_group in evolved.masks else torch.arange(m.shape[1]))
+    ax.imshow(m[order_out][:, order_in], cmap="Greens", vmin=0, vmax=1.3, aspect="auto", interpolation="nearest")
+    ax.set_title(f"{name}: {m.mean():.0%} of {m.numel()} slices", fontsize=8)
+    ax.set_xticks([]); ax.set_yticks([])
+for ax in axes.flat[len(kmasks):]:
+    ax.axis("off")
+fig.suptitle(f"an evolved learngene ({evolved.fraction:.1%} of the parameters): whole channels within kernels",
+             fontsize=10)
+fig.tight_layout()
+save_figure(fig, f"walkthrough_evolved_learngene_{tag}")
+plt.show()'''),
+    ("code", '''ask("first_layer")
+answer = None   # how many of the first conv's output channels are in the evolved learngene?
+check("first_layer", answer, net=host, lg=evolved)'''),
+    ("md", """## 7 · What a descendant does with it
+
+The evolved learngene initialises descendants that meet 5-way 5-shot episodes of the **test** classes, which no
+ancestor has seen; *Scratch* starts from random weights. Both meet the same 20 episodes and seeds. We score them
+twice: with **no learning at all** (instincts: nearest class mean of the untrained network's features) and
+after 10 fine-tuning steps, where notebook 02's learning curves show the quick profile's gap (**our choice**;
+after 50 steps the gap washes out at this scale, see the README)."""),
+    ("code", '''#| tags: nbval-ignore-output
+from dataclasses import replace
+from gtl.fewshot import finetune_on_task, instinct_on_task
 protocol = EvalConfig.from_profile(profile, episodes=20 if profile == "quick" else 600)
-best = population[winners[0]].learngene
-res_lg = evaluate(from_learngene(best), test_set, protocol, seed, "Learngene", best.num_params, device, progress=False)
-res_sc = evaluate(scratch(cfg.arch, cfg.width), test_set, protocol, seed, "Scratch", 0, device, progress=False)
-print(res_lg); print(res_sc)
-print(verdict(res_lg.row(), res_sc.row()))'''),
-    ("md", """## Where next
+short = replace(protocol, finetune=replace(protocol.finetune, steps=10)) if profile == "quick" else protocol
+for label, proto, score_fn in [("instincts", protocol, instinct_on_task),
+                               (f"after {short.finetune.steps} fine-tuning steps", short, finetune_on_task)]:
+    a = evaluate(from_learngene(evolved), test_set, proto, seed, "Learngene", evolved.num_params, device,
+                 progress=False, score=score_fn)
+    b = evaluate(scratch(cfg.arch, cfg.width), test_set, proto, seed, "Scratch", 0, device, progress=False,
+                 score=score_fn)
+    print(f"{label}: {verdict(a.row(), b.row())}")'''),
+    ("md", """Twenty episodes give wide confidence intervals: this demonstrates the protocol; read every number with
+its ±. Notebook 02 measures the same on 60 episodes (quick) or 600 (paper), against pre-training and the other
+baselines.
+
+## Where next
+* `08_explorer.ipynb`: pick a generation, see its population and its learngene, and race a descendant against
+  a scratch network on a new task, live.
 * `01_fig4_evolution.ipynb`: the whole GTL loop over generations (paper Fig. 4).
 * `02_fewshot_table.ipynb`: learngene vs scratch, pre-training and other baselines on novel classes, with 95% CIs.
-* `03`–`07`: the paper's other figures and tables (framework, instincts, scalability, adaptability, ablations).
+* `03`–`07`: the paper's other figures and tables; `09`–`11`: questions the paper leaves open.
 * `python -m gtl --help`: the same from a terminal."""),
 ]
 
@@ -570,6 +645,199 @@ for name in list(rows)[1:]:
 ]
 
 
+EXPLORER = [
+    ("md", """# 08 · Explorer: a GTL run, generation by generation
+
+Move the **generation** slider: the bars are that generation's members, their fitness (critic accuracy on
+validation-class episodes, minus the size penalty) and the tournament winners in green; beside them, the
+channels of the generation's winning learngene, one row per layer. **Train a descendant** takes that learngene,
+builds a fresh network around it, and trains it next to a network from scratch on a new 5-way task of *test*
+classes (change the task seed for another task): the two learning curves appear live.
+
+The run is the one of the walkthrough and of notebook 07 (six members, three generations; cached in `runs/`).
+Widgets need a live kernel (JupyterLab or Jupyter Notebook); below the widget the same pieces are drawn once,
+statically, for the HTML book and for readers without a kernel."""),
+    ("code", PARAMS),
+    ("code", '''from gtl.data import load_dataset
+from gtl.experiments import ABLATION_BUDGET, default_device, run_evolution
+from gtl.explorer import champion, explorer, generation_table, plot_generation, plot_masks, plot_race, race
+from gtl.plots import save_figure
+import matplotlib.pyplot as plt
+
+device = device or default_device()
+tag = f"{profile}_{dataset}"
+result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=False, **ABLATION_BUDGET[profile])
+test_set = load_dataset(dataset, "test", data_root, result.config.image_size).to(device)
+generations = sorted(result.history.generation.unique())
+print(f"{result.config.population} members x {len(generations)} generations of {arch}; run: {result.run_dir.name}")'''),
+    ("code", '''#| tags: nbval-ignore-output
+explorer(result, test_set, shots=5, steps=30);'''),
+    ("md", """## The same, without widgets: the last generation"""),
+    ("code", '''#| tags: nbval-ignore-output
+last = int(generations[-1])
+generation_table(result.history, last)'''),
+    ("code", '''#| tags: nbval-ignore-output
+fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3), gridspec_kw={"width_ratios": [1, 1.4]})
+plot_generation(result.history, last, a)
+plot_masks(champion(result, last), b)
+fig.tight_layout()
+save_figure(fig, f"explorer_generation_{tag}")
+plt.show()'''),
+    ("code", '''#| tags: nbval-ignore-output
+curves = race(champion(result, last), test_set, shots=5, steps=30, seed=seed)
+fig = plot_race(curves)
+save_figure(fig, f"explorer_race_{tag}")
+plt.show()
+print(curves.pivot(index="step", columns="method", values="accuracy").round(3).T.to_string())
+print("one task, one seed: a picture of learning, not a measurement (notebook 02 has the CIs)")'''),
+    ("code", '''assert champion(result, last).meta["generation"] == last
+assert set(curves.method) == {"Learngene", "Scratch"} and curves.accuracy.between(0, 1).all()'''),
+]
+
+SIZE = [
+    ("md", """# 09 · Open question: how small can a learngene be?
+
+The paper's learngenes hold about 20% of the parameters; it does not say how accuracy depends on that size. We
+cut learngenes of **2% to 60%** of the parameters out of the best evolved network of notebook 01 (the same run,
+cached), with the rule GTL itself uses to start a learngene: in every layer the channels with the largest
+BatchNorm scale, one channel share for all layers, chosen by bisection to hit each size (**our choice**). Their
+descendants (the rest random) meet the same novel-class episodes as Scratch (size 0).
+
+Two scores, both over the same episodes, mean ± 95% CI: **no learning** (instincts: nearest class mean of the
+untrained descendant's features) and **after a short fine-tuning**. In the quick profile the fine-tuning is 10
+steps, where notebook 02's learning curves show the learngene's head start (**our choice**: at 50 steps the
+quick profile's gap washes out); the paper profile uses its full protocol."""),
+    ("code", PARAMS),
+    ("code", '''from dataclasses import replace
+import matplotlib.pyplot as plt
+from gtl.experiments import default_device, run_evolution
+from gtl.fewshot import EvalConfig
+from gtl.plots import plot_size_sweep, save_figure, save_table
+from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, size_summary, size_sweep
+
+device = device or default_device()
+tag = f"{profile}_{dataset}"
+eval_cfg = EvalConfig.from_profile(profile, dataset)
+if profile == "quick":
+    eval_cfg = replace(eval_cfg, finetune=replace(eval_cfg.finetune, steps=10))
+result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
+print(f"sizes: {[f'{100 * f:g}%' for f in SIZE_FRACTIONS]}; the paper: ~{100 * PAPER_SIZE:.0f}%")
+print(f"{eval_cfg.episodes} episodes, 5-way 5-shot, fine-tuning {eval_cfg.finetune.steps} steps, seed {seed}")'''),
+    ("code", '''#| tags: nbval-ignore-output
+sweep = size_sweep(result, eval_cfg, SIZE_FRACTIONS, shots=5, data_root=data_root, device=device,
+                   progress=(profile == "paper"))
+table = sweep.assign(**{"size (%)": (100 * sweep.fraction).round(1), "accuracy (%)": (100 * sweep["mean"]).round(2),
+                        "95% CI (±)": (100 * sweep.ci95).round(2)})[
+    ["method", "size (%)", "score", "finetune_steps", "accuracy (%)", "95% CI (±)", "params_transferred",
+     "episodes", "seed", "paper_size"]]
+save_table(table, f"table_learngene_size_{tag}")
+table'''),
+    ("code", '''#| tags: nbval-ignore-output
+fig = plot_size_sweep(sweep, PAPER_SIZE, title=f"learngene size on {dataset} ({profile} profile, seed {seed})")
+save_figure(fig, f"fig_learngene_size_{tag}")
+plt.show()
+print("\\n".join(size_summary(sweep)))'''),
+    ("code", '''assert len(sweep) == 2 * (len(SIZE_FRACTIONS) + 1) and sweep["mean"].between(0, 1).all()
+learngenes = sweep[sweep.method == "Learngene"]
+assert (abs(learngenes.fraction - learngenes.target_fraction) < 0.02).all()'''),
+]
+
+SENSITIVITY = [
+    ("md", """# 10 · Open question: how sensitive is GTL to its genetic hyper-parameters?
+
+The paper gives no population size, tournament size, mutation rate or number of generations (ours are in
+`GTLConfig`, **our choice**). Here each one moves away from a base run while the others stay put, and each run's
+best learngene is tested on the same novel-class episodes (5-way 5-shot, descendants fine-tuned briefly as in
+notebook 09), beside Scratch. The base is the ablations' budget (notebook 07: six members, three generations),
+so the runs the two notebooks share are trained once; tournament size 1 and mutation rate 0 are notebook 07's
+"no tournament" and "no mutation"."""),
+    ("code", PARAMS),
+    ("code", '''from dataclasses import replace
+import matplotlib.pyplot as plt
+from gtl.experiments import ABLATION_BUDGET, default_device
+from gtl.fewshot import EvalConfig
+from gtl.plots import plot_sensitivity, save_figure, save_table
+from gtl.questions import SENSITIVITY, sensitivity_summary, sensitivity_table
+
+device = device or default_device()
+tag = f"{profile}_{dataset}"
+eval_cfg = EvalConfig.from_profile(profile, dataset)
+if profile == "quick":
+    eval_cfg = replace(eval_cfg, finetune=replace(eval_cfg.finetune, steps=10))
+print("base:", ABLATION_BUDGET[profile] or "the profile's own", "| values:", SENSITIVITY[profile])'''),
+    ("code", '''#| tags: nbval-ignore-output
+results = sensitivity_table(profile, dataset, arch, seed, eval_cfg, 5, data_root=data_root, device=device,
+                            progress=(profile == "paper"))
+table = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
+                          "95% CI (±)": (100 * results.ci95).round(2)}).drop(columns=["mean", "ci95"])
+save_table(table, f"table_ga_sensitivity_{tag}")
+table'''),
+    ("code", '''#| tags: nbval-ignore-output
+fig = plot_sensitivity(results, title=f"GTL's genetic hyper-parameters on {dataset} ({profile} profile, seed {seed})")
+save_figure(fig, f"fig_ga_sensitivity_{tag}")
+plt.show()
+print("\\n".join(sensitivity_summary(results)))'''),
+    ("code", '''assert set(results.factor) == set(SENSITIVITY[profile]) | {"Scratch"}
+assert results["mean"].between(0, 1).all() and results.groupby("factor").is_base.sum().drop("Scratch").eq(1).all()'''),
+]
+
+VIT = [
+    ("md", """# 11 · Open question: learngenes beyond CNNs
+
+The paper's learngenes are channels within conv kernels. Does the idea carry to a **Vision Transformer**? Our
+small ViT (`gtl.models.ViT`: 8×8 patches, pre-norm blocks, mean-pooled tokens) has three kinds of units, each
+kept or left whole, like channels (**our choice**):
+
+* **token channels**: one group shared by every residual add (a ResNet stage's output plays that role in CNNs);
+* each block's **attention heads**: a head's q, k, v rows and its columns of the output projection;
+* each block's **MLP channels**: a hidden unit's row of `fc1` and column of `fc2`.
+
+A weight is in the learngene when all the units it connects are, so the kept units form circuits from the
+patches to the last block, exactly as kept channels do in a CNN. 45% of each group's units gives about 20% of
+the parameters. The ViT is evolved by the **same GTL loop**, with the budget of the ablations (notebook 07),
+and its learngene's descendants are compared with Scratch on the same novel-class episodes, beside VGG11 under
+the same budget."""),
+    ("code", PARAMS),
+    ("code", '''from dataclasses import replace
+import matplotlib.pyplot as plt
+from gtl.experiments import default_device, verdicts
+from gtl.explorer import plot_masks
+from gtl.fewshot import EvalConfig
+from gtl.plots import plot_results, save_figure, save_table
+from gtl.questions import VIT_SETTINGS, vit_comparison
+
+device = device or default_device()
+tag = f"{profile}_{dataset}"
+eval_cfg = EvalConfig.from_profile(profile, dataset)
+if profile == "quick":
+    eval_cfg = replace(eval_cfg, finetune=replace(eval_cfg.finetune, steps=10))
+print("ViT settings:", VIT_SETTINGS[profile])'''),
+    ("code", '''#| tags: nbval-ignore-output
+results, vit = vit_comparison(profile, dataset, seed, eval_cfg, shots=(5,), data_root=data_root, device=device,
+                              progress=(profile == "paper"))
+print(vit.best.describe())
+table = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
+                          "95% CI (±)": (100 * results.ci95).round(2)})[
+    ["network", "method", "score", "setting", "accuracy (%)", "95% CI (±)", "params_transferred",
+     "learngene_fraction", "episodes", "seed"]]
+save_table(table, f"table_vit_learngenes_{tag}")
+table'''),
+    ("code", '''#| tags: nbval-ignore-output
+fig = plot_results(results.assign(setting=results.network + ", " + results.score.map(
+    {"finetune": f"{eval_cfg.finetune.steps} steps", "instinct": "no learning"})),
+    title=f"learngenes in a ViT and in VGG11, {dataset} ({profile} profile)")
+save_figure(fig, f"table_vit_learngenes_{tag}")
+plt.show()
+print("\\n".join(verdicts(results, ["network", "score"])))'''),
+    ("code", '''#| tags: nbval-ignore-output
+fig = plot_masks(vit.best)
+save_figure(fig, f"fig_vit_learngene_{tag}")
+plt.show()'''),
+    ("code", '''assert vit.best.arch == "vit" and 0.05 < vit.best.fraction < 0.5
+assert set(results.network.str.split().str[0]) == {"vit", arch} and results["mean"].between(0, 1).all()'''),
+]
+
+
 def build(cells: list[tuple[str, str]], path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -596,4 +864,8 @@ if __name__ == "__main__":
     build(SCALABILITY, NB / "05_scalability.ipynb")
     build(ADAPTABILITY, NB / "06_adaptability.ipynb")
     build(ABLATION, NB / "07_ablations.ipynb")
+    build(EXPLORER, NB / "08_explorer.ipynb")
+    build(SIZE, NB / "09_learngene_size.ipynb")
+    build(SENSITIVITY, NB / "10_ga_sensitivity.ipynb")
+    build(VIT, NB / "11_vit_learngenes.ipynb")
     print("wrote", sorted(p.name for p in NB.glob("*.ipynb")))

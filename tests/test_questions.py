@@ -1,0 +1,144 @@
+"""gtl.questions (learngene size, GA sensitivity, ViT), gtl.explorer and gtl.exercises on a tiny run."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+
+import gtl.questions as q
+from _helpers import tiny_config
+from gtl import evolution as evo
+from gtl import explorer as ex
+from gtl.exercises import EXERCISES, ask, check, solution
+from gtl.fewshot import EvalConfig
+from gtl.learngene import channel_saliency, extract, kernel_masks, random_channels, seeded_model
+from gtl.train import TrainConfig
+
+EVAL = EvalConfig(ways=5, shots=1, queries=2, episodes=2, finetune=TrainConfig(steps=2, batch_size=5))
+TINY = dict(population=3, generations=2, tournament_size=2, task_shots=5, task_queries=3, width=0.25,
+            lifetime=TrainConfig(steps=3, batch_size=10), critic_tasks=1, critic_shots=1, critic_queries=3,
+            critic=TrainConfig(steps=2, batch_size=5), image_size=32)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(data_root, tmp_path_factory):
+    return evo.evolve(tiny_config(arch="vgg11", population=4), tmp_path_factory.mktemp("run"), data_root, "cpu",
+                      progress=False)
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.2, 0.45])
+def test_masks_for_fraction_hit_the_asked_share(fraction):
+    net = seeded_model("vgg11", 5, 0.25, 0)
+    sal = {g: torch.rand(len(s), generator=torch.Generator().manual_seed(1)) for g, s in channel_saliency(net).items()}
+    assert extract(net, q.masks_for_fraction(net, sal, fraction)).fraction == pytest.approx(fraction, abs=0.02)
+    with pytest.raises(ValueError, match="fraction"):
+        q.masks_for_fraction(net, sal, 0)
+
+
+@pytest.mark.slow
+def test_size_sweep_tests_every_size_and_scratch_and_caches(tiny_run, data_root, monkeypatch):
+    df = q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1, data_root=data_root, device="cpu",
+                      progress=False)
+    assert df.target_fraction.tolist() == [0.0, 0.0, 0.05, 0.05, 0.2, 0.2]
+    assert df.score.tolist() == ["instinct", "finetune"] * 3 and df.method.tolist()[:2] == ["Scratch"] * 2
+    assert df[df.method == "Learngene"].fraction.tolist() == pytest.approx([0.05, 0.05, 0.2, 0.2], abs=0.02)
+    assert df.paper_size.tolist() == [False] * 4 + [True] * 2 and df["mean"].between(0, 1).all()
+    monkeypatch.setattr(q, "evaluate", lambda *a, **k: pytest.fail("evaluated again despite the cache"))
+    pd.testing.assert_frame_equal(q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1), df)
+
+
+@pytest.mark.slow
+def test_sensitivity_moves_one_factor_at_a_time(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path))
+    base = {**TINY, "critic_tasks": 1}
+    df = q.sensitivity_table("quick", "miniimagenet", "conv4", 3, EVAL, shots=1, base=base, data_root=data_root,
+                             device="cpu", progress=False,
+                             factors={"mutation_rate": (0.0, 0.3), "generations": (1, 2)})
+    assert df.factor.tolist() == ["mutation_rate", "Scratch", "mutation_rate", "generations", "generations"]
+    rows = df[df.factor != "Scratch"]
+    assert rows.is_base.tolist() == [False, True, False, True]  # base: mutation 0.3 (default), 2 generations
+    assert rows[rows.factor == "generations"].generations.tolist() == [1, 2]
+    assert df["mean"].between(0, 1).all() and rows.best_fitness.notna().all()
+
+
+@pytest.mark.slow
+def test_vit_comparison_pairs_the_vit_with_a_cnn_of_the_same_budget(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path))
+    df, vit = q.vit_comparison("quick", "miniimagenet", 3, EVAL, shots=(1,), data_root=data_root, device="cpu",
+                               progress=False, settings=TINY)
+    assert vit.best.arch == "vit" and vit.config.population == 3
+    assert df.network.unique().tolist() == ["vit x0.25", "vgg11 x0.25"]
+    assert set(df.score) == {"finetune", "instinct"} and set(df.method) == {"Learngene", "Scratch"}
+    assert len(df) == 8 and df["mean"].between(0, 1).all()
+
+
+# ------------------------------------------------------------- explorer
+
+
+@pytest.mark.slow
+def test_every_generation_keeps_its_champion(tiny_run):
+    for g in range(tiny_run.config.generations):
+        lg = ex.champion(tiny_run, g)
+        winners = tiny_run.history[(tiny_run.history.generation == g) & tiny_run.history.winner]
+        assert lg.meta["generation"] == g and lg.meta["member"] in winners.member.tolist()
+        assert lg.meta["fitness"] == pytest.approx(winners.fitness.max())
+    with pytest.raises(FileNotFoundError, match="evolve again"):
+        ex.champion(tiny_run, 99)
+
+
+@pytest.mark.slow
+def test_explorer_pieces(tiny_run, mini_test):
+    table = ex.generation_table(tiny_run.history, 1)
+    assert table.fitness.is_monotonic_decreasing and table.winner.sum() == 2 and len(table) == 4
+    with pytest.raises(ValueError, match="no generation 7"):
+        ex.generation_table(tiny_run.history, 7)
+    assert isinstance(ex.plot_generation(tiny_run.history, 0), plt.Figure)
+    fig = ex.plot_masks(tiny_run.best)
+    assert len(fig.axes[0].get_yticklabels()) == len(tiny_run.best.masks)
+    race = ex.race(tiny_run.best, mini_test, shots=1, queries=2, steps=4, at=(0, 2, 4))
+    assert race.method.tolist() == ["Learngene"] * 3 + ["Scratch"] * 3 and race.accuracy.between(0, 1).all()
+    assert isinstance(ex.plot_race(race), plt.Figure)
+
+
+@pytest.mark.slow
+def test_the_explorer_widget_reacts_to_its_controls(tiny_run, mini_test, capsys):
+    box = ex.explorer(tiny_run, mini_test, shots=1, steps=2)
+    controls = box.children[0].children
+    assert box.state["generation"] == 1   # the last generation first
+    controls[0].value = 0                  # the generation slider redraws
+    assert box.state["generation"] == 0
+    controls[2].click()                    # the button races generation 0's learngene against scratch
+    race = box.state["race"]
+    assert set(race.method) == {"Learngene", "Scratch"} and race.step.max() == 2
+
+
+# ------------------------------------------------------------ exercises
+
+
+def test_every_exercise_is_checked_against_its_own_solution(capsys):
+    net = seeded_model("vgg11", 5, 0.25, 0)
+    lg = extract(net, random_channels(net, 0.5, 1))
+    second = net.conv_specs()[1]
+    expected = {"slices": int(lg.masks[second.out_group].sum()) * int(lg.masks[second.in_group].sum()),
+                "first_layer": int(lg.masks[net.conv_specs()[0].out_group].sum())}
+    assert expected["slices"] == int(kernel_masks(net, lg.masks)[second.conv].sum())
+    for name, truth in expected.items():
+        assert solution(name, net=net, lg=lg) == truth
+        assert check(name, truth, net=net, lg=lg) and not check(name, truth + 1, net=net, lg=lg)
+    assert check("share", 0.2, c=0.45) and not check("share", 0.45, c=0.45)
+    assert check("winners", 4, population=12, tournament_size=3) and check("winners", 5, population=13,
+                                                                             tournament_size=3)
+    assert check("mutation", 3, channels=64, mutation_step=0.05) and not check("mutation", 0, channels=4,
+                                                                                mutation_step=0.05)
+    assert check("not_inherited", "a, c e") and check("not_inherited", {"a", "c", "e"})
+    assert not check("not_inherited", "a c") and not check("winners", None, population=3, tournament_size=3)
+    out = capsys.readouterr().out
+    assert "✓ right" in out and "Hint:" in out and "write your answer" in out
+    ask("winners")
+    assert "tournament" in capsys.readouterr().out
+    with pytest.raises(KeyError, match="no exercise"):
+        check("nope", 1)
+    assert math.isclose(EXERCISES["share"].solve(), 0.2025)
