@@ -46,6 +46,14 @@ def save_table(df: pd.DataFrame, name: str) -> list[Path]:
     return [csv, md]
 
 
+def percent_table(results: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """``mean``/``ci95`` in [0, 1] -> "accuracy (%)" and "95% CI (±)" rounded to 2 decimals;
+    ``columns`` picks and orders the columns (default: all, without mean and ci95)."""
+    out = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
+                            "95% CI (±)": (100 * results["ci95"]).round(2)}).drop(columns=["mean", "ci95"])
+    return out[columns] if columns else out
+
+
 def _count(n: float) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else f"{n:.0f}"
 
@@ -153,6 +161,7 @@ def plot_size_sweep(df: pd.DataFrame, paper_size: float = 0.20, title: str = "")
                     color=PALETTE["Learngene"], label="Learngene")
         ax.axvline(100 * paper_size, color="#762a83", ls="--", lw=1, label=f"paper: ~{100 * paper_size:.0f}%")
         ax.set_xscale("log")
+        ax.minorticks_off()  # only the sizes tested are labelled
         ticks = [100 * f for f in lg.target_fraction]
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.set_xlabel("learngene size (% of the parameters)")

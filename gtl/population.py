@@ -209,6 +209,8 @@ def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor]
     """
     if not (len(models) == len(images) == len(labels) == len(seeds)):
         raise ValueError("need one set of images, labels and a seed per model")
+    if not models:  # e.g. a rank with no member when the population is smaller than the world
+        return []
     device = images[0].device if len(images) else torch.device("cpu")
     if not runtime.batched_on(device) or (runtime.mode == "auto" and not batchable(models[0])):
         losses = []

@@ -142,3 +142,50 @@ def test_every_exercise_is_checked_against_its_own_solution(capsys):
     with pytest.raises(KeyError, match="no exercise"):
         check("nope", 1)
     assert math.isclose(EXERCISES["share"].solve(), 0.2025)
+
+
+# ------------------------------------------------------- tables, plots and summaries
+
+
+def _sweep():
+    rows = [dict(method="Scratch", target_fraction=0.0, fraction=0.0, score=s, mean=0.30, ci95=0.02,
+                 finetune_steps=0 if s == "instinct" else 10, paper_size=False) for s in ("instinct", "finetune")]
+    for f, m in ((0.05, 0.31), (0.2, 0.36), (0.6, 0.40)):
+        rows += [dict(method="Learngene", target_fraction=f, fraction=f + 0.001, score=s, mean=m, ci95=0.02,
+                      finetune_steps=0 if s == "instinct" else 10, paper_size=f == 0.2) for s in ("instinct", "finetune")]
+    return pd.DataFrame(rows)
+
+
+def test_question_protocol_is_short_in_quick_only():
+    assert q.question_protocol("quick", "miniimagenet").finetune.steps == q.QUICK_FINETUNE_STEPS == 10
+    assert q.question_protocol("quick", "cifar-fs").queries == 6
+    assert q.question_protocol("paper").finetune.steps == EvalConfig.paper().finetune.steps
+
+
+def test_size_summary_says_which_sizes_beat_scratch():
+    lines = q.size_summary(_sweep())
+    assert len(lines) == 2 and lines[0].startswith("no learning") and lines[1].startswith("after 10 steps")
+    assert "CIs apart: 20%, 60%" in lines[0] and "best size 60%" in lines[0]
+    assert "the paper's 20%: 36.0 ± 2.0%, CIs apart from the best" in lines[0]
+    fig = __import__("gtl.plots", fromlist=["plot_size_sweep"]).plot_size_sweep(_sweep())
+    assert len(fig.axes) == 2
+
+
+def test_sensitivity_summary_and_plot():
+    from gtl.plots import plot_sensitivity
+    df = pd.DataFrame([dict(factor="Scratch", value="", is_base=False, mean=0.3, ci95=0.02),
+                       dict(factor="mutation_rate", value=0.0, is_base=False, mean=0.35, ci95=0.02),
+                       dict(factor="mutation_rate", value=0.3, is_base=True, mean=0.36, ci95=0.02),
+                       dict(factor="population", value=3, is_base=False, mean=0.30, ci95=0.01),
+                       dict(factor="population", value=6, is_base=True, mean=0.36, ci95=0.02)])
+    lines = q.sensitivity_summary(df)
+    assert lines[0].startswith("mutation_rate: accuracies span 1.0 points") and "no measurable effect" in lines[0]
+    assert "CIs apart from the base (6) at 3" in lines[1]
+    assert len(plot_sensitivity(df).axes) == 2
+
+
+def test_percent_table():
+    from gtl.plots import percent_table
+    t = percent_table(pd.DataFrame({"method": ["a"], "mean": [0.1234], "ci95": [0.0211]}))
+    assert t.columns.tolist() == ["method", "accuracy (%)", "95% CI (±)"] and t.iloc[0, 1:].tolist() == [12.34, 2.11]
+    assert percent_table(pd.DataFrame({"method": ["a"], "mean": [0.1], "ci95": [0.0]}), ["accuracy (%)"]).shape == (1, 1)

@@ -112,10 +112,10 @@ assert 0.15 < lg.fraction < 0.25'''),
     ("md", """**Exercise 1.** Keeping 45% of the channels keeps only about 20% of the parameters. Why?"""),
     ("code", '''ask("share")
 answer = None   # your answer: a number between 0 and 1
-check("share", answer, c=cfg.initial_channel_fraction)'''),
+check("share", answer, c=cfg.initial_channel_fraction);'''),
     ("code", '''ask("slices")
 answer = None   # hint: lg.masks[group] holds a group's kept channels; net.conv_specs()[1] names the groups
-check("slices", answer, net=net, lg=lg)'''),
+check("slices", answer, net=net, lg=lg);'''),
     ("md", """The picture below is the learngene of three conv layers: each square is one kernel slice
 (output channel × input channel); green slices belong to the learngene. Channels are sorted so that the
 learngene's come first."""),
@@ -151,7 +151,7 @@ print("learngene weights copied exactly:", same_inside)
 print("every other weight as freshly initialised:", same_outside)'''),
     ("code", '''ask("not_inherited")
 answer = None   # e.g. "b d"
-check("not_inherited", answer)'''),
+check("not_inherited", answer);'''),
     ("md", """## 5 · One generation: fitness, tournament, mutation
 
 GTL needs to know which learngenes carry *transferable* knowledge. Our fitness (**our choice**, after the
@@ -171,7 +171,7 @@ winners = tournament([m.fitness for m in population], cfg.tournament_size, seed)
 print("tournament winners (best first):", winners)'''),
     ("code", '''ask("winners")
 answer = None   # for the paper profile: 50 members, groups of cfg.tournament_size
-check("winners", answer, population=50, tournament_size=cfg.tournament_size)'''),
+check("winners", answer, population=50, tournament_size=cfg.tournament_size);'''),
     ("md", """**Mutation** (our choice, decisions.md #7): each channel group mutates with probability
 `mutation_rate`; a mutation adds the parent's most salient channels outside the learngene (with their
 trained weights: inheritance is Lamarckian) or drops its least salient ones."""),
@@ -185,7 +185,7 @@ for g in list(parent.masks)[:4]:
 last = list(parent.masks)[-1]
 print(f"the last group, {last}, has {parent.masks[last].numel()} channels; mutation_step = {cfg.mutation_step}")
 answer = None   # channels moved by one mutation of that group
-check("mutation", answer, channels=parent.masks[last].numel(), mutation_step=cfg.mutation_step)'''),
+check("mutation", answer, channels=parent.masks[last].numel(), mutation_step=cfg.mutation_step);'''),
     ("md", """## 6 · A learngene that evolved
 
 One generation shows the mechanics; evolution needs several. Below, six members live three generations (the
@@ -200,24 +200,21 @@ print(per_generation.agg(["mean", "max"]).round(3))
 print()
 print(evolved.describe())'''),
     ("md", """The evolved learngene, layer by layer: each picture is one conv layer's kernel slices (output channel ×
-input channel), green where the slice belongs to the learngene, channels sorted so that the learngene's come
-first. Whole rows and columns are kept or left: channels *within kernels*."""),
+input channel, in the network's own order), green where the slice belongs to the learngene. A slice is kept
+where a learngene output channel (a row) crosses a learngene input channel (a column): whole channels
+*within kernels*, scattered through the layer wherever evolution put them."""),
     ("code", '''#| tags: nbval-ignore-output
 host = L.seeded_model(evolved.arch, cfg.ways, evolved.width, 0)
 kmasks = L.kernel_masks(host, evolved.masks)
-specs = {s.conv: s for s in host.conv_specs()}
 fig, axes = plt.subplots(2, 4, figsize=(12, 5.6))
 for ax, name in zip(axes.flat, kmasks):
-    s = specs[name]
     m = kmasks[name].float()
-    order_out = torch.argsort(evolved.masks[s.out_group].float(), descending=True, stable=True)
-    order_in = (torch.argsort(evolved.masks[s.in_group].float(), descending=True, stable=True)
-                if s.in_group in evolved.masks else torch.arange(m.shape[1]))
-    ax.imshow(m[order_out][:, order_in], cmap="Greens", vmin=0, vmax=1.3, aspect="auto", interpolation="nearest")
+    ax.imshow(m, cmap="Greens", vmin=0, vmax=1.3, aspect="auto", interpolation="nearest")
     ax.set_title(f"{name}: {m.mean():.0%} of {m.numel()} slices", fontsize=8)
     ax.set_xticks([]); ax.set_yticks([])
 for ax in axes.flat[len(kmasks):]:
     ax.axis("off")
+axes[1, 0].set_xlabel("input channel"); axes[1, 0].set_ylabel("output channel")
 fig.suptitle(f"an evolved learngene ({evolved.fraction:.1%} of the parameters): whole channels within kernels",
              fontsize=10)
 fig.tight_layout()
@@ -225,7 +222,7 @@ save_figure(fig, f"walkthrough_evolved_learngene_{tag}")
 plt.show()'''),
     ("code", '''ask("first_layer")
 answer = None   # how many of the first conv's output channels are in the evolved learngene?
-check("first_layer", answer, net=host, lg=evolved)'''),
+check("first_layer", answer, net=host, lg=evolved);'''),
     ("md", """## 7 · What a descendant does with it
 
 The evolved learngene initialises descendants that meet 5-way 5-shot episodes of the **test** classes, which no
@@ -708,28 +705,23 @@ untrained descendant's features) and **after a short fine-tuning**. In the quick
 steps, where notebook 02's learning curves show the learngene's head start (**our choice**: at 50 steps the
 quick profile's gap washes out); the paper profile uses its full protocol."""),
     ("code", PARAMS),
-    ("code", '''from dataclasses import replace
-import matplotlib.pyplot as plt
+    ("code", '''import matplotlib.pyplot as plt
 from gtl.experiments import default_device, run_evolution
-from gtl.fewshot import EvalConfig
-from gtl.plots import plot_size_sweep, save_figure, save_table
-from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, size_summary, size_sweep
+from gtl.plots import percent_table, plot_size_sweep, save_figure, save_table
+from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, question_protocol, size_summary, size_sweep
 
 device = device or default_device()
 tag = f"{profile}_{dataset}"
-eval_cfg = EvalConfig.from_profile(profile, dataset)
-if profile == "quick":
-    eval_cfg = replace(eval_cfg, finetune=replace(eval_cfg.finetune, steps=10))
+eval_cfg = question_protocol(profile, dataset)
 result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 print(f"sizes: {[f'{100 * f:g}%' for f in SIZE_FRACTIONS]}; the paper: ~{100 * PAPER_SIZE:.0f}%")
 print(f"{eval_cfg.episodes} episodes, 5-way 5-shot, fine-tuning {eval_cfg.finetune.steps} steps, seed {seed}")'''),
     ("code", '''#| tags: nbval-ignore-output
 sweep = size_sweep(result, eval_cfg, SIZE_FRACTIONS, shots=5, data_root=data_root, device=device,
                    progress=(profile == "paper"))
-table = sweep.assign(**{"size (%)": (100 * sweep.fraction).round(1), "accuracy (%)": (100 * sweep["mean"]).round(2),
-                        "95% CI (±)": (100 * sweep.ci95).round(2)})[
-    ["method", "size (%)", "score", "finetune_steps", "accuracy (%)", "95% CI (±)", "params_transferred",
-     "episodes", "seed", "paper_size"]]
+table = percent_table(sweep.assign(**{"size (%)": (100 * sweep.fraction).round(1)}),
+                      ["method", "size (%)", "score", "finetune_steps", "accuracy (%)", "95% CI (±)",
+                       "params_transferred", "episodes", "seed", "paper_size"])
 save_table(table, f"table_learngene_size_{tag}")
 table'''),
     ("code", '''#| tags: nbval-ignore-output
@@ -752,24 +744,19 @@ notebook 09), beside Scratch. The base is the ablations' budget (notebook 07: si
 so the runs the two notebooks share are trained once; tournament size 1 and mutation rate 0 are notebook 07's
 "no tournament" and "no mutation"."""),
     ("code", PARAMS),
-    ("code", '''from dataclasses import replace
-import matplotlib.pyplot as plt
+    ("code", '''import matplotlib.pyplot as plt
 from gtl.experiments import ABLATION_BUDGET, default_device
-from gtl.fewshot import EvalConfig
-from gtl.plots import plot_sensitivity, save_figure, save_table
-from gtl.questions import SENSITIVITY, sensitivity_summary, sensitivity_table
+from gtl.plots import percent_table, plot_sensitivity, save_figure, save_table
+from gtl.questions import SENSITIVITY, question_protocol, sensitivity_summary, sensitivity_table
 
 device = device or default_device()
 tag = f"{profile}_{dataset}"
-eval_cfg = EvalConfig.from_profile(profile, dataset)
-if profile == "quick":
-    eval_cfg = replace(eval_cfg, finetune=replace(eval_cfg.finetune, steps=10))
+eval_cfg = question_protocol(profile, dataset)
 print("base:", ABLATION_BUDGET[profile] or "the profile's own", "| values:", SENSITIVITY[profile])'''),
     ("code", '''#| tags: nbval-ignore-output
 results = sensitivity_table(profile, dataset, arch, seed, eval_cfg, 5, data_root=data_root, device=device,
                             progress=(profile == "paper"))
-table = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
-                          "95% CI (±)": (100 * results.ci95).round(2)}).drop(columns=["mean", "ci95"])
+table = percent_table(results)
 save_table(table, f"table_ga_sensitivity_{tag}")
 table'''),
     ("code", '''#| tags: nbval-ignore-output
@@ -798,28 +785,22 @@ the parameters. The ViT is evolved by the **same GTL loop**, with the budget of 
 and its learngene's descendants are compared with Scratch on the same novel-class episodes, beside VGG11 under
 the same budget."""),
     ("code", PARAMS),
-    ("code", '''from dataclasses import replace
-import matplotlib.pyplot as plt
+    ("code", '''import matplotlib.pyplot as plt
 from gtl.experiments import default_device, verdicts
 from gtl.explorer import plot_masks
-from gtl.fewshot import EvalConfig
-from gtl.plots import plot_results, save_figure, save_table
-from gtl.questions import VIT_SETTINGS, vit_comparison
+from gtl.plots import percent_table, plot_results, save_figure, save_table
+from gtl.questions import VIT_SETTINGS, question_protocol, vit_comparison
 
 device = device or default_device()
 tag = f"{profile}_{dataset}"
-eval_cfg = EvalConfig.from_profile(profile, dataset)
-if profile == "quick":
-    eval_cfg = replace(eval_cfg, finetune=replace(eval_cfg.finetune, steps=10))
+eval_cfg = question_protocol(profile, dataset)
 print("ViT settings:", VIT_SETTINGS[profile])'''),
     ("code", '''#| tags: nbval-ignore-output
 results, vit = vit_comparison(profile, dataset, seed, eval_cfg, shots=(5,), data_root=data_root, device=device,
                               progress=(profile == "paper"))
 print(vit.best.describe())
-table = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
-                          "95% CI (±)": (100 * results.ci95).round(2)})[
-    ["network", "method", "score", "setting", "accuracy (%)", "95% CI (±)", "params_transferred",
-     "learngene_fraction", "episodes", "seed"]]
+table = percent_table(results, ["network", "method", "score", "setting", "accuracy (%)", "95% CI (±)",
+                               "params_transferred", "learngene_fraction", "episodes", "seed"])
 save_table(table, f"table_vit_learngenes_{tag}")
 table'''),
     ("code", '''#| tags: nbval-ignore-output

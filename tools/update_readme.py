@@ -29,8 +29,12 @@ TABLES = [
 def _versus(csv: str, by: str, a: str = "Learngene", b: str = "Scratch") -> str:
     """'<by value>: A x±ci vs B y±ci (+d)' for every value of ``by`` in a table the notebooks
     wrote (columns ``method`` and accuracy and CI in %); bold when the CIs are apart."""
-    df = pd.read_csv(FIG / csv).rename(columns={"accuracy (%)": "acc", "95% CI (±)": "ci",  # result tables
-                                                "accuracy": "acc", "ci95": "ci"})                 # curves
+    return _versus_frame(pd.read_csv(FIG / csv), by, a, b)
+
+
+def _versus_frame(df: pd.DataFrame, by: str, a: str = "Learngene", b: str = "Scratch") -> str:
+    df = df.rename(columns={"accuracy (%)": "acc", "95% CI (±)": "ci",  # result tables
+                            "accuracy": "acc", "ci95": "ci"})            # curves
     parts = []
     for key, rows in df.groupby(by, sort=False):
         r = {row.method: row for row in rows.itertuples()}
@@ -63,6 +67,40 @@ def _curves(ds: str) -> str:
 def _ablations() -> str:
     df = pd.read_csv(FIG / f"table_ablations_{TAG}.csv")
     return "; ".join(f"{v} {a:.1f} ± {c:.1f}" for v, a, c in zip(df["variant"], df["accuracy (%)"], df["95% CI (±)"]))
+
+
+def _sizes() -> str:
+    df = pd.read_csv(FIG / f"table_learngene_size_{TAG}.csv")
+    rows = df[df.score == "finetune"]
+    sc = rows[rows.method == "Scratch"].iloc[0]
+    lg = rows[rows.method == "Learngene"]
+    best = lg.loc[lg["accuracy (%)"].idxmax()]
+    paper = lg[lg.paper_size].iloc[0]
+    apart = [f"{r['size (%)']:g}%" for _, r in lg.iterrows()
+             if r["accuracy (%)"] - r["95% CI (±)"] > sc["accuracy (%)"] + sc["95% CI (±)"]]
+    return (f"5-shot after {int(sc.finetune_steps)} steps: Scratch {sc['accuracy (%)']:.1f}±{sc['95% CI (±)']:.1f}; "
+            f"20%: {paper['accuracy (%)']:.1f}±{paper['95% CI (±)']:.1f}; best {best['size (%)']:g}%: "
+            f"{best['accuracy (%)']:.1f}±{best['95% CI (±)']:.1f}; above Scratch with CIs apart: "
+            f"{', '.join(apart) or 'none'}")
+
+
+def _sensitivity() -> str:
+    df = pd.read_csv(FIG / f"table_ga_sensitivity_{TAG}.csv")
+    parts = []
+    for factor, rows in df[df.factor != "Scratch"].groupby("factor", sort=False):
+        base = rows[rows.is_base].iloc[0]
+        apart = [str(r.value) for _, r in rows.iterrows() if not r.is_base and
+                 abs(r["accuracy (%)"] - base["accuracy (%)"]) > r["95% CI (±)"] + base["95% CI (±)"]]
+        spread = rows["accuracy (%)"].max() - rows["accuracy (%)"].min()
+        parts.append(f"{factor} {spread:.1f} points" + (f" (apart: {', '.join(apart)})" if apart else ""))
+    verdict = "" if any("apart" in x for x in parts) else "; no value's 95% CI apart from the base run's"
+    return "spread of 5-shot accuracy over each factor's values: " + "; ".join(parts) + verdict
+
+
+def _vit() -> str:
+    df = pd.read_csv(FIG / f"table_vit_learngenes_{TAG}.csv").assign(
+        key=lambda d: d.network + " " + d.score.map({"finetune": "fine-tuned", "instinct": "no learning"}))
+    return "Learngene vs Scratch, 5-shot: " + _versus_frame(df, "key")
 
 
 def map_rows() -> list[tuple[str, str, str, str, str]]:
@@ -103,6 +141,20 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
          "adaptable; datasets and numbers not known"),
         ("Ablations", nb("07_ablations"), out(f"table_ablations_{TAG}.csv"),
          "5-shot accuracy (%): " + _ablations(), "reported; content not known"),
+        ("Teaching: the walkthrough, with six checked exercises", nb("00_walkthrough"),
+         out(f"walkthrough_evolved_learngene_{TAG}.png"), "one generation step by step, an evolved learngene",
+         "—"),
+        ("Teaching: the explorer (ipywidgets)", nb("08_explorer"),
+         out(f"explorer_generation_{TAG}.png", f"explorer_race_{TAG}.png"),
+         "a generation's fitness, its learngene, a live descendant", "—"),
+        ("Open question: how small can a learngene be?", nb("09_learngene_size"),
+         out(f"fig_learngene_size_{TAG}.png", f"table_learngene_size_{TAG}.csv"), _sizes(),
+         "not addressed; ~20% used"),
+        ("Open question: sensitivity to the genetic hyper-parameters", nb("10_ga_sensitivity"),
+         out(f"fig_ga_sensitivity_{TAG}.png", f"table_ga_sensitivity_{TAG}.csv"), _sensitivity(),
+         "not addressed"),
+        ("Open question: learngenes beyond CNNs (a small ViT)", nb("11_vit_learngenes"),
+         out(f"table_vit_learngenes_{TAG}.csv", f"fig_vit_learngene_{TAG}.png"), _vit(), "not addressed"),
     ]
 
 
