@@ -32,3 +32,8 @@ def test_the_book_has_a_page_per_notebook_and_an_index(tmp_path):
 def test_titles_come_from_the_first_heading():
     title, about = _make_book().describe(PROJECT / "notebooks" / "03_fig1_3_framework.ipynb")
     assert title and not title.startswith("#") and about
+
+
+def test_markdown_in_the_index_is_rendered_and_escaped():
+    assert _make_book().inline("**GTL** *evolves* `gtl` <b>") == \
+        "<strong>GTL</strong> <em>evolves</em> <code>gtl</code> &lt;b&gt;"

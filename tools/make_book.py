@@ -56,6 +56,14 @@ def describe(path: Path) -> tuple[str, str]:
     return title, about
 
 
+def inline(text: str) -> str:
+    """Escaped HTML of a line of Markdown: **bold**, *italics* and `code` kept."""
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
 def build(src: Path, out: Path) -> list[Path]:
     """Write one HTML page per ``NN_*.ipynb`` of ``src`` and ``index.html`` into ``out``."""
     from nbconvert import HTMLExporter
@@ -71,8 +79,8 @@ def build(src: Path, out: Path) -> list[Path]:
         page.write_text(body)
         pages.append(page)
         title, about = describe(nb)
-        items.append(f'<li><a href="{page.name}">{html.escape(title)}</a> <code>{nb.name}</code>'
-                     f'<div class="about">{html.escape(about[:400])}</div></li>')
+        items.append(f'<li><a href="{page.name}">{inline(title)}</a> <code>{nb.name}</code>'
+                     f'<div class="about">{inline(about[:400])}</div></li>')
     index = out / "index.html"
     index.write_text(INDEX.format(items="\n".join(items), source=html.escape(str(src.name))))
     return [index, *pages]
