@@ -112,10 +112,10 @@ assert 0.15 < lg.fraction < 0.25'''),
     ("md", """**Exercise 1.** Keeping 45% of the channels keeps only about 20% of the parameters. Why?"""),
     ("code", '''ask("share")
 answer = None   # your answer: a number between 0 and 1
-check("share", answer, c=cfg.initial_channel_fraction);'''),
+correct = check("share", answer, c=cfg.initial_channel_fraction)'''),
     ("code", '''ask("slices")
 answer = None   # hint: lg.masks[group] holds a group's kept channels; net.conv_specs()[1] names the groups
-check("slices", answer, net=net, lg=lg);'''),
+correct = check("slices", answer, net=net, lg=lg)'''),
     ("md", """The picture below is the learngene of three conv layers: each square is one kernel slice
 (output channel × input channel); green slices belong to the learngene. Channels are sorted so that the
 learngene's come first."""),
@@ -151,7 +151,7 @@ print("learngene weights copied exactly:", same_inside)
 print("every other weight as freshly initialised:", same_outside)'''),
     ("code", '''ask("not_inherited")
 answer = None   # e.g. "b d"
-check("not_inherited", answer);'''),
+correct = check("not_inherited", answer)'''),
     ("md", """## 5 · One generation: fitness, tournament, mutation
 
 GTL needs to know which learngenes carry *transferable* knowledge. Our fitness (**our choice**, after the
@@ -171,7 +171,7 @@ winners = tournament([m.fitness for m in population], cfg.tournament_size, seed)
 print("tournament winners (best first):", winners)'''),
     ("code", '''ask("winners")
 answer = None   # for the paper profile: 50 members, groups of cfg.tournament_size
-check("winners", answer, population=50, tournament_size=cfg.tournament_size);'''),
+correct = check("winners", answer, population=50, tournament_size=cfg.tournament_size)'''),
     ("md", """**Mutation** (our choice, decisions.md #7): each channel group mutates with probability
 `mutation_rate`; a mutation adds the parent's most salient channels outside the learngene (with their
 trained weights: inheritance is Lamarckian) or drops its least salient ones."""),
@@ -185,7 +185,7 @@ for g in list(parent.masks)[:4]:
 last = list(parent.masks)[-1]
 print(f"the last group, {last}, has {parent.masks[last].numel()} channels; mutation_step = {cfg.mutation_step}")
 answer = None   # channels moved by one mutation of that group
-check("mutation", answer, channels=parent.masks[last].numel(), mutation_step=cfg.mutation_step);'''),
+correct = check("mutation", answer, channels=parent.masks[last].numel(), mutation_step=cfg.mutation_step)'''),
     ("md", """## 6 · A learngene that evolved
 
 One generation shows the mechanics; evolution needs several. Below, six members live three generations (the
@@ -222,7 +222,7 @@ save_figure(fig, f"walkthrough_evolved_learngene_{tag}")
 plt.show()'''),
     ("code", '''ask("first_layer")
 answer = None   # how many of the first conv's output channels are in the evolved learngene?
-check("first_layer", answer, net=host, lg=evolved);'''),
+correct = check("first_layer", answer, net=host, lg=evolved)'''),
     ("md", """## 7 · What a descendant does with it
 
 The evolved learngene initialises descendants that meet 5-way 5-shot episodes of the **test** classes, which no
