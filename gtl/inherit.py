@@ -95,6 +95,10 @@ def learngene_stages(lg: Learngene) -> list[SourceStage]:
 
 def plan(lg: Learngene, model: FewShotNet) -> list[Step]:
     """Which descendant conv gets which learngene piece (or a PIM layer); raises if impossible."""
+    if "vit" in (lg.arch, model.arch):
+        raise IncompatibleLearngeneError(
+            f"gtl.inherit maps learngenes between CNNs (conv stages); {lg.arch} -> {model.arch} involves a ViT, "
+            f"whose learngene units are heads and token/MLP channels: use a descendant of the same ViT")
     source, steps, carried = learngene_stages(lg), [], 3  # RGB is always whole
     modules = dict(model.named_modules())
     for i, stage in enumerate(model.stages()):

@@ -8,7 +8,7 @@ from _helpers import tiny_config
 from gtl import evolution as evo
 from gtl.evolution import mutate
 from gtl.inherit import build
-from gtl.learngene import (build_descendant, channel_saliency, extract, param_masks, random_channels,
+from gtl.learngene import (IncompatibleLearngeneError, build_descendant, channel_saliency, extract, param_masks, random_channels,
                            seeded_model, top_channels)
 from gtl.models import ViT, build_model, channel_groups
 from gtl.population import LOOP, Runtime, batchable, stack, train_population
@@ -101,10 +101,15 @@ def test_a_vit_is_trained_one_by_one_and_says_why_it_cannot_be_stacked():
     assert auto == loop
 
 
-def test_vit_learngenes_do_not_go_into_cnns():
-    lg = extract(build_model("vit", width=0.25), top_channels(channel_saliency(build_model("vit", width=0.25)), 0.5))
-    with pytest.raises((NotImplementedError, ValueError)):
+def test_vit_learngenes_do_not_go_into_cnns_nor_back():
+    vit = build_model("vit", width=0.25)
+    lg = extract(vit, top_channels(channel_saliency(vit), 0.5))
+    with pytest.raises(IncompatibleLearngeneError, match="between CNNs"):
         build(lg, "vgg11", 0.25, 5, seed=0)
+    cnn = build_model("vgg11", width=0.25)
+    with pytest.raises(IncompatibleLearngeneError, match="between CNNs"):
+        build(extract(cnn, top_channels(channel_saliency(cnn), 0.5)), "vit", 0.25, 5, seed=0)
+    assert build(lg, "vit", 0.25, 5, seed=0).arch == "vit"  # the same ViT: plain inheritance
 
 
 @pytest.mark.slow
