@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from .data import ImageDataset
 from .learngene import ChannelMasks, Learngene, build_descendant, count_params, extract, seeded_model
 from .models import FewShotNet
-from .population import LOOP, Runtime, batchable, stack, stacked_accuracy, train_population
+from .population import LOOP, Runtime, stack, stacked_accuracy, train_population
 from .tasks import Task, TaskSampler, derive_seed
 from .train import TrainConfig, accuracy, features, normalize, train
 
@@ -217,8 +217,7 @@ def finetune_many(models: Sequence[FewShotNet], tasks: Sequence[Task], cfg: Trai
     query sizes.
     """
     runtime = runtime or Runtime()
-    if not models or not runtime.batched_on(tasks[0].support_x.device) or \
-            (runtime.mode == "auto" and not batchable(models[0])):
+    if not models or not runtime.stacks(models, tasks[0].support_x.device):
         if at is None:
             return [[finetune_on_task(m, t, cfg, s)] for m, t, s in zip(models, tasks, seeds)]
         return [curve_on_task(m, t, cfg, s, at) for m, t, s in zip(models, tasks, seeds)]

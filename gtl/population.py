@@ -68,6 +68,13 @@ class Runtime:
             return torch.device(device).type == "cuda"
         return self.mode == "batched"
 
+    def stacks(self, models: Sequence[nn.Module], device: torch.device | str) -> bool:
+        """Whether these models train stacked: batched on ``device``, and, under ``auto``,
+        only networks :func:`stack` can stack (a ViT trains one by one)."""
+        if not models or not self.batched_on(device):
+            return False
+        return self.mode != "auto" or batchable(models[0])
+
     def amp(self, device: torch.device | str):
         """The autocast context of a training step on ``device``."""
         on_cuda = torch.device(device).type == "cuda"
@@ -211,8 +218,8 @@ def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor]
         raise ValueError("need one set of images, labels and a seed per model")
     if not models:  # e.g. a rank with no member when the population is smaller than the world
         return []
-    device = images[0].device if len(images) else torch.device("cpu")
-    if not runtime.batched_on(device) or (runtime.mode == "auto" and not batchable(models[0])):
+    device = images[0].device
+    if not runtime.stacks(models, device):
         losses = []
         for m, x, y, s in zip(models, images, labels, seeds):
             hook = None if on_step is None else (lambda k, m=m: on_step(k, m))
