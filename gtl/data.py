@@ -174,9 +174,19 @@ def _decode(path: Path, size: int) -> np.ndarray:
         raise DatasetError(f"cannot decode image {path}: {e}. Re-download or delete this file.") from None
 
 
+def _stamp(path: Path) -> str:
+    """A file's name, size and modification time: an image replaced under the same name
+    (new data in an old layout) is decoded again instead of read stale from the cache."""
+    try:
+        st = path.stat()
+    except OSError:
+        return f"{path}:missing"  # decoding it says which file is missing
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def _decode_all(paths: list[Path], size: int, cache_key: str) -> torch.Tensor:
     """Decode ``paths`` to an (N, 3, size, size) uint8 tensor, through the on-disk cache."""
-    digest = hashlib.sha1("\n".join([cache_key, str(size)] + [str(p) for p in paths]).encode()).hexdigest()[:16]
+    digest = hashlib.sha1("\n".join([cache_key, str(size)] + [_stamp(p) for p in paths]).encode()).hexdigest()[:16]
     cached = cache_dir() / f"{digest}.pt"
     if cached.exists():
         try:

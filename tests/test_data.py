@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import gtl.data
 from _helpers import image_index, indexed_dataset, make_fake_mini, write_jpeg
@@ -141,6 +142,15 @@ def test_decoded_images_are_cached_and_reused(fake_mini_root, tmp_cache, monkeyp
     assert torch.equal(first.images, second.images)
     with pytest.raises(Decoded):  # another size is another cache entry: it must decode
         load_dataset("miniimagenet", "train", fake_mini_root, image_size=22)
+
+
+def test_an_image_replaced_under_the_same_name_is_decoded_again(fake_mini_root, tmp_cache):
+    first = load_dataset("miniimagenet", "test", fake_mini_root, image_size=20)
+    path = fake_mini_root / "miniimagenet" / "images" / "t00100000000.jpg"
+    Image.new("RGB", (30, 30), (250, 10, 10)).save(path)  # other content, same file name
+    again = load_dataset("miniimagenet", "test", fake_mini_root, image_size=20)
+    assert not torch.equal(first.images[0], again.images[0]) and torch.equal(first.images[1:], again.images[1:])
+    assert again.images[0, 0].float().mean() > 200 and len(list(tmp_cache.glob("*.pt"))) == 2
 
 
 def test_a_broken_cache_file_is_rebuilt(fake_mini_root, tmp_cache):
