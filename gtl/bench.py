@@ -1,7 +1,9 @@
 """Benchmark: a population trained one network at a time (loop) vs as one stacked network.
 
     python -m gtl.bench                      # CUDA: VGG11 + ResNet12 at paper size; CPU: quick size
+    python -m gtl.bench --size quick         # the quick profile's networks (width 0.25, 32 px), on any device
     python -m gtl.bench --arch vgg11 --populations 1 8 32 --steps 20 --compile
+    python -m gtl.bench --flops              # no timing: FLOPs per member-step at both sizes
 
 For each architecture and population size it trains every member for
 ``--steps`` lifetime steps with each runtime, in the same run, and reports
@@ -10,7 +12,13 @@ batched/loop ratio, peak memory (CUDA: the allocator's peak; CPU: the peak
 resident memory of a fresh process per measurement, above what it held before) and achieved TFLOP/s: the
 FLOPs of one member's forward + backward counted by
 ``torch.utils.flop_counter``, against the GPU's dense bf16 (or TF32) peak.
-Results go to ``figures/bench_<device>.csv`` and a plot beside it.
+Both runtimes train at the same precision (bf16 autocast on CUDA unless
+``--fp32``). Results go to ``figures/bench_<device>.csv`` and a plot beside it.
+
+Batching can only fill a GPU the loop leaves idle: a small network's step is
+launch overhead, a paper-size one is already arithmetic. ``--flops`` writes
+``figures/flops_per_step.csv``: the counted FLOPs of a member-step at each
+profile's size and the least time 32 of them take at an H100's peak.
 """
 from __future__ import annotations
 
@@ -85,6 +93,28 @@ def member_flops(case: BenchCase) -> int:
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(net(x), y).backward()
     return counter.get_total_flops()
+
+
+def profile_sizes() -> dict[str, tuple[float, int, int]]:
+    """``{"quick": (width, image size, lifetime batch), "paper": (...)}`` from the GTL presets."""
+    from .evolution import GTLConfig
+    presets = {p: GTLConfig.from_profile(p) for p in ("quick", "paper")}
+    return {p: (c.width, c.image_size, c.lifetime.batch_size) for p, c in presets.items()}
+
+
+def flops_table(archs=("vgg11", "resnet12"), population: int = 32, gpu: str = "H100") -> pd.DataFrame:
+    """Counted FLOPs of one member-step at each profile's size (no timing), and the least time one
+    step of ``population`` members can take at ``gpu``'s dense bf16 peak: a bound, not a measurement."""
+    peak = GPU_PEAKS[gpu][0]
+    rows = []
+    for size, (width, side, batch) in profile_sizes().items():
+        for arch in archs:
+            flops = member_flops(BenchCase(arch, width, side, batch, 1, 1, "loop", "cpu"))
+            rows.append({"arch": arch, "size": size, "width": width, "image_size": side, "batch_size": batch,
+                         "gflop_per_member_step": flops / 1e9, "population": population, "gpu": gpu,
+                         "peak_tflops": peak, "ms_per_population_step_at_peak": population * flops / peak / 1e9,
+                         "torch": torch.__version__})
+    return pd.DataFrame(rows)
 
 
 def _population(case: BenchCase):
@@ -209,9 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--populations", type=int, nargs="+", default=[1, 8, 32, 128])
     p.add_argument("--steps", type=int, help="timed steps per member (default: 20 on CUDA, 5 on a CPU)")
     p.add_argument("--device", default="cuda" if cuda else "cpu")
-    p.add_argument("--width", type=float, help="width multiplier (default: 1 on CUDA, 0.25 on a CPU)")
-    p.add_argument("--image-size", type=int, help="default: 84 on CUDA (paper), 32 on a CPU (quick)")
-    p.add_argument("--batch-size", type=int, help="default: 64 on CUDA (paper lifetime), 25 on a CPU (quick)")
+    p.add_argument("--size", choices=("quick", "paper"),
+                   help="networks and batches of this profile's lifetimes (default: paper on CUDA, quick on a CPU)")
+    p.add_argument("--width", type=float, help="width multiplier (default: the size's, 1 or 0.25)")
+    p.add_argument("--image-size", type=int, help="default: the size's, 84 or 32")
+    p.add_argument("--batch-size", type=int, help="default: the size's lifetime batch, 64 or 25")
     p.add_argument("--chunk", type=int, default=64, help="most members in one stacked network")
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast on CUDA")
     p.add_argument("--compile", action="store_true", help="torch.compile the stacked network")
@@ -219,14 +251,21 @@ def main(argv: list[str] | None = None) -> int:
                    help="on a CPU, measure every case in this process (faster; peak memory is then shared)")
     p.add_argument("--name", help="output name (default bench_<device>)")
     p.add_argument("--replot", metavar="CSV", help="only redraw the plot of a benchmark CSV written before")
+    p.add_argument("--flops", action="store_true",
+                   help="only count FLOPs per member-step at both sizes (figures/flops_per_step.csv; no timing)")
     a = p.parse_args(argv)
     if a.replot:
         print(save_figure(plot(pd.read_csv(a.replot)), Path(a.replot).stem)[0])
         return 0
+    if a.flops:
+        df = flops_table(a.arch).assign(command="python -m gtl.bench --flops")
+        print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"wrote {save_table(df, 'flops_per_step')[0]}")
+        return 0
     on_cuda = a.device.startswith("cuda")
-    df = run(a.arch, a.populations, a.steps or (20 if on_cuda else 5), a.device,
-             a.width or (1.0 if on_cuda else 0.25), a.image_size or (84 if on_cuda else 32),
-             a.batch_size or (64 if on_cuda else 25), bf16=not a.fp32, compile=a.compile, chunk=a.chunk,
+    width, side, batch = profile_sizes()[a.size or ("paper" if on_cuda else "quick")]
+    df = run(a.arch, a.populations, a.steps or (20 if on_cuda else 5), a.device, a.width or width,
+             a.image_size or side, a.batch_size or batch, bf16=not a.fp32, compile=a.compile, chunk=a.chunk,
              isolate=False if a.same_process else None)
     df["command"] = ("python -m gtl.bench " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
     name = a.name or f"bench_{slug(df.device_name.iloc[0])}"

@@ -277,10 +277,12 @@ def mature(env: Environment, generation: int, index: int, parent: Member | None,
                   accuracy(net, task.query_x, task.query_y), classes=task.classes)
 
 
-def live(env: Environment, generation: int, index: int, parent: Member | None) -> Member:
-    """A member's whole life, alone: inherit (mutated) learngene, train on its own task, extract."""
+def live(env: Environment, generation: int, index: int, parent: Member | None, runtime: Runtime = LOOP) -> Member:
+    """A member's whole life, alone: inherit (mutated) learngene, train on its own task, extract.
+    ``runtime`` gives the precision and memory format (bf16 on CUDA by default)."""
     net, masks, task = birth(env, generation, index, parent)
-    train(net, task.support_x, task.support_y, env.cfg.lifetime, lifetime_seed(env.cfg, generation, index))
+    train(net, task.support_x, task.support_y, env.cfg.lifetime, lifetime_seed(env.cfg, generation, index),
+          channels_last=runtime.channels_last, bf16=runtime.bf16)
     return mature(env, generation, index, parent, net, masks, task)
 
 
@@ -294,7 +296,7 @@ def live_generation(env: Environment, generation: int, indices: list[int], paren
     """
     parent_of = {i: parents[i % len(parents)] if parents else None for i in indices}
     if not runtime.batched_on(env.device):
-        return [live(env, generation, i, parent_of[i])
+        return [live(env, generation, i, parent_of[i], runtime)
                 for i in tqdm(indices, desc=f"generation {generation}", leave=False, disable=not progress)]
     born = [birth(env, generation, i, parent_of[i]) for i in indices]
     nets, tasks = [b[0] for b in born], [b[2] for b in born]

@@ -112,10 +112,11 @@ def mean_ci95(values: list[float]) -> tuple[float, float]:
     return mean, 1.96 * sd / math.sqrt(n)
 
 
-def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int) -> float:
-    """Give ``model`` a fresh head, train it on the support set, return query accuracy."""
+def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int, runtime: Runtime = LOOP) -> float:
+    """Give ``model`` a fresh head, train it on the support set, return query accuracy.
+    ``runtime`` gives the precision and memory format (bf16 on CUDA by default)."""
     model.reset_head(task.ways, seed)
-    train(model, task.support_x, task.support_y, cfg, seed)
+    train(model, task.support_x, task.support_y, cfg, seed, channels_last=runtime.channels_last, bf16=runtime.bf16)
     return accuracy(model, task.query_x, task.query_y)
 
 
@@ -198,8 +199,9 @@ def episode_accuracies(makers: Sequence[Callable[[int], FewShotNet]], test_set: 
             tasks = [sampler.sample(derive_seed(seed, "episode", e)) for _, e in chunk]
             models = [makers[i](derive_seed(seed, "model", e)).to(device) for i, e in chunk]
             seeds = [derive_seed(seed, "finetune", e) for _, e in chunk]
-            if batched or at is not None:
-                accs = finetune_many(models, tasks, cfg.finetune, seeds, runtime if batched else LOOP, at)
+            if batched or at is not None or score is finetune_on_task:
+                loop = replace(runtime, mode="loop")  # this chunk is one job: same precision, no stacking
+                accs = finetune_many(models, tasks, cfg.finetune, seeds, runtime if batched else loop, at)
             else:
                 accs = [[score(m, t, cfg.finetune, s)] for m, t, s in zip(models, tasks, seeds)]
             for (i, _), a in zip(chunk, accs):
@@ -219,8 +221,8 @@ def finetune_many(models: Sequence[FewShotNet], tasks: Sequence[Task], cfg: Trai
     runtime = runtime or Runtime()
     if not models or not runtime.stacks(models, tasks[0].support_x.device):
         if at is None:
-            return [[finetune_on_task(m, t, cfg, s)] for m, t, s in zip(models, tasks, seeds)]
-        return [curve_on_task(m, t, cfg, s, at) for m, t, s in zip(models, tasks, seeds)]
+            return [[finetune_on_task(m, t, cfg, s, runtime)] for m, t, s in zip(models, tasks, seeds)]
+        return [curve_on_task(m, t, cfg, s, at, runtime) for m, t, s in zip(models, tasks, seeds)]
     groups: dict[tuple, list[int]] = {}  # only networks of one shape can be stacked
     for i, m in enumerate(models):
         groups.setdefault((type(m), *((k, v.shape) for k, v in m.state_dict().items())), []).append(i)
@@ -250,7 +252,7 @@ def _finetune_stacked(models, tasks, cfg: TrainConfig, seeds, runtime: Runtime, 
 
 
 def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
-                  at: tuple[int, ...]) -> list[float]:
+                  at: tuple[int, ...], runtime: Runtime = LOOP) -> list[float]:
     """Query accuracy after each number of fine-tuning steps in ``at`` (one training run).
 
     The run is the one :func:`finetune_on_task` makes with ``max(at)`` steps, so the
@@ -263,7 +265,8 @@ def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
         if step in at:
             accs[step] = accuracy(model, task.query_x, task.query_y)
             model.train()
-    train(model, task.support_x, task.support_y, replace(cfg, steps=max(at)), seed, on_step=check)
+    train(model, task.support_x, task.support_y, replace(cfg, steps=max(at)), seed, on_step=check,
+          channels_last=runtime.channels_last, bf16=runtime.bf16)
     return [accs[k] for k in at]
 
 

@@ -20,6 +20,7 @@ channels-last memory and optional ``torch.compile``.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -48,6 +49,9 @@ class Runtime:
         bf16: bf16 autocast on CUDA (ignored on CPU).
         channels_last: channels-last memory format (faster on GPUs and CPUs alike).
         compile: ``torch.compile`` the stacked network (CUDA; first call compiles).
+        cudnn_benchmark: let cuDNN time its algorithms for each new convolution
+            shape and keep the fastest (CUDA). Shapes repeat every step and
+            generation, and the default choice for grouped convolutions can be slow.
     """
 
     mode: str = "auto"
@@ -55,6 +59,7 @@ class Runtime:
     bf16: bool = True
     channels_last: bool = True
     compile: bool = False
+    cudnn_benchmark: bool = True
 
     def __post_init__(self):
         if self.mode not in ("auto", "loop", "batched"):
@@ -82,6 +87,19 @@ class Runtime:
 
     def memory_format(self, device: torch.device | str) -> torch.memory_format:
         return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    @contextlib.contextmanager
+    def backend(self, device: torch.device | str):
+        """cuDNN settings for a run on ``device``; the global flag is restored afterwards."""
+        if torch.device(device).type != "cuda":
+            yield
+            return
+        before = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = self.cudnn_benchmark
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.benchmark = before
 
 
 LOOP = Runtime(mode="loop")
@@ -219,16 +237,17 @@ def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor]
     if not models:  # e.g. a rank with no member when the population is smaller than the world
         return []
     device = images[0].device
-    if not runtime.stacks(models, device):
-        losses = []
-        for m, x, y, s in zip(models, images, labels, seeds):
-            hook = None if on_step is None else (lambda k, m=m: on_step(k, m))
-            losses.append(train(m, x, y, cfg, s, on_step=hook, channels_last=runtime.channels_last))
-        return losses
     losses = []
-    for i in range(0, len(models), runtime.chunk):
-        sl = slice(i, i + runtime.chunk)
-        losses += _train_stacked(models[sl], images[sl], labels[sl], cfg, seeds[sl], runtime, on_step)
+    with runtime.backend(device):
+        if not runtime.stacks(models, device):
+            for m, x, y, s in zip(models, images, labels, seeds):
+                hook = None if on_step is None else (lambda k, m=m: on_step(k, m))
+                losses.append(train(m, x, y, cfg, s, on_step=hook, channels_last=runtime.channels_last,
+                                    bf16=runtime.bf16))
+            return losses
+        for i in range(0, len(models), runtime.chunk):
+            sl = slice(i, i + runtime.chunk)
+            losses += _train_stacked(models[sl], images[sl], labels[sl], cfg, seeds[sl], runtime, on_step)
     return losses
 
 

@@ -133,7 +133,8 @@ def batch_plan(n: int, cfg: "TrainConfig", seed: int, side: int) -> BatchPlan:
 
 
 def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
-          seed: int, on_step: Callable[[int], None] | None = None, channels_last: bool = True) -> list[float]:
+          seed: int, on_step: Callable[[int], None] | None = None, channels_last: bool = True,
+          bf16: bool = False) -> list[float]:
     """Train ``model`` in place on uint8 ``images``; returns the loss of every step.
 
     Batches come from :func:`batch_plan` (seeded by ``seed``), so the same call
@@ -142,13 +143,16 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
     after step ``k`` (1, 2, ...): for learning curves; it must leave the model
     in training mode. ``channels_last`` keeps the model's conv weights and the
     batches in channels-last memory: the same numbers up to float rounding, and
-    1.1-1.5x faster on a CPU (oneDNN) as on a GPU (cuDNN).
+    1.1-1.5x faster on a CPU (oneDNN) as on a GPU (cuDNN). ``bf16`` runs the
+    forward pass under bf16 autocast on CUDA (ignored elsewhere), as the batched
+    path does, so a benchmark compares the two at one precision.
     """
     plan = batch_plan(len(images), cfg, seed, images.shape[-2]).to(images.device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model.to(memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and images.device.type == "cuda")
     model.train()
     losses = []
     for step in range(cfg.steps):
@@ -156,7 +160,9 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
         x = normalize(images[idx])
         if cfg.augment:
             x = shift_and_flip(x, plan.dx[step], plan.dy[step], plan.flip[step])
-        loss = F.cross_entropy(model(x.contiguous(memory_format=fmt)), labels[idx])
+        with amp:
+            logits = model(x.contiguous(memory_format=fmt))
+        loss = F.cross_entropy(logits.float(), labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

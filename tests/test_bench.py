@@ -44,3 +44,19 @@ def test_main_writes_rows_with_ratios_from_one_run(tmp_path, monkeypatch, capsys
     figure = tmp_path / "bench_test.png"
     figure.unlink()
     assert bench.main(["--replot", str(tmp_path / "bench_test.csv")]) == 0 and figure.exists()
+
+
+def test_sizes_are_the_profiles_lifetimes_and_flops_grow_with_them(tmp_path, monkeypatch):
+    from gtl.evolution import GTLConfig
+    sizes = bench.profile_sizes()
+    for profile, (width, side, batch) in sizes.items():
+        cfg = GTLConfig.from_profile(profile)
+        assert (width, side, batch) == (cfg.width, cfg.image_size, cfg.lifetime.batch_size)
+    monkeypatch.setenv("GTL_FIGURES", str(tmp_path))
+    assert bench.main(["--flops", "--arch", "conv4"]) == 0
+    df = pd.read_csv(tmp_path / "flops_per_step.csv").set_index("size")
+    quick, paper = df.loc["quick"], df.loc["paper"]
+    assert paper.gflop_per_member_step > 10 * quick.gflop_per_member_step  # wider, larger, bigger batches
+    assert paper.ms_per_population_step_at_peak == pytest.approx(
+        32 * paper.gflop_per_member_step / gpu_peak_tflops("H100", bf16=True))
+    assert quick.gflop_per_member_step * 1e9 == member_flops(BenchCase("conv4", *sizes["quick"], 1, 1, "loop", "cpu"))

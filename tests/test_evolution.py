@@ -308,7 +308,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(finished_run, data_root, tmp_
 
     lives = []
     live = evo.live
-    monkeypatch.setattr(evo, "live", lambda env, gen, i, parent: lives.append(gen) or live(env, gen, i, parent))
+    monkeypatch.setattr(evo, "live", lambda env, gen, i, *rest: lives.append(gen) or live(env, gen, i, *rest))
     resumed = evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)
     assert lives == [1] * CFG.population  # only the missing generation was run
 

@@ -121,6 +121,48 @@ def test_runtime_auto_batches_on_cuda_only_and_checks_its_settings():
         Runtime(chunk=0)
 
 
+def test_the_loop_and_the_batched_path_train_at_the_runtimes_precision(monkeypatch):
+    """The benchmark's ratio means something only if both paths run at one precision:
+    the loop gets the runtime's bf16 and memory format too."""
+    import gtl.population as population_module
+    seen = []
+    real = population_module.train
+    monkeypatch.setattr(population_module, "train",
+                        lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
+    args = (population("conv4", 0.25, 2), [uint8_images(6, 0)] * 2, [torch.zeros(6, dtype=torch.long)] * 2,
+            TrainConfig(steps=1, batch_size=6), [0, 1])
+    train_population(*args, Runtime(mode="loop", bf16=False, channels_last=False))
+    train_population(*args, LOOP)
+    assert seen == [(False, False)] * 2 + [(True, True)] * 2
+
+
+def test_bf16_is_ignored_off_cuda():
+    x, y, cfg = uint8_images(8, 0), torch.arange(8) % 5, TrainConfig(steps=2, batch_size=4)
+    asked, plain = population("conv4", 0.25, 1)[0], population("conv4", 0.25, 1)[0]
+    assert train(asked, x, y, cfg, 3, bf16=True) == train(plain, x, y, cfg, 3, bf16=False)
+    for a, b in zip(asked.state_dict().values(), plain.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_the_cudnn_autotuner_is_set_for_a_cuda_run_and_restored_after():
+    before = torch.backends.cudnn.benchmark
+    try:
+        torch.backends.cudnn.benchmark = False
+        with Runtime().backend("cuda"):
+            assert torch.backends.cudnn.benchmark
+        with pytest.raises(RuntimeError), Runtime().backend("cuda:0"):
+            raise RuntimeError("a failing run")
+        assert torch.backends.cudnn.benchmark is False
+        with Runtime().backend("cpu"):
+            assert torch.backends.cudnn.benchmark is False  # nothing to tune on a CPU
+        torch.backends.cudnn.benchmark = True
+        with Runtime(cudnn_benchmark=False).backend("cuda"):
+            assert not torch.backends.cudnn.benchmark
+        assert torch.backends.cudnn.benchmark
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
 def test_a_network_that_cannot_be_stacked_says_so():
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Dropout(0.5), nn.Flatten(), nn.LazyLinear(2))
     with pytest.raises(TypeError, match=r"Dropout.*Runtime\(mode='loop'\)"):
@@ -172,6 +214,19 @@ def test_episode_accuracies_give_every_maker_the_same_episodes(episodes_set):
     curve = learning_curve(makers[0], episodes_set, cfg, seed=4, method="x", at=(0, 2), progress=False,
                            runtime=BATCHED)
     assert curve[-1]["mean"] == pytest.approx(sum(a[0] for a in loop[0]) / 3)
+
+
+def test_fine_tuning_one_by_one_follows_the_runtime_too(episodes_set, monkeypatch):
+    from gtl import fewshot
+    seen = []
+    real = fewshot.train
+    monkeypatch.setattr(fewshot, "train", lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
+    cfg = EvalConfig(ways=5, shots=1, queries=3, episodes=2, finetune=TrainConfig(steps=1, batch_size=5))
+    episode_accuracies([scratch("conv4", 0.25)], episodes_set, cfg, seed=4,
+                       runtime=Runtime(mode="loop", bf16=False, channels_last=False))
+    learning_curve(scratch("conv4", 0.25), episodes_set, cfg, seed=4, method="x", at=(0, 1), progress=False,
+                   runtime=Runtime(mode="loop", bf16=False, channels_last=False))
+    assert seen == [(False, False)] * 4
 
 
 @pytest.mark.slow

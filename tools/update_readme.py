@@ -192,7 +192,27 @@ def bench_section() -> str:
                          f"| {batched.speedup:.2f}× | {loop.peak_memory_mib:.0f} / {batched.peak_memory_mib:.0f} "
                          f"| {batched.tflops:.2f}{share} |")
         parts.append("\n".join(lines) + "\n")
-    return "\n".join(parts) if parts else "No benchmark has been run yet: `python -m gtl.bench`.\n"
+    measured = "\n".join(parts) if parts else "No benchmark has been run yet: `python -m gtl.bench`.\n"
+    return measured + flops_section()
+
+
+def flops_section() -> str:
+    """The counted FLOPs per member-step (``python -m gtl.bench --flops``): what batching can gain."""
+    csv = FIG / "flops_per_step.csv"
+    if not csv.exists():
+        return ""
+    df = pd.read_csv(csv)
+    first = df.iloc[0]
+    lines = [(f"**Counted, not timed** — FLOPs of one member's training step (forward + backward, "
+              f"`torch.utils.flop_counter`, torch {first.torch}) at each profile's lifetime size, and the least "
+              f"time one step of {first.population} members can take at the {first.gpu}'s dense bf16 peak "
+              f"({first.peak_tflops:g} TFLOP/s); `{first.command}` → `figures/{csv.name}`:"), "",
+             ("| network | size | width, image, batch | GFLOP per member-step "
+              f"| {first.population} members' step at peak (ms) |"), "|---|---|---|---|---|"]
+    for r in df.itertuples():
+        lines.append(f"| {r.arch} | {r.size} | {r.width:g}, {r.image_size} px, {r.batch_size} "
+                     f"| {r.gflop_per_member_step:.1f} | {r.ms_per_population_step_at_peak:.2f} |")
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def _replace(text: str, begin: str, end: str, body: str) -> str:
