@@ -112,6 +112,17 @@ def mean_ci95(values: list[float]) -> tuple[float, float]:
     return mean, 1.96 * sd / math.sqrt(n)
 
 
+def ci_apart(mean_a: float, ci_a: float, mean_b: float, ci_b: float) -> bool:
+    """Whether two means differ by more than their 95% CI half-widths together: the
+    project's one rule for "a clear difference" (any unit, as long as all four share it).
+
+    Example:
+        >>> ci_apart(0.60, 0.02, 0.50, 0.02), ci_apart(0.60, 0.06, 0.50, 0.05)
+        (True, False)
+    """
+    return abs(mean_a - mean_b) > ci_a + ci_b
+
+
 def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int, runtime: Runtime = LOOP) -> float:
     """Give ``model`` a fresh head, train it on the support set, return query accuracy.
     ``runtime`` gives the precision and memory format (bf16 on CUDA by default)."""

@@ -152,6 +152,13 @@ def param_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tenso
     return out
 
 
+def masked_fraction(model: FewShotNet, masks: ChannelMasks) -> float:
+    """The share of ``model``'s parameters a learngene with ``masks`` carries
+    (``extract(model, masks).fraction``, without copying a weight)."""
+    kept = sum(int(m.sum()) for m in param_masks(model, masks).values())
+    return kept / count_params(model)
+
+
 def _check_masks(model: FewShotNet, masks: ChannelMasks) -> None:
     groups = channel_groups(model)
     if set(masks) != set(groups):

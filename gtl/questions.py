@@ -20,8 +20,8 @@ import torch
 from .data import load_dataset
 from .evolution import EvolutionResult, GTLConfig, Member
 from .experiments import ABLATION_BUDGET, SCORES, _key, compare_methods, default_device, run_evolution
-from .fewshot import EvalConfig, evaluate, from_learngene, scratch
-from .learngene import ChannelMasks, count_params, extract, seeded_model, top_channels
+from .fewshot import EvalConfig, ci_apart, evaluate, from_learngene, scratch
+from .learngene import ChannelMasks, count_params, extract, masked_fraction, seeded_model, top_channels
 from .models import FewShotNet
 
 # Learngene sizes to test, as shares of the parameters; the paper's is ~20% (abstract).
@@ -69,7 +69,7 @@ def masks_for_fraction(net: FewShotNet, saliency: dict[str, torch.Tensor], fract
     for _ in range(30):
         mid = (lo + hi) / 2
         masks = top_channels(saliency, mid)
-        got = extract(net, masks).fraction
+        got = masked_fraction(net, masks)
         if best is None or abs(got - fraction) < abs(best[1] - fraction):
             best = (masks, got)
         lo, hi = (mid, hi) if got < fraction else (lo, mid)
@@ -181,7 +181,7 @@ def vit_comparison(profile: str, dataset: str, seed: int, eval_cfg: EvalConfig, 
 
 
 def _separated(a, b) -> bool:
-    return abs(a["mean"] - b["mean"]) > a["ci95"] + b["ci95"]
+    return ci_apart(a["mean"], a["ci95"], b["mean"], b["ci95"])
 
 
 def size_summary(df: pd.DataFrame) -> list[str]:

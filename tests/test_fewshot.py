@@ -8,7 +8,7 @@ import torch
 
 from _helpers import indexed_dataset
 from gtl.fewshot import (EvalConfig, FewShotResult, activation_maps, calibrate_bn, evaluate, finetune_on_task,
-                         from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers, mean_ci95,
+                         from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers, mean_ci95, ci_apart,
                          pretrain, pretrained_params, random_like, scratch)
 from gtl.learngene import extract, random_channels, seeded_model
 from gtl.tasks import TaskSampler
@@ -38,6 +38,12 @@ def test_mean_ci95_of_one_value_has_no_interval():
 def test_mean_ci95_of_nothing_is_an_error():
     with pytest.raises(ValueError):
         mean_ci95([])
+
+
+def test_ci_apart_is_a_gap_wider_than_both_half_widths():
+    assert ci_apart(0.60, 0.02, 0.50, 0.02) and ci_apart(0.50, 0.02, 0.60, 0.02)  # either order
+    assert not ci_apart(0.60, 0.05, 0.50, 0.05)  # touching intervals are not apart
+    assert not ci_apart(0.60, float("nan"), 0.50, 0.01)  # one episode: no interval, no claim
 
 
 def test_eval_config_profiles():

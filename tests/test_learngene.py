@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gtl.learngene import (IncompatibleLearngeneError, Learngene, build_descendant, channel_saliency,
-                           count_params, extract, inherit, kernel_masks, random_channels, seeded_model,
+                           count_params, extract, inherit, kernel_masks, masked_fraction, random_channels, seeded_model,
                            top_channels)
 from gtl.models import INPUT_GROUP, build_model, channel_groups
 
@@ -44,6 +44,7 @@ def test_param_count_matches_an_independent_count():
     assert lg.num_params == expected == lg.meta["num_params"]
     assert lg.meta["total_params"] == sum(p.numel() for p in net.parameters())
     assert lg.fraction == pytest.approx(expected / lg.meta["total_params"])
+    assert masked_fraction(net, masks) == lg.fraction  # the same count, without copying weights
 
 
 @pytest.mark.parametrize("arch", ARCHS)

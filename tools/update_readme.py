@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from gtl.fewshot import ci_apart
+
 ROOT = Path(__file__).resolve().parents[1]
 FIG = ROOT / "figures"
 BEGIN, END = "<!-- RESULTS:BEGIN -->", "<!-- RESULTS:END -->"
@@ -39,7 +41,7 @@ def _versus_frame(df: pd.DataFrame, by: str, a: str = "Learngene", b: str = "Scr
     for key, rows in df.groupby(by, sort=False):
         r = {row.method: row for row in rows.itertuples()}
         x, y = r[a], r[b]
-        sep = "**" if abs(x.acc - y.acc) > x.ci + y.ci else ""
+        sep = "**" if ci_apart(x.acc, x.ci, y.acc, y.ci) else ""
         parts.append(f"{key}: {x.acc:.1f}±{x.ci:.1f} vs {y.acc:.1f}±{y.ci:.1f} ({sep}{x.acc - y.acc:+.1f}{sep})")
     return "; ".join(parts)
 
@@ -69,6 +71,11 @@ def _ablations() -> str:
     return "; ".join(f"{v} {a:.1f} ± {c:.1f}" for v, a, c in zip(df["variant"], df["accuracy (%)"], df["95% CI (±)"]))
 
 
+def _apart(a, b) -> bool:
+    """:func:`gtl.fewshot.ci_apart` for two rows of a percent table."""
+    return ci_apart(a["accuracy (%)"], a["95% CI (±)"], b["accuracy (%)"], b["95% CI (±)"])
+
+
 def _sizes() -> str:
     df = pd.read_csv(FIG / f"table_learngene_size_{TAG}.csv")
     rows = df[df.score == "finetune"]
@@ -77,7 +84,7 @@ def _sizes() -> str:
     best = lg.loc[lg["accuracy (%)"].idxmax()]
     paper = lg[lg.paper_size].iloc[0]
     apart = [f"{r['size (%)']:g}%" for _, r in lg.iterrows()
-             if r["accuracy (%)"] - r["95% CI (±)"] > sc["accuracy (%)"] + sc["95% CI (±)"]]
+             if r["accuracy (%)"] > sc["accuracy (%)"] and _apart(r, sc)]
     return (f"5-shot after {int(sc.finetune_steps)} steps: Scratch {sc['accuracy (%)']:.1f}±{sc['95% CI (±)']:.1f}; "
             f"20%: {paper['accuracy (%)']:.1f}±{paper['95% CI (±)']:.1f}; best {best['size (%)']:g}%: "
             f"{best['accuracy (%)']:.1f}±{best['95% CI (±)']:.1f}; above Scratch with CIs apart: "
@@ -89,8 +96,7 @@ def _sensitivity() -> str:
     parts = []
     for factor, rows in df[df.factor != "Scratch"].groupby("factor", sort=False):
         base = rows[rows.is_base].iloc[0]
-        apart = [str(r.value) for _, r in rows.iterrows() if not r.is_base and
-                 abs(r["accuracy (%)"] - base["accuracy (%)"]) > r["95% CI (±)"] + base["95% CI (±)"]]
+        apart = [str(r.value) for _, r in rows.iterrows() if not r.is_base and _apart(r, base)]
         spread = rows["accuracy (%)"].max() - rows["accuracy (%)"].min()
         parts.append(f"{factor} {spread:.1f} points" + (f" (apart: {', '.join(apart)})" if apart else ""))
     verdict = "" if any("apart" in x for x in parts) else "; no value's 95% CI apart from the base run's"
