@@ -43,7 +43,7 @@ from .learngene import (ChannelMasks, Learngene, channel_saliency, extract, inhe
 from .models import FewShotNet
 from .population import LOOP, Runtime, train_population
 from .paths import runs_dir
-from .tasks import TaskSampler, derive_seed
+from .tasks import TaskSampler, check_task_size, derive_seed
 from .train import TrainConfig, accuracy, train
 
 
@@ -237,7 +237,15 @@ class Environment:
         train_set = train_set or load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
         val_set = val_set or load_dataset(cfg.dataset, "val", data_root, cfg.image_size)
         self.train_set, self.val_set = train_set.to(device), val_set.to(device)
-        self.tasks = TaskSampler(self.train_set, cfg.ways, cfg.task_shots, cfg.task_queries)
+        try:  # both task sizes are checked before the first lifetime, not after it
+            self.tasks = TaskSampler(self.train_set, cfg.ways, cfg.task_shots, cfg.task_queries)
+            if cfg.fitness == "critic":
+                check_task_size(self.val_set, cfg.ways, cfg.critic_shots, cfg.critic_queries)
+        except ValueError as e:
+            raise ValueError(f"{e} The sizes are GTLConfig's task_shots/task_queries (lifetimes) and "
+                             "critic_shots/critic_queries (critics); on the command line e.g. "
+                             "--set task_shots=80 --set task_queries=20 (the paper profile expects the full "
+                             "datasets: 600 images per class).") from None
 
     def new_network(self, seed: int) -> FewShotNet:
         return seeded_model(self.cfg.arch, self.cfg.ways, self.cfg.width, seed).to(self.device)

@@ -85,6 +85,19 @@ class Task:
         return len(self.classes)
 
 
+def check_task_size(dataset: ImageDataset, ways: int, shots: int, queries: int) -> None:
+    """A ``ValueError`` that says why ``dataset`` cannot give ``ways``-way tasks of this size."""
+    counts = dataset.images_per_class()
+    if ways > len(dataset.classes):
+        raise ValueError(f"{ways}-way tasks need {ways} classes; {dataset.name} has {len(dataset.classes)}")
+    per_class = shots + queries
+    enough = int((counts >= per_class).sum())
+    if enough < ways:
+        raise ValueError(f"{dataset.name}: {ways}-way tasks with {shots} shots + {queries} queries need "
+                         f"{per_class} images in at least {ways} classes; only {enough} classes have "
+                         f"that many (smallest class: {int(counts.min())} images). Lower shots/queries.")
+
+
 class TaskSampler:
     """Draws seeded N-way tasks with ``shots`` support and ``queries`` query images per class.
 
@@ -102,15 +115,8 @@ class TaskSampler:
     """
 
     def __init__(self, dataset: ImageDataset, ways: int, shots: int, queries: int):
-        counts = dataset.images_per_class()
-        if ways > len(dataset.classes):
-            raise ValueError(f"{ways}-way tasks need {ways} classes; {dataset.name} has {len(dataset.classes)}")
+        check_task_size(dataset, ways, shots, queries)
         per_class = shots + queries
-        enough = int((counts >= per_class).sum())
-        if enough < ways:
-            raise ValueError(f"{dataset.name}: {ways}-way tasks with {shots} shots + {queries} queries need "
-                             f"{per_class} images in at least {ways} classes; only {enough} classes have "
-                             f"that many (smallest class: {int(counts.min())} images). Lower shots/queries.")
         self.dataset, self.ways, self.shots, self.queries = dataset, ways, shots, queries
         self._taskset = _taskset(dataset, ways, per_class)
 

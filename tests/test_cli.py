@@ -140,6 +140,18 @@ def test_evolve_without_data_is_a_clean_error(tmp_path, capsys, tmp_cache):
     assert err.startswith("error: miniimagenet not found") and str(empty) in err
 
 
+def test_the_paper_profile_on_a_small_subset_says_which_sizes_to_lower(data_root, tmp_path, capsys, monkeypatch):
+    import gtl.evolution
+    monkeypatch.setattr(gtl.evolution, "train", lambda *a, **k: pytest.fail("trained before checking the data"))
+    argv = ["evolve", "--profile", "paper", "--image-size", "32", "--quiet", "--device", "cpu",
+            "--run-dir", str(tmp_path / "run")]
+    assert main(argv) == 2  # the shared subset has 100 images per class; the paper's tasks need 600
+    err = capsys.readouterr().err
+    assert "500 shots + 100 queries" in err and "--set task_shots=" in err
+    assert main([*argv, "--set", "task_shots=60", "--set", "task_queries=20", "--set", "critic_queries=99"]) == 2
+    assert "5 shots + 99 queries" in capsys.readouterr().err  # the critics' episodes, checked up front too
+
+
 def test_bad_choices_are_usage_errors(capsys):
     for argv in (["evolve", "--arch", "alexnet"], ["evolve", "--dataset", "cub"], ["evolve", "--profile", "x"]):
         with pytest.raises(SystemExit) as e:
