@@ -304,8 +304,9 @@ def live_generation(env: Environment, generation: int, indices: list[int], paren
     """
     parent_of = {i: parents[i % len(parents)] if parents else None for i in indices}
     if not runtime.batched_on(env.device):
-        return [live(env, generation, i, parent_of[i], runtime)
-                for i in tqdm(indices, desc=f"generation {generation}", leave=False, disable=not progress)]
+        with runtime.backend(env.device):
+            return [live(env, generation, i, parent_of[i], runtime)
+                    for i in tqdm(indices, desc=f"generation {generation}", leave=False, disable=not progress)]
     born = [birth(env, generation, i, parent_of[i]) for i in indices]
     nets, tasks = [b[0] for b in born], [b[2] for b in born]
     train_population(nets, [t.support_x for t in tasks], [t.support_y for t in tasks], env.cfg.lifetime,

@@ -226,7 +226,8 @@ def verdict(a: dict, b: dict) -> str:
         'Learngene 60.0 ± 2.0% vs Scratch 50.0 ± 2.0%: +10.0 points, and the 95% CIs do not overlap.'
     """
     diff = 100 * (a["mean"] - b["mean"])
-    tail = ("and the 95% CIs do not overlap." if ci_apart(a["mean"], a["ci95"], b["mean"], b["ci95"]) else "but the 95% CIs overlap: not a clear difference.")
+    apart = ci_apart(a["mean"], a["ci95"], b["mean"], b["ci95"])
+    tail = "and the 95% CIs do not overlap." if apart else "but the 95% CIs overlap: not a clear difference."
     return (f"{a['method']} {100 * a['mean']:.1f} ± {100 * a['ci95']:.1f}% vs {b['method']} "
             f"{100 * b['mean']:.1f} ± {100 * b['ci95']:.1f}%: {diff:+.1f} points, {tail}")
 

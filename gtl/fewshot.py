@@ -204,7 +204,7 @@ def episode_accuracies(makers: Sequence[Callable[[int], FewShotNet]], test_set: 
     batched = score is finetune_on_task and runtime.batched_on(device)
     jobs = [(i, e) for i in range(len(makers)) for e in range(cfg.episodes)]
     out: list[list[list[float]]] = [[] for _ in makers]
-    with tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False) as bar:
+    with runtime.backend(device), tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False) as bar:
         for start in range(0, len(jobs), runtime.chunk if batched else 1):
             chunk = jobs[start: start + (runtime.chunk if batched else 1)]
             tasks = [sampler.sample(derive_seed(seed, "episode", e)) for _, e in chunk]
