@@ -13,7 +13,10 @@ mkdir -p "$OUT"
 export GTL_FIGURES="$OUT"
 python -c "import torch; assert torch.cuda.is_available(), 'no GPU here'; print(torch.cuda.get_device_name())"
 gpu="$(python -c 'import torch, gtl.bench as b; print(b.slug(torch.cuda.get_device_name()))')"
-python -m pytest -q -o addopts="-p no:cacheprovider" tests/test_population.py tests/test_train.py 2>&1 | tail -3
+# a failing test is reported but does not stop the measurements (e.g. a machine without learn2learn
+# fails the few tests that sample tasks; the benchmark does not need it)
+python -m pytest -q -o addopts="-p no:cacheprovider" tests/test_population.py tests/test_train.py 2>&1 | tail -5 \
+  || echo "gpu_session: some tests failed (above); measuring anyway"
 python -m gtl.bench --size paper
 python -m gtl.bench --size quick --name "bench_quick_${gpu}"
 python -m gtl.bench --size paper --populations 32 --compile --name "bench_compile_${gpu}"
