@@ -321,18 +321,22 @@ def from_pretrained(model: FewShotNet) -> Callable[[int], FewShotNet]:
 
 
 def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig, seed: int,
-             path: str | os.PathLike | None = None, device: str = "cpu") -> FewShotNet:
+             path: str | os.PathLike | None = None, device: str = "cpu", runtime: Runtime = LOOP) -> FewShotNet:
     """The Pre-Fin ancestor: trained on *all* training classes at once (decisions.md #12).
 
     With ``path``, the trained weights are cached there and reused when the
-    file exists, so notebooks share one pre-training.
+    file exists, so notebooks share one pre-training. ``runtime`` gives the
+    precision, memory format and cuDNN autotuner, as for every other training
+    here (bf16 on CUDA by default; a CPU trains in fp32 whatever it says).
     """
     net = seeded_model(arch, len(train_set.classes), width, seed)
     if path is not None and Path(path).exists():
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return net.to(device)
     net = net.to(device)
-    train(net, train_set.images, train_set.labels.to(train_set.images.device), cfg, seed)
+    with runtime.backend(device):
+        train(net, train_set.images, train_set.labels.to(train_set.images.device), cfg, seed,
+              channels_last=runtime.channels_last, bf16=runtime.bf16)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save(net.state_dict(), f"{path}.tmp")

@@ -184,6 +184,20 @@ def test_pretrain_trains_on_all_classes_and_caches(tmp_path, monkeypatch):
         assert torch.equal(va, vb), k
 
 
+
+def test_pretraining_follows_the_runtimes_precision_and_memory_format(monkeypatch):
+    """Pre-Fin's ancestor trains at the precision every other network here trains at
+    (bf16 on CUDA unless --fp32), not silently in fp32."""
+    import gtl.fewshot
+    from gtl.population import LOOP, Runtime
+    seen, real = [], gtl.fewshot.train
+    monkeypatch.setattr(gtl.fewshot, "train",
+                        lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
+    ds, cfg = indexed_dataset([4] * 6, size=32), TrainConfig(steps=1, batch_size=8)
+    pretrain("conv4", 0.25, ds, cfg, seed=0)
+    pretrain("conv4", 0.25, ds, cfg, seed=0, runtime=Runtime(mode="loop", bf16=False, channels_last=False))
+    assert seen == [(LOOP.bf16, LOOP.channels_last), (False, False)]
+
 # ------------------------------------------------ instincts and the other baselines
 
 
