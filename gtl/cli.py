@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", nargs="*", default=["Scratch"], choices=METHODS[1:],
                    help="methods to compare with (Pre-Fin, Layer-LG and Random-mask pre-train a network first; cached)")
     p.add_argument("--out", help="also write the table to this CSV file")
+    _runtime_options(p)
 
     p = sub.add_parser("info", help="describe a learngene file")
     p.add_argument("learngene")
@@ -174,7 +175,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                                   seed=a.seed)
     test_set = load_dataset(dataset, a.split, a.data_root, size).to(device)
     results = evaluate_methods(lg, gcfg, eval_cfg, test_set, tuple(a.shots), ("Learngene", *a.baselines),
-                               a.data_root, device, not a.quiet)
+                               a.data_root, device, not a.quiet, runtime=runtime_from_args(a))
     for r in results:
         print(r)
     df = pd.DataFrame([r.row() for r in results])

@@ -47,6 +47,7 @@ from .inherit import build, inherited_params
 from .learngene import Learngene, count_params
 from .models import FewShotNet, build_model
 from .paths import runs_dir
+from .population import LOOP, Runtime
 
 METHODS = ("Learngene", "Scratch", "Pre-Fin", "Layer-LG", "Random-mask")
 SCORES = {"finetune": finetune_on_task, "instinct": instinct_on_task}
@@ -69,13 +70,15 @@ def _key(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
-def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None) -> FewShotNet:
-    """Pre-Fin's ancestor: same architecture, trained on all training classes (cached)."""
+def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
+                       runtime: Runtime | None = None) -> FewShotNet:
+    """Pre-Fin's ancestor: same architecture, trained on all training classes (cached);
+    ``runtime`` gives its precision (see :func:`gtl.fewshot.pretrain`)."""
     device = device or default_device()
     train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size).to(device)
     key = _key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, asdict(eval_cfg.pretrain), cfg.seed)
     path = runs_dir() / "pretrained" / f"{cfg.dataset}-{cfg.arch}-{key}.pt"
-    return pretrain(cfg.arch, cfg.width, train_set, eval_cfg.pretrain, cfg.seed, path, device)
+    return pretrain(cfg.arch, cfg.width, train_set, eval_cfg.pretrain, cfg.seed, path, device, runtime or LOOP)
 
 
 def _check_methods(methods: tuple[str, ...]) -> None:
@@ -85,7 +88,7 @@ def _check_methods(methods: tuple[str, ...]) -> None:
 
 
 def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: tuple[str, ...],
-                  data_root=None, device: str | None = None) -> dict[str, tuple]:
+                  data_root=None, device: str | None = None, runtime: Runtime | None = None) -> dict[str, tuple]:
     """``method -> (make_model(seed), parameters transferred)`` for the methods asked.
 
     Learngene: descendants of ``lg``; Scratch: random networks of its architecture;
@@ -96,7 +99,7 @@ def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: 
     _check_methods(methods)
     makers = {"Learngene": (from_learngene(lg), lg.num_params), "Scratch": (scratch(lg.arch, lg.width), 0)}
     if {"Pre-Fin", "Layer-LG", "Random-mask"} & set(methods):
-        net = pretrained_network(cfg, eval_cfg, data_root, device)
+        net = pretrained_network(cfg, eval_cfg, data_root, device, runtime)
         makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
         makers["Layer-LG"] = from_layers(net, lg.num_params)
         rand = random_like(lg, net, cfg.seed)
@@ -106,15 +109,17 @@ def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: 
 
 def evaluate_methods(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, test_set: ImageDataset,
                      shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS[:3], data_root=None,
-                     device: str | None = None, progress: bool = True, score: str = "finetune") -> list[FewShotResult]:
+                     device: str | None = None, progress: bool = True, score: str = "finetune",
+                     runtime: Runtime | None = None) -> list[FewShotResult]:
     """Each method on the same ``test_set`` episodes, for every K in ``shots`` (shots outer, methods inner).
 
     ``score="instinct"`` measures the untrained networks (nearest class mean) instead of fine-tuning.
+    ``runtime`` (default :class:`Runtime`: batched on CUDA) trains the episodes and any pre-training.
     """
     device = device or default_device()
-    makers = method_makers(lg, cfg, eval_cfg, methods, data_root, device)
+    makers = method_makers(lg, cfg, eval_cfg, methods, data_root, device, runtime)
     return [evaluate(makers[m][0], test_set, replace(eval_cfg, shots=k), cfg.seed, m, makers[m][1], device,
-                     progress, SCORES[score])
+                     progress, SCORES[score], runtime)
             for k in shots for m in methods]
 
 

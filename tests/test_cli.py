@@ -7,11 +7,13 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 
 import gtl.cli
 from _helpers import PROJECT
 from gtl.cli import main
 from gtl.evolution import EvolutionResult, default_run_dir
+from gtl.fewshot import FewShotResult
 from gtl.learngene import extract, random_channels, seeded_model
 
 
@@ -159,6 +161,19 @@ def test_bad_choices_are_usage_errors(capsys):
         assert e.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
 
+
+
+def test_evaluate_passes_its_speed_options_on(learngene_file, monkeypatch, capsys):
+    seen = []
+    row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: torch.zeros(1))
+    monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda *a, **k: seen.append(k["runtime"]) or [row])
+    path, _ = learngene_file
+    assert main(["evaluate", str(path), "--quiet", "--device", "cpu"]) == 0
+    assert main(["evaluate", str(path), "--quiet", "--device", "cpu", "--runtime", "loop", "--fp32",
+                 "--chunk", "8"]) == 0
+    assert (seen[0].mode, seen[0].bf16) == ("auto", True)
+    assert (seen[1].mode, seen[1].bf16, seen[1].chunk) == ("loop", False, 8)
 
 @pytest.mark.slow
 def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_path, capsys):
