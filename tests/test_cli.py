@@ -162,7 +162,6 @@ def test_bad_choices_are_usage_errors(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-
 def test_evaluate_passes_its_speed_options_on(learngene_file, monkeypatch, capsys):
     seen = []
     row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
@@ -174,6 +173,7 @@ def test_evaluate_passes_its_speed_options_on(learngene_file, monkeypatch, capsy
                  "--chunk", "8"]) == 0
     assert (seen[0].mode, seen[0].bf16) == ("auto", True)
     assert (seen[1].mode, seen[1].bf16, seen[1].chunk) == ("loop", False, 8)
+
 
 @pytest.mark.slow
 def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_path, capsys):

@@ -184,7 +184,6 @@ def test_pretrain_trains_on_all_classes_and_caches(tmp_path, monkeypatch):
         assert torch.equal(va, vb), k
 
 
-
 def test_pretraining_follows_the_runtimes_precision_and_memory_format(monkeypatch):
     """Pre-Fin's ancestor trains at the precision every other network here trains at
     (bf16 on CUDA unless --fp32), not silently in fp32."""
@@ -197,6 +196,7 @@ def test_pretraining_follows_the_runtimes_precision_and_memory_format(monkeypatc
     pretrain("conv4", 0.25, ds, cfg, seed=0)
     pretrain("conv4", 0.25, ds, cfg, seed=0, runtime=Runtime(mode="loop", bf16=False, channels_last=False))
     assert seen == [(LOOP.bf16, LOOP.channels_last), (False, False)]
+
 
 # ------------------------------------------------ instincts and the other baselines
 
