@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make figures   regenerate every figure/table (PROFILE=quick by default, PROFILE=paper on a GPU)
-#   make test      unit tests + the notebooks under nbval (quick profile)
+#   make test      unit tests + every notebook under nbval (smoke profile: seconds each)
 # Both create .venv and install the pinned requirements when needed.
 
 PYTHON ?= python3
@@ -11,19 +11,20 @@ PROFILE ?= quick
 # Data root: $GTL_DATA if set, else the shared offline subsets next to the checkout, else ./data.
 GTL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(CURDIR)/data)
 export GTL_DATA
-export MPLBACKEND ?= Agg
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
+# The notebooks run with Jupyter's inline backend (tools/notebooks.py sets it), so they store their figures.
 
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-
-.PHONY: install figures test notebooks bench book clean-runs help
+.PHONY: install figures walkthrough test notebooks sync reproduce bench book clean-runs help
 
 help:
-	@echo "make figures   run every notebook with papermill (PROFILE=$(PROFILE), data: $(GTL_DATA))"
-	@echo "make test      pytest: unit tests + nbval over the notebooks"
-	@echo "make install   create .venv with the pinned requirements"
-	@echo "make book      the executed notebooks as a static HTML site -> book/index.html (BOOK_SRC=$(BOOK_SRC))"
-	@echo "make bench     loop vs batched population training on this machine -> figures/bench_<device>.csv"
+	@echo "make figures      run every notebook (PROFILE=$(PROFILE), data: $(GTL_DATA)) -> figures/, figures/executed/"
+	@echo "make walkthrough  notebook 00 only, a first taste in a few minutes -> figures/executed/00_walkthrough.ipynb"
+	@echo "make test         pytest: unit tests + every notebook under nbval in the smoke profile"
+	@echo "make install      create .venv with the pinned requirements"
+	@echo "make book         the executed notebooks as a static HTML site -> book/index.html (BOOK_SRC=$(BOOK_SRC))"
+	@echo "make bench        loop vs batched population training on this machine -> figures/bench_<device>.csv"
+	@echo "maintainers: make sync (notebooks <-> notebooks/*.py), make notebooks (refresh stored outputs),"
+	@echo "             make reproduce (rerun from an empty cache, compare every table with the committed one)"
 
 install: $(STAMP)
 
@@ -36,22 +37,29 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 figures: $(STAMP)
-	@mkdir -p figures/executed
-	@for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb ($(PROFILE))"; \
-	  $(BIN)/papermill --cwd notebooks -p profile $(PROFILE) $$nb figures/executed/$$(basename $$nb) || exit 1; \
-	done
+	$(BIN)/python tools/notebooks.py run --profile $(PROFILE) --out figures/executed
 	@echo "== outputs (figures/):"; ls -1 figures | grep -v executed | sed 's/^/   figures\//'
 	@echo "   executed notebooks: figures/executed/"
+
+walkthrough: $(STAMP)
+	$(BIN)/python tools/notebooks.py run --profile $(PROFILE) --out figures/executed notebooks/00_walkthrough.ipynb
+	@echo "open figures/executed/00_walkthrough.ipynb in Jupyter (or notebooks/00_walkthrough.ipynb to edit and run it)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Maintainers: rebuild the notebooks from tools/build_notebooks.py and store fresh quick-profile
-# outputs in them (the reference nbval compares against).
+# Maintainers. A notebook and its script notebooks/NN_name.py (jupytext) are one document:
+# edit either, then `make sync`. `make notebooks` stores fresh quick-profile outputs in the
+# notebooks (runs cached in runs/); `make reproduce` does it from an empty cache and compares
+# every figures/*.csv with the committed one (report: figures/reproduce.md).
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
+
 notebooks: $(STAMP)
-	$(BIN)/python tools/build_notebooks.py
-	@for nb in $(NOTEBOOKS); do $(BIN)/papermill --cwd notebooks $$nb $$nb || exit 1; done
+	$(BIN)/python tools/notebooks.py run --profile $(PROFILE) --in-place
+
+reproduce: $(STAMP)
+	$(BIN)/python tools/reproduce.py --profile $(PROFILE) $(REPRODUCE_ARGS)
 
 # The static site: notebooks/ holds executed quick-profile outputs; after `make figures`
 # use BOOK_SRC=figures/executed for this machine's run.

@@ -6,7 +6,8 @@ Modules, one idea each: ``data`` (datasets as uint8 tensors), ``tasks``
 ``learngene`` (channel masks, extraction, inheritance), ``inherit`` (descendants
 of other depth, width and architecture: PIM layers), ``train`` (the one
 training loop), ``evolution`` (GTL), ``fewshot`` (evaluation, baselines),
-``experiments`` (cached runs for notebooks), ``plots``, ``cli``.
+``experiments`` (cached runs for notebooks), ``cache`` (what every cached result
+is keyed by: settings, data fingerprints, code version), ``plots``, ``cli``.
 """
 __version__ = "0.1.0"
 

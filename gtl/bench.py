@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from .learngene import seeded_model
 from .population import Runtime, train_population
-from .train import TrainConfig
+from .train import TrainConfig, train
 
 # Dense tensor-core peaks in TFLOP/s, (bf16, tf32), from the vendors' data sheets.
 GPU_PEAKS = {"H200": (989.4, 494.7), "H100 PCIe": (756.0, 378.0), "H100": (989.4, 494.7),
@@ -115,6 +115,47 @@ def flops_table(archs=("vgg11", "resnet12"), population: int = 32, gpu: str = "H
                          "peak_tflops": peak, "ms_per_population_step_at_peak": population * flops / peak / 1e9,
                          "torch": torch.__version__})
     return pd.DataFrame(rows)
+
+
+def cpu_precision(arch: str = "vgg11", rounds: int = 12, steps: int = 10) -> pd.DataFrame:
+    """bf16 autocast against fp32 on this CPU, in one run: a quick-size network's lifetime steps
+    (forward, backward, SGD step; channels-last), in rounds that alternate the two precisions so
+    that both see the same machine load. One row per round with the bf16/fp32 speed ratio.
+
+    Whether bf16 pays on a CPU depends on its matrix units (AMX tiles on recent Xeons, or
+    AVX512-BF16), which this measures instead of guessing.
+    """
+    width, side, batch = profile_sizes()["quick"]
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2 * batch, 3, side, side), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, 5, (2 * batch,), generator=g)
+    cfg = TrainConfig(steps=steps, batch_size=batch)
+
+    def seconds(bf16: bool) -> float:
+        net = seeded_model(arch, 5, width, 0)
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            train(net, images, labels, cfg, 0)
+        return time.perf_counter() - start
+
+    seconds(False), seconds(True)  # warm-up: oneDNN picks its kernels on first use
+    rows = []
+    for r in range(rounds):
+        fp32, bf16 = (seconds(False), seconds(True)) if r % 2 == 0 else reversed((seconds(True), seconds(False)))
+        rows.append({"round": r, "arch": arch, "width": width, "image_size": side, "batch_size": batch,
+                     "steps": steps, "fp32_steps_per_s": steps / fp32, "bf16_steps_per_s": steps / bf16,
+                     "bf16_over_fp32": fp32 / bf16})
+    return pd.DataFrame(rows).assign(device_name=device_name("cpu"), cpu_flags=cpu_matrix_units(),
+                                     torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
+
+
+def cpu_matrix_units() -> str:
+    """The CPU's bf16 matrix units, from /proc/cpuinfo: ``"amx_bf16"``, ``"avx512_bf16"``, both or ``"none"``."""
+    try:
+        flags = set(" ".join(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split())
+    except OSError:
+        flags = set()
+    return " ".join(f for f in ("amx_bf16", "avx512_bf16") if f in flags) or "none"
 
 
 def _population(case: BenchCase):
@@ -251,11 +292,21 @@ def main(argv: list[str] | None = None) -> int:
                    help="on a CPU, measure every case in this process (faster; peak memory is then shared)")
     p.add_argument("--name", help="output name (default bench_<device>)")
     p.add_argument("--replot", metavar="CSV", help="only redraw the plot of a benchmark CSV written before")
+    p.add_argument("--cpu-bf16", action="store_true",
+                   help="only time bf16 autocast against fp32 on this CPU, rounds alternating "
+                        "(figures/bench_cpu_bf16.csv)")
     p.add_argument("--flops", action="store_true",
                    help="only count FLOPs per member-step at both sizes (figures/flops_per_step.csv; no timing)")
     a = p.parse_args(argv)
     if a.replot:
         print(save_figure(plot(pd.read_csv(a.replot)), Path(a.replot).stem)[0])
+        return 0
+    if a.cpu_bf16:
+        df = cpu_precision(a.arch[0], steps=a.steps or 10).assign(command="python -m gtl.bench --cpu-bf16")
+        print(df[["round", "fp32_steps_per_s", "bf16_steps_per_s", "bf16_over_fp32"]].to_string(index=False))
+        print(f"bf16 / fp32 on {df.device_name.iloc[0]} ({df.cpu_flags.iloc[0]}): median "
+              f"{df.bf16_over_fp32.median():.2f}x, rounds {df.bf16_over_fp32.min():.2f}-{df.bf16_over_fp32.max():.2f}x")
+        print(f"wrote {save_table(df, 'bench_cpu_bf16')[0]}")
         return 0
     if a.flops:
         df = flops_table(a.arch).assign(command="python -m gtl.bench --flops")

@@ -21,18 +21,20 @@ import pandas as pd
 
 from .data import DATASETS, DatasetError, download, load_dataset
 from .distributed import init_from_env, shutdown
-from .evolution import GTLConfig, default_run_dir, evolve
+from .evolution import Environment, GTLConfig, default_run_dir, evolve
 from .experiments import METHODS, default_device, evaluate_methods
 from .fewshot import EvalConfig
 from .learngene import IncompatibleLearngeneError, Learngene
 from .models import ARCHITECTURES
 from .plots import to_markdown
 from .population import Runtime
+from .profiles import PROFILES
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", choices=("quick", "paper"), default="quick",
-                   help="quick: small networks and budgets for a CPU (minutes); paper: full settings for a GPU")
+    p.add_argument("--profile", choices=PROFILES, default="quick",
+                   help="quick: small networks and budgets for a CPU (minutes); paper: full settings for a GPU; "
+                        "smoke: seconds, to check that everything runs (its numbers mean nothing)")
     p.add_argument("--data-root", help="folder holding the datasets (default: $GTL_DATA, then ./data)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
@@ -149,13 +151,14 @@ def cmd_evolve(a: argparse.Namespace) -> None:
     nested = parse_overrides(a.overrides)
     cfg = replace(cfg, **{k: replace(getattr(cfg, k), **v) if isinstance(v, dict) else v for k, v in nested.items()})
     world, device = init_from_env(a.device or default_device())
-    run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile)
     say = print if world.is_main else (lambda *_, **__: None)
     share = f", {world.size} processes" if world.size > 1 else ""
-    say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
-        f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
     try:
-        result = evolve(cfg, run_dir, a.data_root, device, resume=not a.fresh, progress=not a.quiet,
+        env = Environment(cfg, a.data_root, device)  # the default run folder is named after its data too
+        run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint)
+        say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
+            f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
+        result = evolve(cfg, run_dir, a.data_root, device, resume=not a.fresh, progress=not a.quiet, env=env,
                         runtime=runtime_from_args(a), world=world)
     finally:
         shutdown()

@@ -24,13 +24,14 @@ import json
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .cache import digest
 from .paths import cache_dir, data_root
 
 SPLITS_DIR = Path(__file__).parent / "splits"
@@ -81,6 +82,7 @@ class ImageDataset:
     labels: torch.Tensor
     classes: list[str]
     name: str = ""
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.dim() != 4 or self.images.shape[1] != 3:
@@ -97,7 +99,17 @@ class ImageDataset:
 
     def to(self, device: str | torch.device) -> "ImageDataset":
         """The same dataset with its tensors on ``device`` (uint8 stays uint8: 4x less memory)."""
-        return ImageDataset(self.images.to(device), self.labels.to(device), self.classes, self.name)
+        moved = ImageDataset(self.images.to(device), self.labels.to(device), self.classes, self.name)
+        moved._fingerprint = self._fingerprint  # same content, same fingerprint: not recomputed
+        return moved
+
+    def fingerprint(self) -> str:
+        """A digest of the content (image bytes, labels, class names), computed once: results
+        cached from other images are not served for these (:mod:`gtl.cache`).
+        Milliseconds for 10k 32x32 images, under a second for 60k 84x84."""
+        if self._fingerprint is None:
+            self._fingerprint = digest(self.images, self.labels, "\n".join(self.classes))
+        return self._fingerprint
 
     def images_per_class(self) -> torch.Tensor:
         return torch.bincount(self.labels.cpu(), minlength=len(self.classes))
@@ -357,7 +369,7 @@ def download(name: str, root: str | os.PathLike | None = None) -> Path:
         CIFAR100(str(base / "cifar100"), train=True, download=True)
         return base / "cifar100"
     if name == "miniimagenet":
-        from .tasks import import_learn2learn
+        from .l2l import import_learn2learn
         l2l = import_learn2learn()
         for mode in ("train", "validation", "test"):
             l2l.vision.datasets.MiniImagenet(str(base / "miniimagenet"), mode=mode, download=True)

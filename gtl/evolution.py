@@ -1,6 +1,6 @@
 """Genetic Transfer Learning: evolve a learngene in a population of networks.
 
-One generation (paper abstract; decisions.md #2-#8 for what it leaves open):
+One generation (paper abstract; docs/decisions.md #2-#8 for what it leaves open):
 
 1. **Survival environment**: every member, a fresh network that inherited
    its parent's (mutated) learngene, is trained on its own 5-way task drawn
@@ -35,23 +35,25 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .cache import digest, key
 from .data import ImageDataset, load_dataset
 from .distributed import World
 from .fewshot import EvalConfig, episode_accuracies, from_learngene, mean_ci95
 from .learngene import (ChannelMasks, Learngene, channel_saliency, extract, inherit, seeded_model,
                         top_channels)
 from .models import FewShotNet
-from .population import LOOP, Runtime, train_population
+from .population import Runtime, train_population
 from .paths import runs_dir
+from .profiles import check_profile
 from .tasks import TaskSampler, check_task_size, derive_seed
-from .train import TrainConfig, accuracy, train
+from .train import TrainConfig, accuracy, check_values, train
 
 
 @dataclass
 class GTLConfig:
     """Every hyper-parameter of a GTL run. The paper states none of them beyond the
     datasets, the architectures and the ~20% learngene size (abstract); each value
-    below is our choice, from decisions.md, unless marked otherwise.
+    below is our choice, from docs/decisions.md, unless marked otherwise.
 
     Use :meth:`quick` (CPU, minutes) or :meth:`paper` (GPU, hours) and override
     fields as keyword arguments.
@@ -66,7 +68,7 @@ class GTLConfig:
     population: int = 50
     generations: int = 30
     tournament_size: int = 3
-    # survival environments (decisions.md #3)
+    # survival environments (docs/decisions.md #3)
     ways: int = 5
     task_shots: int = 500            # training images per class in a member's task
     task_queries: int = 100          # held-out images per class (host accuracy)
@@ -77,16 +79,25 @@ class GTLConfig:
     size_penalty: float = 0.5        # fitness -= size_penalty * |fraction - target|
     min_channel_fraction: float = 0.10
     max_channel_fraction: float = 0.90
-    # mutation (decisions.md #7)
+    # mutation (docs/decisions.md #7)
     mutation_rate: float = 0.3       # chance that a channel group mutates
     mutation_step: float = 0.05      # share of a group's channels added or dropped
-    # fitness (decisions.md #5)
+    # fitness (docs/decisions.md #5)
     fitness: str = "critic"          # "critic" or "host"
     critic_tasks: int = 4           # validation episodes per critic, the same for every member
     critic_shots: int = 5
     critic_queries: int = 15
     critic: TrainConfig = field(default_factory=lambda: TrainConfig(steps=100, batch_size=25))
     seed: int = 0
+
+    @classmethod
+    def smoke(cls, **overrides) -> "GTLConfig":
+        """Seconds on a CPU, for tests: the quick profile's networks and code paths at an eighth
+        width, with a handful of members, steps and episodes. Its numbers mean nothing."""
+        base = dict(image_size=32, width=0.125, population=4, generations=2, tournament_size=2, task_shots=5,
+                    task_queries=3, lifetime=TrainConfig(steps=4, batch_size=10), critic_tasks=1,
+                    critic_queries=3, critic=TrainConfig(steps=3, batch_size=10))
+        return dataclasses.replace(cls(), **{**base, **overrides})
 
     @classmethod
     def quick(cls, **overrides) -> "GTLConfig":
@@ -106,23 +117,40 @@ class GTLConfig:
 
     @classmethod
     def from_profile(cls, profile: str, **overrides) -> "GTLConfig":
-        if profile not in ("quick", "paper"):
-            raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+        check_profile(profile)
         return getattr(cls, profile)(**overrides)
 
     def key(self) -> str:
-        """Short hash of every setting: names the run's folder (the evolution cache)."""
+        """Short hash of every setting: a checkpoint resumes only under the same key, and
+        the run's folder (:func:`default_run_dir`) adds the data and code to it."""
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
 
+    def __post_init__(self):
+        self.validate()
+
     def validate(self) -> None:
-        if self.population < self.tournament_size or self.tournament_size < 1:
-            raise ValueError(f"population ({self.population}) must be >= tournament size "
-                             f"({self.tournament_size}) >= 1")
-        if self.fitness not in ("critic", "host"):
-            raise ValueError(f"fitness must be 'critic' or 'host', got {self.fitness!r}")
-        if not 0 < self.min_channel_fraction <= self.initial_channel_fraction <= self.max_channel_fraction <= 1:
-            raise ValueError("need 0 < min_channel_fraction <= initial_channel_fraction "
-                             "<= max_channel_fraction <= 1")
+        """Every value in range, or one ValueError naming each bad one (also run when the config is built)."""
+        check_values("GTLConfig", [
+            (self.image_size >= 8, f"image_size must be >= 8 pixels, got {self.image_size}"),
+            (self.width > 0, f"width must be > 0, got {self.width}"),
+            (self.population >= 1, f"population must be >= 1, got {self.population}"),
+            (self.generations >= 1, f"generations must be >= 1, got {self.generations}"),
+            (1 <= self.tournament_size <= self.population,
+             f"tournament_size must be between 1 and population ({self.population}), got {self.tournament_size}"),
+            (self.ways >= 2, f"ways must be >= 2 (a task tells classes apart), got {self.ways}"),
+            (self.task_shots >= 1 and self.task_queries >= 1,
+             f"task_shots and task_queries must be >= 1, got {self.task_shots} and {self.task_queries}"),
+            (0 < self.target_fraction < 1, f"target_fraction must be in (0, 1), got {self.target_fraction}"),
+            (self.size_penalty >= 0, f"size_penalty must be >= 0, got {self.size_penalty}"),
+            (0 < self.min_channel_fraction <= self.initial_channel_fraction <= self.max_channel_fraction <= 1,
+             "need 0 < min_channel_fraction <= initial_channel_fraction <= max_channel_fraction <= 1, got "
+             f"{self.min_channel_fraction}, {self.initial_channel_fraction}, {self.max_channel_fraction}"),
+            (0 <= self.mutation_rate <= 1, f"mutation_rate must be in [0, 1], got {self.mutation_rate}"),
+            (0 < self.mutation_step <= 1, f"mutation_step must be in (0, 1], got {self.mutation_step}"),
+            (self.fitness in ("critic", "host"), f"fitness must be 'critic' or 'host', got {self.fitness!r}"),
+            (self.critic_tasks >= 1 and self.critic_shots >= 1 and self.critic_queries >= 1,
+             "critic_tasks, critic_shots and critic_queries must be >= 1, got "
+             f"{self.critic_tasks}, {self.critic_shots} and {self.critic_queries}")])
 
 
 def config_from_dict(d: dict) -> GTLConfig:
@@ -152,7 +180,7 @@ def tournament(fitness: list[float], size: int, seed: int) -> list[int]:
 
 def mutate(masks: ChannelMasks, saliency: dict[str, torch.Tensor], rate: float, step: float,
            min_fraction: float, max_fraction: float, seed: int) -> ChannelMasks:
-    """Grow or shrink some channel groups of a learngene (decisions.md #7).
+    """Grow or shrink some channel groups of a learngene (docs/decisions.md #7).
 
     Each group mutates with probability ``rate``; a mutation adds (or, with
     equal chance, drops) ``max(1, round(step * C))`` channels: the parent's
@@ -229,13 +257,18 @@ def _to_cpu(obj):
 
 
 class Environment:
-    """The data a run lives on: training classes (lifetimes) and validation classes (critics)."""
+    """The data a run lives on: training classes (lifetimes) and validation classes (critics).
+
+    ``fingerprint`` digests both (read on the CPU, before any move to ``device``): it
+    names the run's folder and keeps a run from resuming on other images.
+    """
 
     def __init__(self, cfg: GTLConfig, data_root=None, device: str = "cpu",
                  train_set: ImageDataset | None = None, val_set: ImageDataset | None = None):
         self.cfg, self.device = cfg, device
         train_set = train_set or load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
         val_set = val_set or load_dataset(cfg.dataset, "val", data_root, cfg.image_size)
+        self.fingerprint = digest(train_set.fingerprint(), val_set.fingerprint())
         self.train_set, self.val_set = train_set.to(device), val_set.to(device)
         try:  # both task sizes are checked before the first lifetime, not after it
             self.tasks = TaskSampler(self.train_set, cfg.ways, cfg.task_shots, cfg.task_queries)
@@ -285,9 +318,11 @@ def mature(env: Environment, generation: int, index: int, parent: Member | None,
                   accuracy(net, task.query_x, task.query_y), classes=task.classes)
 
 
-def live(env: Environment, generation: int, index: int, parent: Member | None, runtime: Runtime = LOOP) -> Member:
+def live(env: Environment, generation: int, index: int, parent: Member | None,
+         runtime: Runtime | None = None) -> Member:
     """A member's whole life, alone: inherit (mutated) learngene, train on its own task, extract.
     ``runtime`` gives the precision and memory format (bf16 on CUDA by default)."""
+    runtime = runtime or Runtime()
     net, masks, task = birth(env, generation, index, parent)
     train(net, task.support_x, task.support_y, env.cfg.lifetime, lifetime_seed(env.cfg, generation, index),
           channels_last=runtime.channels_last, bf16=runtime.bf16)
@@ -337,14 +372,14 @@ def critic_accuracies(env: Environment, learngenes: list[Learngene], runtime: Ru
 
 def critic_accuracy(env: Environment, lg: Learngene) -> float:
     """:func:`critic_accuracies` of one learngene, fine-tuned one critic after another."""
-    return critic_accuracies(env, [lg], LOOP)[0]
+    return critic_accuracies(env, [lg])[0]
 
 
 def score(env: Environment, members: Member | list[Member], runtime: Runtime | None = None) -> None:
     """Fill in the members' critic accuracy and fitness."""
     cfg = env.cfg
     members = [members] if isinstance(members, Member) else members
-    for m, acc in zip(members, critic_accuracies(env, [m.learngene for m in members], runtime or LOOP)):
+    for m, acc in zip(members, critic_accuracies(env, [m.learngene for m in members], runtime)):
         m.critic_accuracy = acc
         base = m.critic_accuracy if cfg.fitness == "critic" else m.host_accuracy
         m.fitness = base - cfg.size_penalty * abs(m.learngene.fraction - cfg.target_fraction)
@@ -364,9 +399,14 @@ class EvolutionResult:
     run_dir: Path
 
 
-def default_run_dir(cfg: GTLConfig, profile: str = "custom") -> Path:
-    """``$GTL_RUNS`` (default ``<project>/runs``) / ``<dataset>-<arch>-<profile>-<config hash>``."""
-    return runs_dir() / f"{cfg.dataset}-{cfg.arch}-{profile}-{cfg.key()}"
+def default_run_dir(cfg: GTLConfig, profile: str, data: str) -> Path:
+    """``$GTL_RUNS`` (default ``<project>/runs``) / ``<dataset>-<arch>-<profile>-<run key>``.
+
+    The run key (:func:`gtl.cache.key`) covers the settings, the data's fingerprint
+    ``data`` (:attr:`Environment.fingerprint`) and the code version, so other images or
+    changed code get a run of their own instead of an old one's results.
+    """
+    return runs_dir() / f"{cfg.dataset}-{cfg.arch}-{profile}-{key(cfg.key(), data)}"
 
 
 def _row(m: Member) -> dict:
@@ -387,12 +427,14 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
         cfg: the run's settings.
         run_dir: where the log (``generations.csv``), the checkpoint, the
             best learngene (``learngene.pt``) and each generation's winning
-            learngene (``champions/``) go; default :func:`default_run_dir`.
+            learngene (``champions/``) go; default :func:`default_run_dir` (profile "custom").
         data_root: dataset root (default ``$GTL_DATA``, then ``./data``).
         device: ``"cuda"`` when available, else ``"cpu"``.
         resume: continue a run found in ``run_dir`` (a finished run is simply
-            returned: this is the cache notebooks rely on); ``False`` starts over.
-        env: a prepared :class:`Environment` (saves reloading data).
+            returned: this is the cache notebooks rely on) if it was made with the
+            same settings and data; ``False`` starts over.
+        env: a prepared :class:`Environment` (saves reloading data). The data is
+            always loaded: its fingerprint guards the checkpoint.
         runtime: how members train (:class:`gtl.population.Runtime`; default
             batched on CUDA, one by one on a CPU).
         world: this process's share of the population (:mod:`gtl.distributed`).
@@ -400,19 +442,18 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
     cfg.validate()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     runtime = runtime or Runtime()
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
+    env = env or Environment(cfg, data_root, device)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg, "custom", env.fingerprint)
     if world.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "checkpoint.pt"
     world.barrier()  # a fresh run on rank 0 must not race the others reading an old checkpoint
-    state = _load_checkpoint(ckpt_path, cfg) if resume and ckpt_path.exists() else None
+    state = _load_checkpoint(ckpt_path, cfg, env.fingerprint) if resume and ckpt_path.exists() else None
     world.barrier()
     start = 0 if state is None else state["generation"] + 1
     parents = [] if state is None else [Member.from_dict(d) for d in state["parents"]]
     best = None if state is None else Member.from_dict(state["best"])
     history = [] if state is None else state["history"]
-    if start < cfg.generations:
-        env = env or Environment(cfg, data_root, device)
     bar = tqdm(range(start, cfg.generations), desc="GTL generations", disable=not progress or not world.is_main,
                initial=start, total=cfg.generations)
     for gen in bar:
@@ -431,7 +472,7 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
             parents.append(best)
         history += [{**r, "winner": r["member"] in winners} for r in rows]
         if world.is_main:
-            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history)
+            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint)
             champion_path(run_dir, gen).parent.mkdir(exist_ok=True)
             winning[0].learngene.save(champion_path(run_dir, gen))
             best.learngene.save(run_dir / "learngene.pt")
@@ -447,17 +488,21 @@ def champion_path(run_dir: str | os.PathLike, generation: int) -> Path:
 
 
 def _save_checkpoint(path: Path, cfg: GTLConfig, gen: int, parents: list[Member], best: Member,
-                     history: list[dict]) -> None:
-    payload = {"config": asdict(cfg), "key": cfg.key(), "generation": gen,
+                     history: list[dict], data: str) -> None:
+    payload = {"config": asdict(cfg), "key": cfg.key(), "data": data, "generation": gen,
                "parents": [p.to_dict() for p in parents], "best": best.to_dict(), "history": history}
     torch.save(payload, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)
 
 
-def _load_checkpoint(path: Path, cfg: GTLConfig) -> dict:
+def _load_checkpoint(path: Path, cfg: GTLConfig, data: str) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if state.get("key") != cfg.key():
         raise ValueError(f"{path} belongs to a run with other settings (key {state.get('key')}, "
                          f"this config {cfg.key()}): pass another run directory, or resume=False "
                          f"(--fresh on the command line) to start over there")
+    if state.get("data") != data:
+        raise ValueError(f"{path} was made from other data (fingerprint {state.get('data')}, this data {data}): "
+                         f"pass another run directory, or resume=False (--fresh on the command line) to start "
+                         f"over there")
     return state

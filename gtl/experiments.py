@@ -1,26 +1,28 @@
 """The experiments behind the notebooks, cached so no notebook trains the same thing twice.
 
-* :func:`run_evolution` - a GTL run per (profile, dataset, arch, seed, overrides),
-  cached in ``runs/<dataset>-<arch>-<profile>-<config hash>/``;
+* :func:`run_evolution` - a GTL run per (profile, dataset, arch, seed, overrides)
+  and data, cached in ``runs/<dataset>-<arch>-<profile>-<run key>/``;
 * :func:`pretrained_network` - the Pre-Fin ancestor, cached beside it;
 * :func:`compare_methods` - Learngene vs Scratch, Pre-Fin, Layer-LG and Random-mask
   on N-way K-shot episodes, fine-tuned or untrained (instincts), on the run's
   dataset or another one, cached as a CSV keyed by both configs;
 * :func:`transfer_table` - the learngene in deeper, wider and other networks.
 
+Every cache is keyed by the settings, the fingerprints of the data read and the
+code version (:mod:`gtl.cache`): other images or changed code are recomputed.
 Notebooks call these and draw; tests call them on tiny settings.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import pandas as pd
 import torch
 
+from .cache import cached_state, cached_table, key
 from .data import ImageDataset, load_dataset
 from .evolution import (
+    Environment,
     EvolutionResult,
     GTLConfig,
     critic_protocol,
@@ -44,12 +46,13 @@ from .fewshot import (
     scratch,
 )
 from .inherit import build, inherited_params
-from .learngene import Learngene, count_params
+from .learngene import Learngene, count_params, seeded_model
 from .models import FewShotNet, build_model
 from .paths import runs_dir
-from .population import LOOP, Runtime
+from .population import Runtime
 
 METHODS = ("Learngene", "Scratch", "Pre-Fin", "Layer-LG", "Random-mask")
+PRETRAINED = ("Pre-Fin", "Layer-LG", "Random-mask")  # the methods built from a network pre-trained first
 SCORES = {"finetune": finetune_on_task, "instinct": instinct_on_task}
 
 
@@ -60,25 +63,40 @@ def default_device() -> str:
 def run_evolution(profile: str = "quick", dataset: str = "miniimagenet", arch: str = "vgg11", seed: int = 0,
                   data_root=None, device: str | None = None, progress: bool = True,
                   **overrides) -> EvolutionResult:
-    """Evolve (or load the cached) learngene of this profile and settings."""
+    """Evolve (or load the cached) learngene of this profile and settings on the data under
+    ``data_root``: its folder is keyed by settings, data and code (:func:`default_run_dir`)."""
     cfg = GTLConfig.from_profile(profile, dataset=dataset, arch=arch, seed=seed, **overrides)
-    return evolve(cfg, default_run_dir(cfg, profile), data_root=data_root, device=device or default_device(),
-                  progress=progress)
-
-
-def _key(*parts) -> str:
-    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    device = device or default_device()
+    env = Environment(cfg, data_root, device)  # loaded once: fingerprinted here, trained on in evolve
+    return evolve(cfg, default_run_dir(cfg, profile, env.fingerprint), data_root=data_root, device=device,
+                  progress=progress, env=env)
 
 
 def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
                        runtime: Runtime | None = None) -> FewShotNet:
-    """Pre-Fin's ancestor: same architecture, trained on all training classes (cached);
-    ``runtime`` gives its precision (see :func:`gtl.fewshot.pretrain`)."""
+    """Pre-Fin's ancestor: same architecture, trained on all training classes, cached in
+    ``runs/pretrained/`` under its settings, the training images' fingerprint and the code
+    version; ``runtime`` gives its precision (see :func:`gtl.fewshot.pretrain`)."""
     device = device or default_device()
-    train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size).to(device)
-    key = _key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, asdict(eval_cfg.pretrain), cfg.seed)
-    path = runs_dir() / "pretrained" / f"{cfg.dataset}-{cfg.arch}-{key}.pt"
-    return pretrain(cfg.arch, cfg.width, train_set, eval_cfg.pretrain, cfg.seed, path, device, runtime or LOOP)
+    train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
+    name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint())
+    state = cached_state(runs_dir() / "pretrained" / f"{cfg.dataset}-{cfg.arch}-{name}.pt",
+                         lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
+                                          device, runtime).state_dict())
+    net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
+    net.load_state_dict(state)
+    return net.to(device)
+
+
+def fingerprints(result: EvolutionResult, test_set: ImageDataset, methods: tuple[str, ...] = (),
+                 data_root=None) -> list[str]:
+    """What a table of ``result`` is computed from besides settings and code, for its cache key:
+    the learngene, the test images and, when a method pre-trains, the training images."""
+    cfg = result.config
+    parts = [result.best.fingerprint(), test_set.fingerprint()]
+    if set(PRETRAINED) & set(methods):
+        parts.append(load_dataset(cfg.dataset, "train", data_root, cfg.image_size).fingerprint())
+    return parts
 
 
 def _check_methods(methods: tuple[str, ...]) -> None:
@@ -94,11 +112,11 @@ def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: 
     Learngene: descendants of ``lg``; Scratch: random networks of its architecture;
     Pre-Fin: a network pre-trained on ``cfg``'s training classes (cached), all weights;
     Layer-LG: its top layers whole, about ``lg``'s parameter count; Random-mask: its
-    weights under random channel masks of ``lg``'s sizes (decisions.md #12).
+    weights under random channel masks of ``lg``'s sizes (docs/decisions.md #12).
     """
     _check_methods(methods)
     makers = {"Learngene": (from_learngene(lg), lg.num_params), "Scratch": (scratch(lg.arch, lg.width), 0)}
-    if {"Pre-Fin", "Layer-LG", "Random-mask"} & set(methods):
+    if set(PRETRAINED) & set(methods):
         net = pretrained_network(cfg, eval_cfg, data_root, device, runtime)
         makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
         makers["Layer-LG"] = from_layers(net, lg.num_params)
@@ -140,17 +158,16 @@ def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = 
     _check_methods(methods)
     cfg, device = result.config, device or default_device()
     dataset = dataset or cfg.dataset
-    path = result.run_dir / (f"compare-{split}-{_key(asdict(eval_cfg), split, shots, methods, cfg.key(), score, dataset)}"
-                             f".csv")
-    if path.exists():
-        return pd.read_csv(path)
-    test_set = load_dataset(dataset, split, data_root, cfg.image_size).to(device)
-    results = evaluate_methods(result.best, cfg, eval_cfg, test_set, shots, methods, data_root, device, progress,
-                               score)
-    df = _table(results, result.best.meta["total_params"], split=split, dataset=dataset, arch=cfg.arch,
-                image_size=cfg.image_size, score=score)
-    df.to_csv(path, index=False)
-    return df
+    test_set = load_dataset(dataset, split, data_root, cfg.image_size)
+    name = key(eval_cfg, split, shots, methods, cfg.key(), score, dataset,
+               fingerprints(result, test_set, methods, data_root))
+
+    def compute() -> pd.DataFrame:
+        results = evaluate_methods(result.best, cfg, eval_cfg, test_set.to(device), shots, methods, data_root,
+                                   device, progress, score)
+        return _table(results, result.best.meta["total_params"], split=split, dataset=dataset, arch=cfg.arch,
+                      image_size=cfg.image_size, score=score)
+    return cached_table(result.run_dir / f"compare-{split}-{name}.csv", compute)
 
 
 def learning_curves(result: EvolutionResult, eval_cfg: EvalConfig, methods: tuple[str, ...] = METHODS[:3],
@@ -160,24 +177,23 @@ def learning_curves(result: EvolutionResult, eval_cfg: EvalConfig, methods: tupl
     how fast each initialisation learns, not only where it ends."""
     _check_methods(methods)
     cfg, device = result.config, device or default_device()
-    path = result.run_dir / f"curves-{_key(asdict(eval_cfg), methods, shots, at, cfg.key())}.csv"
-    if path.exists():
-        return pd.read_csv(path)
-    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size).to(device)
-    makers = method_makers(result.best, cfg, eval_cfg, methods, data_root, device)
-    rows = [{**row, "params_transferred": makers[m][1], "dataset": cfg.dataset}
-            for m in methods
-            for row in learning_curve(makers[m][0], test_set, replace(eval_cfg, shots=shots), cfg.seed, m, at,
-                                      device, progress)]
-    df = pd.DataFrame(rows)
-    df.to_csv(path, index=False)
-    return df
+    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
+    name = key(eval_cfg, methods, shots, at, cfg.key(), fingerprints(result, test_set, methods, data_root))
+
+    def compute() -> pd.DataFrame:
+        makers = method_makers(result.best, cfg, eval_cfg, methods, data_root, device)
+        episodes, protocol = test_set.to(device), replace(eval_cfg, shots=shots)
+        return pd.DataFrame([{**row, "params_transferred": makers[m][1], "dataset": cfg.dataset}
+                             for m in methods
+                             for row in learning_curve(makers[m][0], episodes, protocol, cfg.seed, m, at, device,
+                                                       progress)])
+    return cached_table(result.run_dir / f"curves-{name}.csv", compute)
 
 
 def scalability_targets(profile: str, arch: str, width: float) -> list[tuple[str, float]]:
     """Descendants to initialise from a learngene of ``arch`` at ``width``: deeper VGGs,
     the ancestor twice as wide, and the other architecture family (our choice)."""
-    if profile == "quick":  # the CPU time budget: one of each kind
+    if profile != "paper":  # the CPU time budget: one of each kind
         deeper, wider = ["vgg16"], [(arch, 1.5 * width)]
     else:
         deeper, wider = ["vgg13", "vgg16", "vgg19"], [(arch, 1.5 * width), (arch, 2 * width)]
@@ -191,11 +207,15 @@ def transfer_table(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[
     """Scalability: the learngene in descendants of other depth, width and architecture
     (:mod:`gtl.inherit`), each against Scratch of the same descendant, same episodes."""
     cfg, device = result.config, device or default_device()
-    path = result.run_dir / f"transfer-{_key(asdict(eval_cfg), targets, shots, cfg.key())}.csv"
-    if path.exists():
-        return pd.read_csv(path)
-    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size).to(device)
-    rows, lg = [], result.best
+    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
+    name = key(eval_cfg, targets, shots, cfg.key(), fingerprints(result, test_set))
+    return cached_table(result.run_dir / f"transfer-{name}.csv",
+                        lambda: _transfer_rows(result, eval_cfg, targets, shots, test_set.to(device), device, progress))
+
+
+def _transfer_rows(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[tuple[str, float]],
+                   shots: tuple[int, ...], test_set: ImageDataset, device: str, progress: bool) -> pd.DataFrame:
+    cfg, lg, rows = result.config, result.best, []
     for arch, width in targets:
         shape = build_model(arch, 5, width)  # only counted
         total = count_params(shape)
@@ -206,9 +226,7 @@ def transfer_table(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[
                 r = evaluate(make, test_set, replace(eval_cfg, shots=k), cfg.seed, method, params, device, progress)
                 rows.append({**r.row(), "descendant": f"{arch} x{width:g}", "arch": arch, "width": width,
                              "descendant_params": total, "params_fraction": params / total})
-    df = pd.DataFrame(rows)
-    df.to_csv(path, index=False)
-    return df
+    return pd.DataFrame(rows)
 
 
 def reference_lines(result: EvolutionResult, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
@@ -277,7 +295,8 @@ ABLATIONS = {
     "host fitness": {"fitness": "host"},       # fitness = accuracy on the member's own task
     "generation 0 only": {"generations": 1},   # no inheritance at all
 }
-ABLATION_BUDGET = {"quick": {"population": 6, "generations": 3}, "paper": {}}
+ABLATION_BUDGET = {"smoke": {"population": 3, "generations": 2}, "quick": {"population": 6, "generations": 3},
+                   "paper": {}}
 
 
 def ablation_table(profile: str, dataset: str, arch: str, seed: int, eval_cfg: EvalConfig, shots: int = 5,
@@ -304,8 +323,8 @@ def verdicts(results: pd.DataFrame, by: str | list[str], others: tuple[str, ...]
              method: str = "Learngene") -> list[str]:
     """One :func:`verdict` line per group of ``by`` and per method in ``others`` present there."""
     lines = []
-    for key, rows in results.groupby(by, sort=False):
+    for group, rows in results.groupby(by, sort=False):
         r = {row.method: row._asdict() for row in rows.itertuples()}
-        label = ", ".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        label = ", ".join(map(str, group)) if isinstance(group, tuple) else str(group)
         lines += [f"{label}: {verdict(r[method], r[o])}" for o in others if o in r and method in r]
     return lines

@@ -1,6 +1,6 @@
 """Few-shot evaluation of descendants, and the baselines they are compared with.
 
-Protocol (decisions.md #10): N-way K-shot episodes on classes the learngene
+Protocol (docs/decisions.md #10): N-way K-shot episodes on classes the learngene
 never saw; each network is fine-tuned on the support set (whole network,
 fresh head, SGD for a fixed number of steps) and scored on the queries.
 Every method meets the *same* episodes and the same fine-tuning seeds, so
@@ -10,9 +10,7 @@ mean ± 95% confidence interval (1.96 · sd / sqrt(n)) over episodes.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -22,14 +20,15 @@ from tqdm.auto import tqdm
 from .data import ImageDataset
 from .learngene import ChannelMasks, Learngene, build_descendant, count_params, extract, seeded_model
 from .models import FewShotNet
-from .population import LOOP, Runtime, stack, stacked_accuracy, train_population
+from .population import Runtime, stack, stacked_accuracy, train_population
+from .profiles import check_profile
 from .tasks import Task, TaskSampler, derive_seed
-from .train import TrainConfig, accuracy, features, normalize, train
+from .train import TrainConfig, accuracy, check_values, features, normalize, train
 
 
 @dataclass
 class EvalConfig:
-    """An evaluation protocol (decisions.md #10, #12; the paper states none of it).
+    """An evaluation protocol (docs/decisions.md #10, #12; the paper states none of it).
 
     Args:
         ways: classes per episode.
@@ -46,6 +45,20 @@ class EvalConfig:
     episodes: int = 600
     finetune: TrainConfig = field(default_factory=lambda: TrainConfig(steps=100, batch_size=25))
     pretrain: TrainConfig = field(default_factory=lambda: TrainConfig(steps=30000, batch_size=128))
+
+    def __post_init__(self):
+        check_values("EvalConfig", [
+            (self.ways >= 2, f"ways must be >= 2 (a task tells classes apart), got {self.ways}"),
+            (self.shots >= 1, f"shots must be >= 1, got {self.shots}"),
+            (self.queries >= 1, f"queries must be >= 1, got {self.queries}"),
+            (self.episodes >= 1, f"episodes must be >= 1, got {self.episodes}")])
+
+    @classmethod
+    def smoke(cls, dataset: str | None = None, **overrides) -> "EvalConfig":
+        """Seconds on a CPU, for tests: 4 episodes, 5 fine-tuning steps, a token pre-training."""
+        base = dict(episodes=4, queries=3, finetune=TrainConfig(steps=5, batch_size=10),
+                    pretrain=TrainConfig(steps=10, batch_size=32))
+        return replace(cls(), **{**base, **overrides})
 
     @classmethod
     def quick(cls, dataset: str | None = None, **overrides) -> "EvalConfig":
@@ -66,8 +79,7 @@ class EvalConfig:
 
     @classmethod
     def from_profile(cls, profile: str, dataset: str | None = None, **overrides) -> "EvalConfig":
-        if profile not in ("quick", "paper"):
-            raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+        check_profile(profile)
         return getattr(cls, profile)(dataset, **overrides)
 
 
@@ -123,9 +135,11 @@ def ci_apart(mean_a: float, ci_a: float, mean_b: float, ci_b: float) -> bool:
     return abs(mean_a - mean_b) > ci_a + ci_b
 
 
-def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int, runtime: Runtime = LOOP) -> float:
+def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
+                     runtime: Runtime | None = None) -> float:
     """Give ``model`` a fresh head, train it on the support set, return query accuracy.
     ``runtime`` gives the precision and memory format (bf16 on CUDA by default)."""
+    runtime = runtime or Runtime()
     model.reset_head(task.ways, seed)
     train(model, task.support_x, task.support_y, cfg, seed, channels_last=runtime.channels_last, bf16=runtime.bf16)
     return accuracy(model, task.query_x, task.query_y)
@@ -152,7 +166,7 @@ def calibrate_bn(model: FewShotNet, images: torch.Tensor) -> None:
 
 @torch.no_grad()
 def instinct_on_task(model: FewShotNet, task: Task, cfg: TrainConfig | None = None, seed: int = 0) -> float:
-    """Accuracy with no learning at all (decisions.md #11): nearest class mean of the
+    """Accuracy with no learning at all (docs/decisions.md #11): nearest class mean of the
     untrained network's features, cosine similarity, support means as prototypes."""
     calibrate_bn(model, task.support_x)
     fs = F.normalize(features(model, task.support_x), dim=1)
@@ -263,12 +277,13 @@ def _finetune_stacked(models, tasks, cfg: TrainConfig, seeds, runtime: Runtime, 
 
 
 def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
-                  at: tuple[int, ...], runtime: Runtime = LOOP) -> list[float]:
+                  at: tuple[int, ...], runtime: Runtime | None = None) -> list[float]:
     """Query accuracy after each number of fine-tuning steps in ``at`` (one training run).
 
     The run is the one :func:`finetune_on_task` makes with ``max(at)`` steps, so the
     point at ``cfg.steps`` equals its accuracy.
     """
+    runtime = runtime or Runtime()
     model.reset_head(task.ways, seed)
     accs = {0: accuracy(model, task.query_x, task.query_y)} if 0 in at else {}
 
@@ -304,7 +319,7 @@ def scratch(arch: str, width: float) -> Callable[[int], FewShotNet]:
 
 
 def from_learngene(lg: Learngene) -> Callable[[int], FewShotNet]:
-    """Learngene: learngene weights inherited, every other weight random (decisions.md #9)."""
+    """Learngene: learngene weights inherited, every other weight random (docs/decisions.md #9)."""
     return lambda s: build_descendant(lg, 5, s)
 
 
@@ -321,26 +336,18 @@ def from_pretrained(model: FewShotNet) -> Callable[[int], FewShotNet]:
 
 
 def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig, seed: int,
-             path: str | os.PathLike | None = None, device: str = "cpu", runtime: Runtime = LOOP) -> FewShotNet:
-    """The Pre-Fin ancestor: trained on *all* training classes at once (decisions.md #12).
+             device: str = "cpu", runtime: Runtime | None = None) -> FewShotNet:
+    """The Pre-Fin ancestor: trained on *all* training classes at once (docs/decisions.md #12).
 
-    With ``path``, the trained weights are cached there and reused when the
-    file exists, so notebooks share one pre-training. ``runtime`` gives the
-    precision, memory format and cuDNN autotuner, as for every other training
-    here (bf16 on CUDA by default; a CPU trains in fp32 whatever it says).
+    ``runtime`` gives the precision, memory format and cuDNN autotuner, as for
+    every other training here (bf16 on CUDA by default; a CPU trains in fp32
+    whatever it says). :func:`gtl.experiments.pretrained_network` caches it.
     """
-    net = seeded_model(arch, len(train_set.classes), width, seed)
-    if path is not None and Path(path).exists():
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return net.to(device)
-    net = net.to(device)
+    runtime = runtime or Runtime()
+    net = seeded_model(arch, len(train_set.classes), width, seed).to(device)
     with runtime.backend(device):
         train(net, train_set.images, train_set.labels.to(train_set.images.device), cfg, seed,
               channels_last=runtime.channels_last, bf16=runtime.bf16)
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(net.state_dict(), f"{path}.tmp")
-        os.replace(f"{path}.tmp", path)
     return net
 
 
@@ -351,7 +358,7 @@ def pretrained_params(model: FewShotNet) -> int:
 
 def random_like(lg: Learngene, model: FewShotNet, seed: int) -> Learngene:
     """Random-mask: as many channels per group as ``lg`` keeps, drawn at random, with
-    ``model``'s weights (decisions.md #12). Same size and shape, no evolution."""
+    ``model``'s weights (docs/decisions.md #12). Same size and shape, no evolution."""
     g = torch.Generator().manual_seed(seed)
     masks: ChannelMasks = {}
     for group, m in lg.masks.items():

@@ -3,7 +3,7 @@
 The paper says learngenes "have the scalability ... on the downstream
 structure of networks" (abstract): they initialise deeper and wider networks
 and other architectures, deeper ones through *partial identity mapping*
-(PIM) layers. How is not stated; our reconstruction (decisions.md #9):
+(PIM) layers. How is not stated; our reconstruction (docs/decisions.md #9):
 
 * The learngene is read as **stages** (one per spatial resolution), each a
   chain of conv *pieces*: the learngene rows and columns of a kernel,

@@ -1,7 +1,7 @@
 """Learngenes: whole channels *within* conv kernels, with their weights.
 
 Paper (Fig. 2 caption): a learngene is "several complete neural circuits in
-the unit of channels within kernels". Our reading (decisions.md #1): per
+the unit of channels within kernels". Our reading (docs/decisions.md #1): per
 channel group ``g`` a channel set ``S_g``; for a conv from group ``a`` to
 group ``b`` the learngene holds the kernel slices ``W[S_b, S_a]`` (only the
 input slices that come from learngene channels, so the kept channels form
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .cache import digest
 from .models import INPUT_GROUP, FewShotNet, build_model, channel_groups
 
 ChannelMasks = dict[str, torch.Tensor]  # channel group -> bool (channels,)
@@ -63,6 +64,12 @@ class Learngene:
 
     def channel_fraction(self) -> dict[str, float]:
         return {g: float(m.float().mean()) for g, m in self.masks.items()}
+
+    def fingerprint(self) -> str:
+        """A digest of what it transfers (architecture, masks, weights), not of its ``meta``:
+        results computed from this learngene are cached under it (:mod:`gtl.cache`)."""
+        tensors = [x for d in (self.masks, self.weights) for name in sorted(d) for x in (name, d[name])]
+        return digest(self.arch, str(self.width), *tensors)
 
     def to_dict(self) -> dict:
         return {"format": FORMAT_VERSION, "arch": self.arch, "width": self.width,
@@ -236,7 +243,7 @@ def seeded_model(arch: str, num_classes: int, width: float, seed: int) -> FewSho
 
 
 def channel_saliency(model: FewShotNet) -> dict[str, torch.Tensor]:
-    """|BN gamma| per channel, summed over the BNs of each group (decisions.md #2).
+    """|BN gamma| per channel, summed over the BNs of each group (docs/decisions.md #2).
 
     A channel whose BN scale training drove to ~0 contributes little to the
     next layer; the largest scales mark the channels the network relies on.

@@ -6,7 +6,7 @@ follows it, and which **channel group** its input and output belong to.
 A channel group is a set of channels that must share one learngene mask:
 in a plain chain (Conv4, VGG) each conv output is its own group; in a
 ResNet the block output and its 1x1 shortcut are *added*, so they share
-the stage's group (paper notes §1.2, decisions.md #1). The learngene code
+the stage's group (docs/decisions.md #1). The learngene code
 only ever talks to models through these specs, which is what lets one
 implementation serve every architecture.
 

@@ -14,6 +14,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from .learngene import kernel_masks
 from .models import build_model
 from .paths import figures_dir
 
@@ -318,6 +319,38 @@ def _subsample(mask: torch.Tensor, k: int) -> torch.Tensor:
     def spread(idx, m):
         return idx[torch.linspace(0, len(idx) - 1, m).round().long()] if m else idx[:0]
     return torch.cat([spread(inside, k_in), spread(outside, k - k_in)]).sort().values
+
+
+def plot_kernel_masks(net, masks, layers: list[str] | None = None, learngene_first: bool = False,
+                      title: str = "", columns: int = 4) -> plt.Figure:
+    """A learngene as kernel slices: one panel per conv layer (output channel × input channel), green where
+    the slice W[out, in] belongs to the learngene, i.e. where a learngene row crosses a learngene column.
+
+    ``layers`` (default: every conv) picks the panels; ``learngene_first`` sorts each panel's channels so
+    that the learngene's come first (a block), else they stay where the network has them (scattered).
+    """
+    kmasks = kernel_masks(net, masks)
+    specs = {s.conv: s for s in net.conv_specs()}
+    layers = layers or list(kmasks)
+    rows = math.ceil(len(layers) / columns)
+    fig, axes = plt.subplots(rows, min(columns, len(layers)), figsize=(3 * min(columns, len(layers)), 2.8 * rows),
+                             squeeze=False)
+    for ax, name in zip(axes.flat, layers):
+        m, spec = kmasks[name].float(), specs[name]
+        if learngene_first:
+            rows_order = torch.argsort(masks[spec.out_group].float().cpu(), descending=True, stable=True)
+            cols_order = (torch.argsort(masks[spec.in_group].float().cpu(), descending=True, stable=True)
+                          if spec.in_group in masks else torch.arange(m.shape[1]))
+            m = m[rows_order][:, cols_order]
+        ax.imshow(m, cmap="Greens", vmin=0, vmax=1.3, aspect="auto", interpolation="nearest")
+        ax.set_title(f"{name}: {int(m.sum())} of {m.numel()} slices ({m.mean():.0%})", fontsize=8)
+        ax.set_xticks([]), ax.set_yticks([])
+    for ax in axes.flat[len(layers):]:
+        ax.axis("off")
+    axes[-1, 0].set_xlabel("input channel"), axes[-1, 0].set_ylabel("output channel")
+    fig.suptitle(title or "a learngene: whole channels within kernels", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def plot_circuit(lg, max_channels: int = 24) -> plt.Figure:

@@ -37,10 +37,11 @@ CHANNELWISE = (nn.ReLU, nn.LeakyReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvg
                nn.Identity, nn.Flatten, nn.Sequential)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
     """How to train populations: not a hyper-parameter (results agree to float tolerance,
-    bf16 aside), so it is not part of any config key.
+    bf16 aside), so it is not part of any config key. Wherever a function takes
+    ``runtime=None``, None means ``Runtime()``: ``auto``, bf16 on CUDA, channels-last.
 
     Args:
         mode: ``"loop"`` (one network after another, the reference), ``"batched"``
@@ -221,7 +222,7 @@ def member_logits(logits: torch.Tensor, members: int) -> torch.Tensor:
 
 
 def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor], labels: Sequence[torch.Tensor],
-                     cfg: TrainConfig, seeds: Sequence[int], runtime: Runtime = Runtime(),
+                     cfg: TrainConfig, seeds: Sequence[int], runtime: Runtime | None = None,
                      on_step: Callable[[int, nn.Module], None] | None = None) -> list[list[float]]:
     """Train every ``models[p]`` in place on ``images[p]``, as :func:`gtl.train.train` with ``seeds[p]`` would.
 
@@ -236,6 +237,7 @@ def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor]
         raise ValueError("need one set of images, labels and a seed per model")
     if not models:  # e.g. a rank with no member when the population is smaller than the world
         return []
+    runtime = runtime or Runtime()
     device = images[0].device
     losses = []
     with runtime.backend(device):

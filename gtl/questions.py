@@ -8,18 +8,20 @@
   same loop (:class:`gtl.models.ViT` defines its units).
 
 Every number is a mean ± 95% CI over test episodes, with its seed; every
-result is cached in the runs folder like the rest of :mod:`gtl.experiments`.
+result is cached in the runs folder like the rest of :mod:`gtl.experiments`
+(keyed by settings, data and code: :mod:`gtl.cache`).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import pandas as pd
 import torch
 
-from .data import load_dataset
+from .cache import cached_table, key
+from .data import ImageDataset, load_dataset
 from .evolution import EvolutionResult, GTLConfig, Member
-from .experiments import ABLATION_BUDGET, SCORES, _key, compare_methods, default_device, run_evolution
+from .experiments import ABLATION_BUDGET, SCORES, compare_methods, default_device, fingerprints, run_evolution
 from .fewshot import EvalConfig, ci_apart, evaluate, from_learngene, scratch
 from .learngene import ChannelMasks, count_params, extract, masked_fraction, seeded_model, top_channels
 from .models import FewShotNet
@@ -83,11 +85,16 @@ def size_sweep(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[f
     network by the same saliency rule GTL uses (our choice), and Scratch (size 0),
     on the same novel-class episodes. Cached in the run's folder."""
     cfg, device = result.config, device or default_device()
-    path = result.run_dir / f"sizes-{_key(asdict(eval_cfg), fractions, shots, scores, cfg.key())}.csv"
-    if path.exists():
-        return pd.read_csv(path)
-    member, net = best_member(result), host_network(result)
-    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size).to(device)
+    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
+    name = key(eval_cfg, fractions, shots, scores, cfg.key(), fingerprints(result, test_set))
+    return cached_table(result.run_dir / f"sizes-{name}.csv",
+                        lambda: _size_rows(result, eval_cfg, fractions, shots, scores, test_set.to(device), device,
+                                           progress))
+
+
+def _size_rows(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[float, ...], shots: int,
+               scores: tuple[str, ...], test_set: ImageDataset, device: str, progress: bool) -> pd.DataFrame:
+    cfg, member, net = result.config, best_member(result), host_network(result)
     protocol = replace(eval_cfg, shots=shots)
     candidates = [(0.0, scratch(cfg.arch, cfg.width), 0, "Scratch")]
     for f in fractions:
@@ -101,13 +108,12 @@ def size_sweep(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[f
             rows.append({**r.row(), "target_fraction": target, "fraction": params / total, "score": score,
                          "finetune_steps": 0 if score == "instinct" else protocol.finetune.steps,
                          "paper_size": target == PAPER_SIZE, "dataset": cfg.dataset})
-    df = pd.DataFrame(rows)
-    df.to_csv(path, index=False)
-    return df
+    return pd.DataFrame(rows)
 
 
 # One genetic hyper-parameter changed at a time around the base run (our choice of values).
 SENSITIVITY = {
+    "smoke": {"population": (2, 3), "tournament_size": (1, 2), "mutation_rate": (0.0, 0.3), "generations": (1, 2)},
     "quick": {"population": (3, 6), "tournament_size": (1, 2, 3), "mutation_rate": (0.0, 0.3, 0.6),
               "generations": (1, 2, 3)},  # at most the base's members and generations: the CPU budget
     "paper": {"population": (25, 50, 100), "tournament_size": (1, 2, 3, 5), "mutation_rate": (0.0, 0.3, 0.6),
@@ -155,7 +161,8 @@ def _provenance(r, result: EvolutionResult) -> dict:
 
 
 # Learngenes beyond CNNs: the ViT's settings per profile (our choice; the GA budget of the ablations).
-VIT_SETTINGS = {"quick": {"arch": "vit", "width": 0.5, **ABLATION_BUDGET["quick"]},
+VIT_SETTINGS = {"smoke": {"arch": "vit", "width": 0.25, **ABLATION_BUDGET["smoke"]},
+                "quick": {"arch": "vit", "width": 0.5, **ABLATION_BUDGET["quick"]},
                 "paper": {"arch": "vit", "width": 1.0}}
 
 

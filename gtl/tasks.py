@@ -13,23 +13,13 @@ is the same in every run, on every machine and in every process.
 from __future__ import annotations
 
 import contextlib
-import io
 import random
-import warnings
 from dataclasses import dataclass
 
 import torch
 
 from .data import ImageDataset
-
-
-def import_learn2learn():
-    """Import learn2learn without the noise its ``gym`` dependency prints on import."""
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), \
-            contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        import learn2learn
-    return learn2learn
+from .l2l import import_learn2learn
 
 
 def derive_seed(*parts: int | str) -> int:

@@ -21,7 +21,7 @@ STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 @dataclass
 class TrainConfig:
-    """SGD settings of one training run (decisions.md #4: SGD 0.01 / 0.9 / 5e-4).
+    """SGD settings of one training run (docs/decisions.md #4: SGD 0.01 / 0.9 / 5e-4).
 
     Args:
         steps: optimisation steps.
@@ -38,6 +38,21 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     augment: bool = True
+
+    def __post_init__(self):
+        check_values("TrainConfig", [
+            (self.steps >= 0, f"steps must be >= 0, got {self.steps}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+            (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")])
+
+
+def check_values(config: str, checks: list[tuple[bool, str]]) -> None:
+    """Fail when a config is built, not an hour into a run: one ValueError naming every bad value."""
+    bad = [message for ok, message in checks if not ok]
+    if bad:
+        raise ValueError(f"{config}: " + "; ".join(bad))
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:

@@ -43,13 +43,15 @@ def write_jpeg(path: Path, seed: int, size=(40, 30)) -> None:
     Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path, "JPEG")
 
 
-def make_fake_mini(root: Path, classes=("n001", "n002", "n003"), per_class: int = 4) -> Path:
+def make_fake_mini(root: Path, classes=("n001", "n002", "n003"), per_class: int = 4, val=("v001",),
+                   test=("t001",)) -> Path:
     """A miniImageNet folder in the Ravi & Larochelle layout, with real (tiny) JPEGs.
 
-    Each split gets its own classes: train has all of ``classes``, val and test one each.
+    Each split gets its own classes: train has ``classes``, val ``val`` and test ``test``.
+    The same arguments always give the same images.
     """
     folder = root / "miniimagenet"
-    splits = {"train": list(classes), "val": ["v001"], "test": ["t001"]}
+    splits = {"train": list(classes), "val": list(val), "test": list(test)}
     seed = 0
     for split, names in splits.items():
         lines = ["filename,label"]

@@ -11,8 +11,6 @@ import os
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("MPLBACKEND", "Agg")  # before anything imports pyplot
-
 import pytest
 import torch
 
@@ -25,23 +23,8 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_outputs(tmp_path_factory):
-    """Never write into ~/.cache/gtl, runs/ or figures/ of the checkout from a test.
-
-    An explicitly set ``$GTL_CACHE`` is kept (CI reuses decoded images between
-    runs); unset ones point at a session temporary folder.
-    """
-    saved = {k: os.environ.get(k) for k in ("GTL_CACHE", "GTL_RUNS", "GTL_FIGURES")}
-    for key in saved:
-        if not os.environ.get(key):
-            os.environ[key] = str(tmp_path_factory.mktemp(key.lower()))
+def _quiet_gym():
     warnings.filterwarnings("ignore", message=".*gym.*")
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture(autouse=True)

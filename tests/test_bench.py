@@ -60,3 +60,20 @@ def test_sizes_are_the_profiles_lifetimes_and_flops_grow_with_them(tmp_path, mon
     assert paper.ms_per_population_step_at_peak == pytest.approx(
         32 * paper.gflop_per_member_step / gpu_peak_tflops("H100", bf16=True))
     assert quick.gflop_per_member_step * 1e9 == member_flops(BenchCase("conv4", *sizes["quick"], 1, 1, "loop", "cpu"))
+
+
+def test_cpu_precision_alternates_rounds_and_reports_the_ratio(monkeypatch):
+    seen = []
+    real_train = bench.train
+
+    def spy(net, images, labels, cfg, seed):
+        import torch
+        seen.append(torch.is_autocast_enabled("cpu"))
+        return real_train(net, images, labels, cfg, seed)
+    monkeypatch.setattr(bench, "train", spy)
+    df = bench.cpu_precision("conv4", rounds=3, steps=1)
+    assert len(df) == 3 and (df.bf16_over_fp32 > 0).all()
+    assert (df.bf16_over_fp32 - df.bf16_steps_per_s / df.fp32_steps_per_s).abs().max() < 1e-9
+    # warm-up fp32, bf16; then fp32 first in even rounds, bf16 first in odd ones
+    assert seen == [False, True, False, True, True, False, False, True]
+    assert df.cpu_flags.iloc[0] in ("none", "amx_bf16", "avx512_bf16", "amx_bf16 avx512_bf16")

@@ -23,6 +23,19 @@ def _python_m_gtl(*args: str) -> subprocess.CompletedProcess:
                           cwd=PROJECT, timeout=120)
 
 
+class FakeEnvironment:
+    """Stands in for a run's data where only the command line is tested."""
+    fingerprint = "0123456789abcdef"
+
+    def __init__(self, cfg, data_root, device):
+        self.cfg, self.data_root, self.device = cfg, data_root, device
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    monkeypatch.setattr(gtl.cli, "Environment", FakeEnvironment)
+
+
 @pytest.fixture
 def learngene_file(tmp_path):
     net = seeded_model("conv4", 5, 0.25, 0)
@@ -81,12 +94,12 @@ def test_info_on_a_garbage_file_is_a_clean_error(tmp_path, capsys):
     assert err.startswith("error:") and str(path) in err
 
 
-def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_file):
+def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_file, no_data):
     calls = []
 
-    def fake_evolve(cfg, run_dir, data_root, device, resume, progress, runtime, world):
+    def fake_evolve(cfg, run_dir, data_root, device, resume, progress, env, runtime, world):
         calls.append(dict(cfg=cfg, run_dir=run_dir, data_root=data_root, device=device, resume=resume,
-                          progress=progress, runtime=runtime, world=world))
+                          progress=progress, env=env, runtime=runtime, world=world))
         return EvolutionResult(cfg, learngene_file[1], pd.DataFrame(), run_dir)
     monkeypatch.setattr(gtl.cli, "evolve", fake_evolve)
     assert main(["evolve", "--profile", "quick", "--dataset", "cifar-fs", "--arch", "resnet12", "--population", "4",
@@ -99,6 +112,7 @@ def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_f
     assert cfg.lifetime.steps == 100  # the rest is the quick profile
     assert c["run_dir"] == tmp_path / "run" and c["resume"] is False and c["progress"] is False
     assert c["device"] == "cpu" and c["data_root"] == "/data"
+    assert (c["env"].cfg, c["env"].data_root, c["env"].device) == (cfg, "/data", "cpu")
     assert c["runtime"].mode == "auto" and c["world"].size == 1
     assert "learngene.pt" in capsys.readouterr().out
 
@@ -106,11 +120,11 @@ def test_evolve_passes_its_options_on(tmp_path, monkeypatch, capsys, learngene_f
     assert main(["evolve", "--profile", "paper", "--quiet"]) == 0
     c = calls[-1]
     assert (c["cfg"].image_size, c["cfg"].width, c["cfg"].population) == (84, 1.0, 50)
-    assert c["run_dir"] == default_run_dir(c["cfg"], "paper") and c["resume"] is True
+    assert c["run_dir"] == default_run_dir(c["cfg"], "paper", FakeEnvironment.fingerprint) and c["resume"] is True
     assert str(c["run_dir"]).startswith(str(tmp_path / "runs"))
 
 
-def test_set_overrides_any_config_field_with_its_type(tmp_path, monkeypatch, learngene_file):
+def test_set_overrides_any_config_field_with_its_type(tmp_path, monkeypatch, learngene_file, no_data):
     seen = []
     monkeypatch.setattr(gtl.cli, "evolve", lambda cfg, run_dir, *a, **k: seen.append((cfg, k["runtime"])) or
                         EvolutionResult(cfg, learngene_file[1], pd.DataFrame(), run_dir))

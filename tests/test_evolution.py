@@ -12,6 +12,7 @@ import torch
 import gtl.evolution as evo
 from _helpers import tiny_config
 from gtl.evolution import GTLConfig, config_from_dict, critic_protocol, default_run_dir, evolve, mutate, tournament
+from gtl.fewshot import EvalConfig
 from gtl.learngene import Learngene
 from gtl.models import build_model, channel_groups
 from gtl.tasks import derive_seed
@@ -173,7 +174,7 @@ def _changed(value):
     if isinstance(value, (int, float)):
         return value + 1 if isinstance(value, int) else value * 0.5 + 0.01
     if isinstance(value, str):
-        return value + "x"
+        return "host" if value == "critic" else value + "x"
     if isinstance(value, TrainConfig):
         return dataclasses.replace(value, steps=value.steps + 1)
     raise TypeError(value)
@@ -205,10 +206,27 @@ def test_config_round_trips_through_a_dict():
     (dict(min_channel_fraction=0.5, initial_channel_fraction=0.45), "min_channel_fraction"),
     (dict(max_channel_fraction=0.4), "max_channel_fraction"),
     (dict(max_channel_fraction=1.2), "max_channel_fraction"),
+    (dict(target_fraction=5), "target_fraction must be in \\(0, 1\\), got 5"),
+    (dict(ways=1), "ways must be >= 2"),
+    (dict(mutation_rate=-1), "mutation_rate must be in \\[0, 1\\], got -1"),
+    (dict(image_size=0), "image_size must be >= 8 pixels, got 0"),
+    (dict(generations=0), "generations must be >= 1, got 0"),
+    (dict(critic_tasks=0), "critic_tasks"),
 ])
-def test_validate_rejects_bad_settings(overrides, message):
+def test_bad_settings_fail_when_the_config_is_built(overrides, message):
     with pytest.raises(ValueError, match=message):
-        GTLConfig.quick(**overrides).validate()
+        GTLConfig.quick(**overrides)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: TrainConfig(batch_size=0), "TrainConfig: batch_size must be >= 1, got 0"),
+    (lambda: TrainConfig(steps=-1, lr=0), "steps must be >= 0, got -1; lr must be > 0, got 0"),
+    (lambda: EvalConfig(episodes=0), "EvalConfig: episodes must be >= 1, got 0"),
+    (lambda: EvalConfig.quick(ways=1), "ways must be >= 2"),
+])
+def test_train_and_eval_configs_fail_when_built(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
 
 
 def test_evolve_validates_before_touching_anything(tmp_path):
@@ -224,10 +242,14 @@ def test_critic_protocol_follows_the_config():
     assert p.finetune == cfg.critic
 
 
-def test_default_run_dir_is_under_gtl_runs(tmp_path, monkeypatch):
+def test_default_run_dir_is_under_gtl_runs_and_named_by_settings_and_data(tmp_path, monkeypatch):
     monkeypatch.setenv("GTL_RUNS", str(tmp_path))
     cfg = tiny_config()
-    assert default_run_dir(cfg, "quick") == tmp_path / f"miniimagenet-conv4-quick-{cfg.key()}"
+    run_dir = default_run_dir(cfg, "quick", "data-a")
+    assert run_dir.parent == tmp_path and run_dir.name.startswith("miniimagenet-conv4-quick-")
+    assert default_run_dir(cfg, "quick", "data-a") == run_dir
+    assert default_run_dir(cfg, "quick", "data-b") != run_dir
+    assert default_run_dir(dataclasses.replace(cfg, seed=cfg.seed + 1), "quick", "data-a") != run_dir
 
 
 # ------------------------------------------------------------ real runs
@@ -283,8 +305,7 @@ def test_the_best_learngene_is_saved_and_within_bounds(finished_run):
 @pytest.mark.slow
 def test_a_finished_run_is_returned_from_its_folder(finished_run, monkeypatch):
     monkeypatch.setattr(evo, "live", lambda *a, **k: pytest.fail("a finished run was trained again"))
-    monkeypatch.setattr(evo, "Environment", lambda *a, **k: pytest.fail("data loaded for a finished run"))
-    again = evolve(CFG, finished_run.run_dir, progress=False)
+    again = evolve(CFG, finished_run.run_dir, progress=False)  # its data is only loaded to check its fingerprint
     assert again.best.meta == finished_run.best.meta
     pd.testing.assert_frame_equal(again.history, finished_run.history)
 

@@ -6,7 +6,7 @@ import pytest
 
 import gtl.experiments as ex
 from _helpers import tiny_config
-from gtl.evolution import EvolutionResult, default_run_dir
+from gtl.evolution import EvolutionResult
 from gtl.fewshot import EvalConfig
 from gtl.learngene import extract, random_channels, seeded_model
 from gtl.train import TrainConfig
@@ -80,7 +80,6 @@ def test_run_evolution_is_cached_per_settings(data_root, tmp_path, monkeypatch):
                  task_queries=2, lifetime=TrainConfig(steps=2, batch_size=8), critic_tasks=1, critic_shots=1,
                  critic_queries=2, critic=TrainConfig(steps=1, batch_size=5))
     first = ex.run_evolution("quick", seed=1, data_root=data_root, device="cpu", progress=False, **small)
-    assert first.run_dir == default_run_dir(first.config, "quick")
     assert first.run_dir.parent == tmp_path and first.run_dir.name.startswith("miniimagenet-conv4-quick-")
     assert first.config.image_size == 32  # the rest comes from the quick profile
     monkeypatch.setattr("gtl.evolution.live", lambda *a, **k: pytest.fail("a cached run was trained again"))

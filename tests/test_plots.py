@@ -200,3 +200,20 @@ def test_plot_learning_curves_one_line_per_method():
     fig = plot_learning_curves(df, "t")
     assert len(fig.axes[0].lines) == 2
     plt.close(fig)
+
+
+def test_kernel_masks_show_the_learngene_slices_in_place_or_first():
+    from gtl.learngene import channel_saliency, kernel_masks, seeded_model, top_channels
+    from gtl.plots import plot_kernel_masks
+    net = seeded_model("conv4", 5, 0.25, 0)
+    masks = top_channels(channel_saliency(net), 0.5)
+    layers = list(kernel_masks(net, masks))
+    fig = plot_kernel_masks(net, masks)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == len(layers)
+    for ax, name in zip(shown, layers):
+        assert (ax.images[0].get_array() == kernel_masks(net, masks)[name].float().numpy()).all()
+    first = plot_kernel_masks(net, masks, layers=layers[1:2], learngene_first=True)
+    grid = first.axes[0].images[0].get_array()
+    kept_out, kept_in = (int(masks[g].sum()) for g in (net.conv_specs()[1].out_group, net.conv_specs()[1].in_group))
+    assert grid[:kept_out, :kept_in].all() and grid.sum() == kept_out * kept_in  # one block, top left

@@ -5,7 +5,7 @@
 # 2. the benchmark at paper size: VGG11 and ResNet12 (width 1, 84 px, batch 64), populations 1/8/32/128, bf16;
 # 3. the same at the quick profile's size (width 0.25, 32 px, batch 25), where the loop leaves the GPU idlest;
 # 4. population 32 at paper size with torch.compile.
-# Commit the CSVs it writes and run `python tools/update_readme.py`: the README quotes them.
+# Commit the CSVs it writes and run `python tools/update_readme.py`: docs/speed.md quotes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-figures}"

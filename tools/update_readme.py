@@ -1,8 +1,10 @@
 """Write the README's results from the files the notebooks wrote (figures/*.csv, *.md).
 
-Three sections, each between markers: the map paper item -> notebook -> output
+Four sections, each between markers: the map paper item -> notebook -> output
 files with our quick-profile numbers beside the paper's, the main result
-tables copied verbatim, and the benchmarks (figures/bench_*.csv). Every number in them is read from a file a run wrote.
+tables copied verbatim and the summary of the last `make reproduce`
+(figures/reproduce.md; all three in README.md), and the benchmarks
+(figures/bench_*.csv, in docs/speed.md). Every number in them is read from a file a run wrote.
 """
 from pathlib import Path
 
@@ -15,6 +17,8 @@ FIG = ROOT / "figures"
 BEGIN, END = "<!-- RESULTS:BEGIN -->", "<!-- RESULTS:END -->"
 MAP_BEGIN, MAP_END = "<!-- MAP:BEGIN -->", "<!-- MAP:END -->"
 BENCH_BEGIN, BENCH_END = "<!-- BENCH:BEGIN -->", "<!-- BENCH:END -->"
+REPRODUCE_BEGIN, REPRODUCE_END = "<!-- REPRODUCE:BEGIN -->", "<!-- REPRODUCE:END -->"
+SPEED = ROOT / "docs" / "speed.md"  # where the benchmark tables go
 PROFILE, DATASET = "quick", "miniimagenet"
 TAG = f"{PROFILE}_{DATASET}"
 
@@ -177,6 +181,16 @@ def results_section() -> str:
     return "\n".join(parts)
 
 
+def reproduce_section() -> str:
+    """The summary of the last ``make reproduce`` (``figures/reproduce.md``, written by ``tools/reproduce.py``)."""
+    report = FIG / "reproduce.md"
+    if not report.exists():
+        return "`make reproduce` has not been run yet.\n"
+    lines = report.read_text().splitlines()
+    summary = "\n".join(line for line in lines if line.startswith("- "))
+    return f"{lines[0].lstrip('# ')} (the table by table report: `figures/reproduce.md`):\n\n{summary}\n"
+
+
 def bench_section() -> str:
     """One table per ``figures/bench_<device>.csv`` (``python -m gtl.bench``), with its device and command."""
     parts = []
@@ -230,9 +244,10 @@ def _replace(text: str, begin: str, end: str, body: str) -> str:
 def main() -> None:
     readme = ROOT / "README.md"
     text = _replace(readme.read_text(), MAP_BEGIN, MAP_END, map_section())
-    text = _replace(text, BENCH_BEGIN, BENCH_END, bench_section())
+    text = _replace(text, REPRODUCE_BEGIN, REPRODUCE_END, reproduce_section())
     readme.write_text(_replace(text, BEGIN, END, results_section()))
-    print("README.md map, results and benchmarks updated from figures/")
+    SPEED.write_text(_replace(SPEED.read_text(), BENCH_BEGIN, BENCH_END, bench_section()))
+    print("README.md map, results and reproduce check, docs/speed.md benchmarks updated from figures/")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,135 @@
+"""One cache for every slow result (evolution runs, pre-trained networks, tables), keyed so it cannot lie.
+
+A result is served from disk only when everything that produced it is unchanged:
+
+* the settings: configs and arguments, passed to :func:`key`;
+* the data actually read: :meth:`gtl.data.ImageDataset.fingerprint` of each
+  dataset (other images under ``$GTL_DATA`` mean other results);
+* the code: :func:`code_version`, a digest of the modules that compute results.
+  Comments, docstrings and formatting do not count; any real code change does,
+  and so does :data:`CACHE_VERSION`, bumped by hand when results must change
+  although the code does not look different (e.g. a dependency's behaviour).
+
+Keys name the files, so a changed input simply misses: old files are never
+overwritten or replayed. :func:`cached` writes atomically (temporary file, then
+``os.replace``), so an interrupted run leaves no half file, and a file that
+cannot be read back whole is recomputed rather than raised or served.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, is_dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import pandas as pd
+import torch
+
+# Bump when cached results must be recomputed although no result-producing code changed.
+CACHE_VERSION = 1
+
+# The modules whose code produces results (not plotting, command line, notebooks' helpers or paths).
+RESULT_MODULES = ("data", "tasks", "models", "train", "learngene", "evolution", "population", "fewshot",
+                  "inherit", "experiments", "questions")
+
+T = TypeVar("T")
+
+
+def digest(*parts: torch.Tensor | str) -> str:
+    """A 16-hex-digit digest of tensors (dtype, shape and bytes, read on the CPU) and strings."""
+    h = hashlib.sha1()
+    for p in parts:
+        if torch.is_tensor(p):
+            t = p.detach().cpu().contiguous()
+            h.update(f"tensor {t.dtype} {tuple(t.shape)}\0".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy())
+        else:
+            h.update(f"str {p}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def source_digest(source: str) -> str:
+    """Digest of what Python source *does*: its syntax tree without docstrings.
+
+    Comments and formatting are not in the tree; docstrings are removed from it,
+    so only a change that can change a result changes the digest.
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha1(ast.dump(tree).encode()).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _modules_digest() -> str:
+    """:func:`source_digest` of every result module of this package (read once per process)."""
+    package = Path(__file__).parent
+    parts = [f"{name}:{source_digest((package / f'{name}.py').read_text())}"
+             for name in RESULT_MODULES if (package / f"{name}.py").exists()]
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()
+
+
+def code_version() -> str:
+    """The version of the code behind a result: its modules' digest and :data:`CACHE_VERSION`."""
+    return hashlib.sha1(f"{CACHE_VERSION}:{_modules_digest()}".encode()).hexdigest()[:10]
+
+
+def _jsonable(obj):
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else str(obj)
+
+
+def key(*parts) -> str:
+    """A 10-hex-digit key of ``parts`` (settings, dataclasses, fingerprints) and :func:`code_version`:
+    the name of a cached result, so that any changed input is a cache miss."""
+    text = json.dumps([code_version(), *parts], sort_keys=True, default=_jsonable)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def cached(path: str | os.PathLike, compute: Callable[[], T], save: Callable[[T, Path], None],
+           load: Callable[[Path], T]) -> T:
+    """``load(path)`` when it exists and reads back, else ``compute()``, saved to ``path`` atomically.
+
+    ``load`` must raise on a damaged file: it is then recomputed and replaced.
+    """
+    path = Path(path)
+    if path.exists():
+        try:
+            return load(path)
+        except Exception:  # truncated, corrupt or from an incompatible writer: recompute
+            pass
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # processes of one torchrun may race here
+    save(value, tmp)
+    os.replace(tmp, path)
+    return value
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A CSV written by :func:`cached_table`, or an error when it was cut short."""
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):  # to_csv ends every row with a newline
+        raise ValueError(f"{path} is truncated")
+    df = pd.read_csv(io.BytesIO(data))
+    if df.empty:
+        raise ValueError(f"{path} has no rows")
+    return df
+
+
+def cached_table(path: str | os.PathLike, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """:func:`cached` for a table, as CSV."""
+    return cached(path, compute, lambda df, p: df.to_csv(p, index=False), _read_table)
+
+
+def cached_state(path: str | os.PathLike, compute: Callable[[], dict]) -> dict:
+    """:func:`cached` for tensors (e.g. a network's ``state_dict``), as a torch file, loaded on the CPU."""
+    return cached(path, compute, torch.save, lambda p: torch.load(p, map_location="cpu", weights_only=True))

@@ -1,0 +1,29 @@
+"""The three sizes every experiment comes in.
+
+* ``smoke``: seconds on a CPU. The tests run every notebook top to bottom in it:
+  the same data, code paths and figures as ``quick``, with a handful of members,
+  steps and episodes. Its numbers mean nothing.
+* ``quick``: minutes on a CPU, on whatever real images are on disk. The stored
+  notebooks and the README's numbers come from it.
+* ``paper``: hours on a GPU, the full datasets at the paper's scale.
+
+Each experiment config (:class:`gtl.evolution.GTLConfig`,
+:class:`gtl.fewshot.EvalConfig`) has one preset per profile.
+"""
+from __future__ import annotations
+
+import os
+
+PROFILES = ("smoke", "quick", "paper")
+
+
+def check_profile(profile: str) -> str:
+    """``profile`` if it is one of :data:`PROFILES`, else a ValueError naming the choices."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
+    return profile
+
+
+def default_profile() -> str:
+    """The notebooks' profile: ``$GTL_PROFILE`` (the tests set ``smoke``), else ``quick``."""
+    return check_profile(os.environ.get("GTL_PROFILE") or "quick")

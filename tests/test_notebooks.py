@@ -1,0 +1,129 @@
+"""The notebooks as files: paired with their scripts, parameterised by profile, showing their figures.
+
+nbval (pytest's ``notebooks`` path) runs them top to bottom in the smoke profile; this
+file checks what a reader meets without running anything, and the maintainers' tools
+(``tools/notebooks.py``, ``tools/reproduce.py``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+
+from _helpers import PROJECT
+
+NOTEBOOKS = sorted((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.name for p in NOTEBOOKS]
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, PROJECT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cells(nb) -> list[tuple[str, str, list[str]]]:
+    return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+def test_the_series_is_numbered_and_every_notebook_has_its_script():
+    assert IDS[:3] == ["00_walkthrough.ipynb", "01_fig4_evolution.ipynb", "02_fewshot_table.ipynb"]
+    scripts = sorted(p.with_suffix(".ipynb").name for p in (PROJECT / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert scripts == IDS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_and_script_are_in_sync(path):
+    """Edit either one, then `make sync`: the two must say the same, cell for cell (tags included)."""
+    jupytext = pytest.importorskip("jupytext")
+    script = jupytext.read(path.with_suffix(".py"))
+    notebook = nbformat.read(path, as_version=4)
+    assert _cells(script) == _cells(notebook), f"{path.name} and its .py differ: run `make sync`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell_takes_the_profile_from_the_environment(path):
+    nb = nbformat.read(path, as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, "papermill needs exactly one cell tagged 'parameters'"
+    for name in ("profile", "data_root", "device", "seed"):
+        assert re.search(rf"^{name}\s*=", params[0].source, re.M), f"no {name} in the parameters cell"
+    assert re.search(r"^profile\s*=\s*default_profile\(\)", params[0].source, re.M)
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells), \
+        "a cell papermill injected was stored: run notebooks through tools/notebooks.py"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_cell_that_shows_a_figure_stores_it(path):
+    """A reader on GitHub, in Jupyter or in the book sees the figure without running anything."""
+    nb = nbformat.read(path, as_version=4)
+    showing = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "plt.show()" in c.source]
+    assert showing, "a figure notebook that shows no figure"
+    for i in showing:
+        outputs = nb.cells[i].get("outputs", [])
+        assert any("image/png" in o.get("data", {}) for o in outputs), \
+            f"cell {i} calls plt.show() but stores no image: re-run it with Jupyter's inline backend (make notebooks)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_code_cell_is_valid_python(path):
+    """Caught before a long run: a notebook that cannot even be parsed."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            compile(cell.source, f"{path.name}[{i}]", "exec")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stored_outputs_are_the_quick_profile(path):
+    """Readers see the quick profile's numbers, never a smoke run's."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            text = str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
+            assert "smoke" not in text, f"cell {i} stored a smoke-profile output: refresh with `make notebooks`"
+
+
+def test_clean_drops_what_papermill_adds(tmp_path):
+    nb = nbformat.v4.new_notebook(metadata={"papermill": {"duration": 1.0}})
+    nb.cells = [nbformat.v4.new_code_cell("1", metadata={"tags": [], "papermill": {"duration": 0.1},
+                                                         "execution": {}}),
+                nbformat.v4.new_code_cell("2", metadata={"tags": ["parameters"]})]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    _tool("notebooks").clean(path)
+    back = nbformat.read(path, as_version=4)
+    assert "papermill" not in back.metadata
+    assert dict(back.cells[0].metadata) == {} and back.cells[1].metadata["tags"] == ["parameters"]
+
+
+def test_reproduce_compares_tables_exactly_or_within_a_band():
+    drift = _tool("reproduce").drift
+    old = pd.DataFrame({"method": ["A", "B"], "mean": [0.5, 0.25], "episodes": [60, 60]})
+    assert drift(old, old.copy(), 0, 0)["ok"]
+    moved = old.assign(mean=[0.5, 0.26])
+    d = drift(old, moved, 0, 0)
+    assert not d["ok"] and d["max_drift"] == pytest.approx(0.01) and d["where"] == "mean, row 1"
+    assert drift(old, moved, 0, 0.02)["ok"]
+    assert not drift(old, old.assign(episodes=[60, 61]), 0, 1.0)["ok"]   # integers: exact
+    assert not drift(old, old.assign(method=["A", "C"]), 0, 1.0)["ok"]   # text: exact
+    assert not drift(old, old.iloc[:1], 0, 1.0)["ok"]                    # a row lost
+
+
+def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):
+    reproduce = _tool("reproduce")
+    snap, figs = tmp_path / "snap", tmp_path / "figs"
+    snap.mkdir(), figs.mkdir()
+    table = pd.DataFrame({"method": ["A"], "mean": [0.5]})
+    table.to_csv(snap / "kept.csv", index=False)
+    table.to_csv(snap / "bench.csv", index=False)
+    table.assign(mean=0.6).to_csv(figs / "kept.csv", index=False)
+    report = reproduce.compare(snap, figs, 0, 0)
+    assert dict(zip(report.table, report.status)) == {"bench.csv": "not written by the notebooks",
+                                                      "kept.csv": "DRIFT"}
+    text = reproduce.report(report, "quick", 0, 0, None)
+    assert "tolerance: exact" in text and "drifted: 1" in text and "kept.csv" in text
