@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replot", metavar="CSV", help="only redraw the plot of a benchmark CSV written before")
     p.add_argument("--cpu-bf16", action="store_true",
                    help="only time bf16 autocast against fp32 on this CPU, rounds alternating "
-                        "(figures/bench_cpu_bf16.csv)")
+                        "(figures/cpu_bf16_ratio.csv)")
     p.add_argument("--flops", action="store_true",
                    help="only count FLOPs per member-step at both sizes (figures/flops_per_step.csv; no timing)")
     a = p.parse_args(argv)
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         print(df[["round", "fp32_steps_per_s", "bf16_steps_per_s", "bf16_over_fp32"]].to_string(index=False))
         print(f"bf16 / fp32 on {df.device_name.iloc[0]} ({df.cpu_flags.iloc[0]}): median "
               f"{df.bf16_over_fp32.median():.2f}x, rounds {df.bf16_over_fp32.min():.2f}-{df.bf16_over_fp32.max():.2f}x")
-        print(f"wrote {save_table(df, 'bench_cpu_bf16')[0]}")
+        print(f"wrote {save_table(df, 'cpu_bf16_ratio')[0]}")
         return 0
     if a.flops:
         df = flops_table(a.arch).assign(command="python -m gtl.bench --flops")
