@@ -7,7 +7,9 @@ file checks what a reader meets without running anything, and the maintainers' t
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import time
 
 import nbformat
 import pandas as pd
@@ -15,8 +17,6 @@ import pytest
 
 from _helpers import PROJECT
 
-NOTEBOOKS = sorted((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-IDS = [p.name for p in NOTEBOOKS]
 
 
 def _tool(name: str):
@@ -24,6 +24,10 @@ def _tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+NOTEBOOKS = _tool("notebooks").numbered()
+IDS = [p.name for p in NOTEBOOKS]
 
 
 def _cells(nb) -> list[tuple[str, str, list[str]]]:
@@ -82,6 +86,8 @@ def test_every_code_cell_is_valid_python(path):
 def test_stored_outputs_are_the_quick_profile(path):
     """Readers see the quick profile's numbers, never a smoke run's."""
     nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("gtl", {}).get("profile") == "quick", \
+        "the stored outputs are not from a quick-profile run: refresh with `make notebooks`"
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             text = str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
@@ -95,9 +101,9 @@ def test_clean_drops_what_papermill_adds(tmp_path):
                 nbformat.v4.new_code_cell("2", metadata={"tags": ["parameters"]})]
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
-    _tool("notebooks").clean(path)
+    _tool("notebooks").clean(path, "quick")
     back = nbformat.read(path, as_version=4)
-    assert "papermill" not in back.metadata
+    assert "papermill" not in back.metadata and back.metadata["gtl"] == {"profile": "quick"}
     assert dict(back.cells[0].metadata) == {} and back.cells[1].metadata["tags"] == ["parameters"]
 
 
@@ -112,6 +118,8 @@ def test_reproduce_compares_tables_exactly_or_within_a_band():
     assert not drift(old, old.assign(episodes=[60, 61]), 0, 1.0)["ok"]   # integers: exact
     assert not drift(old, old.assign(method=["A", "C"]), 0, 1.0)["ok"]   # text: exact
     assert not drift(old, old.iloc[:1], 0, 1.0)["ok"]                    # a row lost
+    both = drift(old, moved.assign(method=["A", "C"]), 0, 0.02)        # a float within the band, a text not
+    assert not both["ok"] and both["where"].startswith("method, row 1")
 
 
 def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):
@@ -119,11 +127,15 @@ def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):
     snap, figs = tmp_path / "snap", tmp_path / "figs"
     snap.mkdir(), figs.mkdir()
     table = pd.DataFrame({"method": ["A"], "mean": [0.5]})
-    table.to_csv(snap / "kept.csv", index=False)
-    table.to_csv(snap / "bench.csv", index=False)
+    for name in ("kept.csv", "bench_cpu.csv", "lost.csv", "stale.csv"):
+        table.to_csv(snap / name, index=False)
+    table.to_csv(figs / "stale.csv", index=False)  # an old file, from before the run
+    since = time.time() + 1
     table.assign(mean=0.6).to_csv(figs / "kept.csv", index=False)
-    report = reproduce.compare(snap, figs, 0, 0)
-    assert dict(zip(report.table, report.status)) == {"bench.csv": "not written by the notebooks",
-                                                      "kept.csv": "DRIFT"}
-    text = reproduce.report(report, "quick", 0, 0, None)
-    assert "tolerance: exact" in text and "drifted: 1" in text and "kept.csv" in text
+    os.utime(figs / "kept.csv", (since + 1, since + 1))
+    report = reproduce.compare(snap, figs, 0, 0, since)
+    assert dict(zip(report.table, report.status)) == {"bench_cpu.csv": "not written by the notebooks",
+                                                      "kept.csv": "DRIFT", "lost.csv": "NOT WRITTEN",
+                                                      "stale.csv": "NOT WRITTEN"}
+    text = reproduce.report(report, "quick", 0, 0, None, snap)
+    assert "tolerance: exact" in text and "not rewritten: 3" in text and "a comparison only" in text

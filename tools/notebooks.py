@@ -31,11 +31,13 @@ def numbered(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def clean(path: Path) -> None:
+def clean(path: Path, profile: str) -> None:
     """Drop what papermill adds to every cell (timings, empty tag lists): noise in a diff,
-    and an empty tag list would show up in the paired script."""
+    and an empty tag list would show up in the paired script. Record the profile the stored
+    outputs come from (``metadata.gtl.profile``; the tests check that readers get ``quick``)."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
+    nb.metadata["gtl"] = {"profile": profile}
     for cell in nb.cells:
         for key in ("papermill", "execution"):
             cell.metadata.pop(key, None)
@@ -61,7 +63,7 @@ def run(notebooks: list[Path], profile: str, out: Path | None = None) -> list[Pa
         start = time.time()
         papermill.execute_notebook(str(nb), str(target), cwd=str(NOTEBOOKS), progress_bar=sys.stderr.isatty())
         if out is None:
-            clean(target)
+            clean(target, profile)
         print(f"   {nb.name}: {(time.time() - start) / 60:.1f} min", flush=True)
         written.append(target)
     return written

@@ -4,7 +4,7 @@
     python tools/reproduce.py --atol 0.02            # a stated band (floats: |new - old| <= 0.02)
     python tools/reproduce.py --compare SNAPSHOT     # compare again, without rerunning
 
-1. Every ``figures/*.csv`` present now (the committed tables) is copied to a snapshot folder.
+1. Every ``figures/*.csv`` present now (in a clean checkout: the committed tables) is copied to a snapshot.
 2. The notebooks run in place in the profile (``tools/notebooks.py``) with ``$GTL_RUNS``
    pointing at an empty folder, so every evolution, pre-training and table is recomputed.
 3. Each table the run wrote again is compared with its snapshot, cell by cell: text and
@@ -14,7 +14,7 @@
 
 The report (tables checked, largest drift, where, the tolerance, when and on what machine) is
 written to ``figures/reproduce.md`` and ``figures/reproduce.csv``; the README quotes it. The exit
-code is 1 when a table drifted or was not written. Run it before committing new outputs: the
+code is 1 when a table drifted, a notebook's table was not written again, or nothing was compared. Run it before committing new outputs: the
 refreshed notebooks and figures are left in the working tree for ``git diff``.
 """
 from __future__ import annotations
@@ -33,10 +33,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402  (tools/notebooks.py)
+from gtl.paths import figures_dir  # noqa: E402
 from gtl.plots import to_markdown  # noqa: E402
 
-ROOT = notebooks.ROOT
-FIGURES = ROOT / "figures"
+FIGURES = figures_dir()
+# Tables written by tools, not by the notebooks (benchmarks, this report): not rerun here.
+NOT_FROM_NOTEBOOKS = ("bench_", "flops_per_step", "cpu_bf16_ratio", "reproduce")
 
 
 def drift(old: pd.DataFrame, new: pd.DataFrame, rtol: float, atol: float) -> dict:
@@ -45,7 +47,7 @@ def drift(old: pd.DataFrame, new: pd.DataFrame, rtol: float, atol: float) -> dic
     if list(old.columns) != list(new.columns) or len(old) != len(new):
         return {"ok": False, "max_drift": float("nan"), "where": f"shape {old.shape} -> {new.shape} "
                 f"or columns differ", "cells": old.size}
-    worst, where, ok = 0.0, "", True
+    worst, where, ok, failed_at = 0.0, "", True, ""
     for col in old.columns:
         a, b = old[col], new[col]
         if pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b):
@@ -55,11 +57,13 @@ def drift(old: pd.DataFrame, new: pd.DataFrame, rtol: float, atol: float) -> dic
             diff[np.isnan(x) ^ np.isnan(y)] = np.inf
             if len(diff) and diff.max() > worst:
                 worst, where = float(diff.max()), f"{col}, row {int(diff.argmax())}"
-            ok &= bool(np.all(diff <= atol + rtol * np.nan_to_num(np.abs(x))))
+            beyond = diff > atol + rtol * np.nan_to_num(np.abs(x))
+            if beyond.any():
+                ok, failed_at = False, failed_at or f"{col}, row {int(beyond.argmax())}"
         elif not a.astype(str).equals(b.astype(str)):
             row = int(np.argmax(a.astype(str).to_numpy() != b.astype(str).to_numpy()))
-            ok, where = False, where or f"{col}, row {row}: {a.iloc[row]!r} -> {b.iloc[row]!r}"
-    return {"ok": ok, "max_drift": worst, "where": where, "cells": old.size}
+            ok, failed_at = False, failed_at or f"{col}, row {row}: {a.iloc[row]!r} -> {b.iloc[row]!r}"
+    return {"ok": ok, "max_drift": worst, "where": failed_at or where, "cells": old.size}
 
 
 def compare(snapshot: Path, figures: Path, rtol: float, atol: float, since: float | None = None) -> pd.DataFrame:
@@ -67,9 +71,13 @@ def compare(snapshot: Path, figures: Path, rtol: float, atol: float, since: floa
     rows = []
     for before in sorted(snapshot.glob("*.csv")):
         after = figures / before.name
-        if not after.exists() or (since is not None and after.stat().st_mtime < since):
+        if before.name.startswith(NOT_FROM_NOTEBOOKS):
             rows.append({"table": before.name, "status": "not written by the notebooks", "cells": 0,
                          "max_drift": float("nan"), "where": ""})
+            continue
+        if not after.exists() or (since is not None and after.stat().st_mtime < since):
+            rows.append({"table": before.name, "status": "NOT WRITTEN", "cells": 0, "max_drift": float("nan"),
+                         "where": "the run did not write it again"})
             continue
         d = drift(pd.read_csv(before), pd.read_csv(after), rtol, atol)
         rows.append({"table": before.name, "status": "ok" if d["ok"] else "DRIFT", **{k: d[k] for k in
@@ -94,7 +102,7 @@ def report(table: pd.DataFrame, profile: str, rtol: float, atol: float, minutes:
               f"- a comparison only, no rerun: `figures/` against the snapshot `{snapshot}`"),
              f"- machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu()}; torch {torch.__version__}",
              f"- tolerance: {tol}",
-             f"- tables checked: {len(checked)}; drifted: {len(drifted)}"
+             f"- tables checked: {len(checked)}; drifted or not rewritten: {len(drifted)}"
              + (f"; largest float drift {worst.max_drift:.4g} ({worst['table']}: {worst['where']})" if worst is not None
                 else "; every cell identical" if len(checked) and not len(drifted) else ""), "",
              to_markdown(table, "{:.4g}")]
@@ -139,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     table.to_csv(FIGURES / "reproduce.csv", index=False)
     print(text)
     print(f"snapshot kept in {snapshot} (compare again: python tools/reproduce.py --compare {snapshot})")
-    bad = table[table.status == "DRIFT"]
-    return 1 if len(bad) else 0
+    bad = table[table.status.isin(["DRIFT", "NOT WRITTEN"])]
+    return 1 if len(bad) or not (table.status == "ok").any() else 0
 
 
 if __name__ == "__main__":
