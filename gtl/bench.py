@@ -149,12 +149,18 @@ def cpu_precision(arch: str = "vgg11", rounds: int = 12, steps: int = 10) -> pd.
                                      torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
 
 
+def cpu_info(field: str) -> str:
+    """The first ``field`` line of /proc/cpuinfo (``"model name"``, ``"flags"``, ...), or "" where there is none."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in lines if line.split(":")[0].strip() == field), "")
+
+
 def cpu_matrix_units() -> str:
     """The CPU's bf16 matrix units, from /proc/cpuinfo: ``"amx_bf16"``, ``"avx512_bf16"``, both or ``"none"``."""
-    try:
-        flags = set(" ".join(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split())
-    except OSError:
-        flags = set()
+    flags = set(cpu_info("flags").split())
     return " ".join(f for f in ("amx_bf16", "avx512_bf16") if f in flags) or "none"
 
 

@@ -26,9 +26,10 @@ from .experiments import METHODS, default_device, evaluate_methods
 from .fewshot import EvalConfig
 from .learngene import IncompatibleLearngeneError, Learngene
 from .models import ARCHITECTURES
-from .plots import to_markdown
+from .plots import percent_table, to_markdown
 from .population import Runtime
 from .profiles import PROFILES
+from .stats import PAIRED, summarize
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -123,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="few-shot accuracy of descendants of a learngene vs baselines",
                        description="Fine-tune networks on N-way K-shot episodes of the novel (test) classes "
-                                   "and print mean accuracy ± 95%% confidence interval per method.")
+                                   "and print each method's accuracy (mean ± 95% confidence interval over "
+                                   "episodes) and its paired difference with Scratch on the same episodes.")
     _common(p)
     p.add_argument("learngene", help="a learngene file (learngene.pt of a run)")
     p.add_argument("--shots", type=int, nargs="+", default=[1, 5], help="K of K-shot (default: 1 5)")
@@ -132,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
     p.add_argument("--baselines", nargs="*", default=["Scratch"], choices=METHODS[1:],
                    help="methods to compare with (Pre-Fin, Layer-LG and Random-mask pre-train a network first; cached)")
-    p.add_argument("--out", help="also write the table to this CSV file")
+    p.add_argument("--out", help="also write the table to this CSV file, and the per-episode accuracies "
+                                 "next to it (<name>_episodes.csv)")
     _runtime_options(p)
 
     p = sub.add_parser("info", help="describe a learngene file")
@@ -179,13 +182,13 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     test_set = load_dataset(dataset, a.split, a.data_root, size).to(device)
     results = evaluate_methods(lg, gcfg, eval_cfg, test_set, tuple(a.shots), ("Learngene", *a.baselines),
                                a.data_root, device, not a.quiet, runtime=runtime_from_args(a))
-    for r in results:
-        print(r)
-    df = pd.DataFrame([r.row() for r in results])
-    print(to_markdown(df[["method", "ways", "shots", "mean", "ci95", "episodes", "params_transferred", "seed"]],
-                      "{:.4f}"))
+    episodes = pd.DataFrame([row for r in results for row in r.long()])
+    table = percent_table(summarize(episodes, ["setting"]), ["method", "setting", "accuracy (%)", "95% CI (±)",
+                                                             PAIRED, "episodes", "params_transferred", "seed"])
+    print(to_markdown(table))
     if a.out:
-        df.to_csv(a.out, index=False)
+        table.to_csv(a.out, index=False)
+        episodes.to_csv(Path(a.out).with_name(f"{Path(a.out).stem}_episodes.csv"), index=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,9 @@ One generation (paper abstract; docs/decisions.md #2-#8 for what it leaves open)
 1. **Survival environment**: every member, a fresh network that inherited
    its parent's (mutated) learngene, is trained on its own 5-way task drawn
    from the training classes (its *lifetime*). Generation 0 starts from
-   random weights.
+   random weights. With ``closed_circuit`` the inherited learngene's channels
+   read only each other for the whole lifetime (docs/decisions.md #16);
+   generation 0 has no learngene at birth, so it always lives open.
 2. **Extraction** (Lamarckian): the learngene's weights are read back from
    the trained member; generation 0 picks each group's most salient channels.
 3. **Fitness**: a *critic* network inherits the learngene, is briefly trained
@@ -38,13 +40,14 @@ from tqdm.auto import tqdm
 from .cache import digest, key
 from .data import ImageDataset, load_dataset
 from .distributed import World
-from .fewshot import EvalConfig, episode_accuracies, from_learngene, mean_ci95
-from .learngene import (ChannelMasks, Learngene, channel_saliency, extract, inherit, seeded_model,
-                        top_channels)
+from .fewshot import EvalConfig, episode_accuracies, from_learngene
+from .learngene import (ChannelMasks, Learngene, channel_saliency, close_circuit, extract, inherit,
+                        seeded_model, top_channels)
 from .models import FewShotNet
 from .population import Runtime, train_population
 from .paths import runs_dir
-from .profiles import check_profile
+from .profiles import CHOSEN_ISOLATION, check_profile
+from .stats import mean_ci95
 from .tasks import TaskSampler, check_task_size, derive_seed
 from .train import TrainConfig, accuracy, check_values, train
 
@@ -82,6 +85,10 @@ class GTLConfig:
     # mutation (docs/decisions.md #7)
     mutation_rate: float = 0.3       # chance that a channel group mutates
     mutation_step: float = 0.05      # share of a group's channels added or dropped
+    # complete circuits (docs/decisions.md #16; CNN learngenes only). The defaults are the
+    # behaviour before #16: learngene channels also read the others through random weights.
+    cross_scale: float = 1.0         # scale of the cross-weights W[S_out, ~S_in] at every birth (0: none)
+    closed_circuit: bool = False     # lifetimes hold the cross-weights at 0 (generation 0 lives open)
     # fitness (docs/decisions.md #5)
     fitness: str = "critic"          # "critic" or "host"
     critic_tasks: int = 4           # validation episodes per critic, the same for every member
@@ -97,7 +104,7 @@ class GTLConfig:
         base = dict(image_size=32, width=0.125, population=4, generations=2, tournament_size=2, task_shots=5,
                     task_queries=3, lifetime=TrainConfig(steps=4, batch_size=10), critic_tasks=1,
                     critic_queries=3, critic=TrainConfig(steps=3, batch_size=10))
-        return dataclasses.replace(cls(), **{**base, **overrides})
+        return dataclasses.replace(cls(), **{**chosen_isolation(overrides), **base, **overrides})
 
     @classmethod
     def quick(cls, **overrides) -> "GTLConfig":
@@ -107,13 +114,13 @@ class GTLConfig:
                     critic_tasks=4, critic=TrainConfig(steps=30, batch_size=25))
         if overrides.get("dataset") == "cifar-fs":  # the offline subset has only 11-33 images per class
             base.update(task_shots=9, task_queries=2, critic_queries=6)
-        return dataclasses.replace(cls(), **{**base, **overrides})
+        return dataclasses.replace(cls(), **{**chosen_isolation(overrides), **base, **overrides})
 
     @classmethod
     def paper(cls, **overrides) -> "GTLConfig":
         """GPU: full-width networks at the datasets' native image size."""
         image_size = 32 if overrides.get("dataset") == "cifar-fs" else 84
-        return dataclasses.replace(cls(image_size=image_size), **overrides)
+        return dataclasses.replace(cls(image_size=image_size), **{**chosen_isolation(overrides), **overrides})
 
     @classmethod
     def from_profile(cls, profile: str, **overrides) -> "GTLConfig":
@@ -147,10 +154,20 @@ class GTLConfig:
              f"{self.min_channel_fraction}, {self.initial_channel_fraction}, {self.max_channel_fraction}"),
             (0 <= self.mutation_rate <= 1, f"mutation_rate must be in [0, 1], got {self.mutation_rate}"),
             (0 < self.mutation_step <= 1, f"mutation_step must be in (0, 1], got {self.mutation_step}"),
+            (0 <= self.cross_scale <= 1, f"cross_scale must be in [0, 1], got {self.cross_scale}"),
+            (self.arch != "vit" or (self.cross_scale == 1 and not self.closed_circuit),
+             f"cross_scale and closed_circuit apply to CNN learngenes; arch 'vit' needs cross_scale=1 and "
+             f"closed_circuit=False, got {self.cross_scale} and {self.closed_circuit}"),
             (self.fitness in ("critic", "host"), f"fitness must be 'critic' or 'host', got {self.fitness!r}"),
             (self.critic_tasks >= 1 and self.critic_shots >= 1 and self.critic_queries >= 1,
              "critic_tasks, critic_shots and critic_queries must be >= 1, got "
              f"{self.critic_tasks}, {self.critic_shots} and {self.critic_queries}")])
+
+
+def chosen_isolation(overrides: dict) -> dict:
+    """The presets' isolation (docs/decisions.md #16): the one chosen on validation classes
+    (:data:`gtl.profiles.CHOSEN_ISOLATION`), for CNNs; a ViT's learngene is not a channel circuit."""
+    return {} if overrides.get("arch") == "vit" else dict(CHOSEN_ISOLATION)
 
 
 def config_from_dict(d: dict) -> GTLConfig:
@@ -286,7 +303,12 @@ class Environment:
 
 def birth(env: Environment, generation: int, index: int, parent: Member | None):
     """A new member before its lifetime: a fresh network with its parent's mutated
-    learngene inherited (generation 0: no learngene yet), and its own task."""
+    learngene inherited (generation 0: no learngene yet), and its own task.
+
+    The child's cross-weights are scaled by ``cross_scale``; with ``closed_circuit``
+    the circuit of the child's own masks is closed, so channels a mutation added
+    read only learngene channels from birth on, like the rest.
+    """
     cfg = env.cfg
     net = env.new_network(derive_seed(cfg.seed, "init", generation, index))
     masks = None
@@ -296,7 +318,9 @@ def birth(env: Environment, generation: int, index: int, parent: Member | None):
                        derive_seed(cfg.seed, "mutate", generation, index))
         host = env.new_network(0)
         host.load_state_dict(parent.host_state)
-        inherit(net, extract(host, masks))
+        inherit(net, extract(host, masks), cfg.cross_scale)
+        if cfg.closed_circuit:
+            close_circuit(net, masks)
     return net, masks, env.tasks.sample(derive_seed(cfg.seed, "task", generation, index))
 
 
@@ -363,10 +387,11 @@ def critic_accuracies(env: Environment, learngenes: list[Learngene], runtime: Ru
     seeds (common random numbers), so fitnesses differ by the learngene alone
     and the population curve of Figure 4 is comparable across generations and
     with baselines evaluated by the same :func:`critic_protocol`. A batched
-    runtime trains the critics of all the learngenes together.
+    runtime trains the critics of all the learngenes together. A critic is born
+    like a member, its cross-weights scaled by ``cross_scale``, but trains open.
     """
-    accs = episode_accuracies([from_learngene(lg) for lg in learngenes], env.val_set, critic_protocol(env.cfg),
-                              env.cfg.seed, env.device, runtime)
+    makers = [from_learngene(lg, env.cfg.cross_scale) for lg in learngenes]
+    accs = episode_accuracies(makers, env.val_set, critic_protocol(env.cfg), env.cfg.seed, env.device, runtime)
     return [mean_ci95([a[-1] for a in member])[0] for member in accs]
 
 
@@ -471,6 +496,9 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
         if best.generation != gen:  # elitism: the best ever keeps a place among the parents
             parents.append(best)
         history += [{**r, "winner": r["member"] in winners} for r in rows]
+        for m in mine:  # every rank its own members, before the checkpoint that marks the generation done
+            member_path(run_dir, gen, m.index).parent.mkdir(parents=True, exist_ok=True)
+            m.learngene.save(member_path(run_dir, gen, m.index))
         if world.is_main:
             _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint)
             champion_path(run_dir, gen).parent.mkdir(exist_ok=True)
@@ -480,6 +508,12 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
         world.barrier()
         bar.set_postfix(best_fitness=f"{best.fitness:.3f}", size=f"{100 * best.learngene.fraction:.1f}%")
     return EvolutionResult(cfg, best.learngene, pd.DataFrame(history), run_dir)
+
+
+def member_path(run_dir: str | os.PathLike, generation: int, member: int) -> Path:
+    """Where a run keeps member ``member``'s learngene of generation ``generation`` (each rank
+    writes its own members): what selection chose from, for :func:`gtl.experiments.selection_validity`."""
+    return Path(run_dir) / "members" / f"generation-{generation:03d}" / f"member-{member:03d}.pt"
 
 
 def champion_path(run_dir: str | os.PathLike, generation: int) -> Path:

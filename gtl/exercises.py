@@ -72,10 +72,11 @@ EXERCISES: dict[str, Exercise] = {
     "not_inherited": Exercise(
         "Which of these does a descendant NOT inherit from the learngene? Answer a set of letters: "
         "a) the classifier head, b) the kernel slices between two learngene channels, "
-        "c) BatchNorm running statistics, d) the BN scale and shift of learngene channels, "
+        "c) the kernel slices by which a learngene channel reads a channel outside the learngene, "
+        "d) the BN scale, shift and running statistics of learngene channels, "
         "e) the weights of channels outside the learngene",
         lambda: {"a", "c", "e"},
-        "a learngene is weights only, and only where both ends of a connection are learngene channels"),
+        "a learngene holds only what lies between learngene channels: both ends of a connection must be in it"),
 }
 
 

@@ -25,22 +25,24 @@ from .evolution import (
     Environment,
     EvolutionResult,
     GTLConfig,
+    champion_path,
     critic_protocol,
     default_run_dir,
     evolve,
+    member_path,
 )
 from .fewshot import (
     EvalConfig,
     FewShotResult,
-    ci_apart,
+    episode_accuracies,
     evaluate,
     finetune_on_task,
     from_layers,
     from_learngene,
     from_pretrained,
     instinct_on_task,
-    learning_curve,
     pretrain,
+    pre_cut,
     pretrained_params,
     random_like,
     scratch,
@@ -50,10 +52,13 @@ from .learngene import Learngene, count_params, seeded_model
 from .models import FewShotNet, build_model
 from .paths import runs_dir
 from .population import Runtime
+from .tasks import derive_seed
+from .stats import PAIRED, clear_difference, long_rows, mean_ci95, paired_difference, paired_text, summarize
 
-METHODS = ("Learngene", "Scratch", "Pre-Fin", "Layer-LG", "Random-mask")
-PRETRAINED = ("Pre-Fin", "Layer-LG", "Random-mask")  # the methods built from a network pre-trained first
+METHODS = ("Learngene", "Scratch", "Pre-Fin", "Pre-Cut", "Layer-LG", "Random-mask")
+PRETRAINED = ("Pre-Fin", "Pre-Cut", "Layer-LG", "Random-mask")  # the methods built from a network pre-trained first
 SCORES = {"finetune": finetune_on_task, "instinct": instinct_on_task}
+PAIR_ON = ("dataset", "split", "score", "setting")  # rows equal in these met the same episodes
 
 
 def default_device() -> str:
@@ -111,17 +116,20 @@ def method_makers(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, methods: 
 
     Learngene: descendants of ``lg``; Scratch: random networks of its architecture;
     Pre-Fin: a network pre-trained on ``cfg``'s training classes (cached), all weights;
+    Pre-Cut: that network cut by GTL's saliency rule to ``lg``'s channel counts;
     Layer-LG: its top layers whole, about ``lg``'s parameter count; Random-mask: its
-    weights under random channel masks of ``lg``'s sizes (docs/decisions.md #12).
+    weights under random channel masks of ``lg``'s sizes (docs/decisions.md #12). Every
+    learngene-shaped method is born the way ``cfg`` says (``cross_scale``, decision #16).
     """
     _check_methods(methods)
-    makers = {"Learngene": (from_learngene(lg), lg.num_params), "Scratch": (scratch(lg.arch, lg.width), 0)}
+    makers = {"Learngene": (from_learngene(lg, cfg.cross_scale), lg.num_params),
+              "Scratch": (scratch(lg.arch, lg.width), 0)}
     if set(PRETRAINED) & set(methods):
         net = pretrained_network(cfg, eval_cfg, data_root, device, runtime)
         makers["Pre-Fin"] = (from_pretrained(net), pretrained_params(net))
         makers["Layer-LG"] = from_layers(net, lg.num_params)
-        rand = random_like(lg, net, cfg.seed)
-        makers["Random-mask"] = (from_learngene(rand), rand.num_params)
+        for name, cut in (("Pre-Cut", pre_cut(lg, net)), ("Random-mask", random_like(lg, net, cfg.seed))):
+            makers[name] = (from_learngene(cut, cfg.cross_scale), cut.num_params)
     return {m: makers[m] for m in methods}
 
 
@@ -141,19 +149,15 @@ def evaluate_methods(lg: Learngene, cfg: GTLConfig, eval_cfg: EvalConfig, test_s
             for k in shots for m in methods]
 
 
-def _table(results: list[FewShotResult], total_params: int, **columns) -> pd.DataFrame:
-    return pd.DataFrame([{**r.row(), "setting": f"{r.ways}-way {r.shots}-shot", **columns,
-                          "params_fraction": r.params_transferred / total_params} for r in results])
-
-
-def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = "test",
+def method_episodes(result: EvolutionResult, eval_cfg: EvalConfig, split: str = "test",
                     shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS[:3], data_root=None,
                     device: str | None = None, progress: bool = True, score: str = "finetune",
                     dataset: str | None = None) -> pd.DataFrame:
-    """Mean ± 95% CI of each method on ``split``-class episodes, one row per (method, shots).
+    """Each method's accuracy on every ``split``-class episode: a long table (:mod:`gtl.stats`),
+    one row per (method, shots, episode), cached in the run's folder.
 
-    Every method meets the same episodes. ``dataset`` (default: the run's) tests on
-    another dataset's classes (adaptability). The table is cached in the run's folder.
+    Every method meets the same episodes, so any two can be compared paired.
+    ``dataset`` (default: the run's) tests on another dataset's classes (adaptability).
     """
     _check_methods(methods)
     cfg, device = result.config, device or default_device()
@@ -165,29 +169,49 @@ def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = 
     def compute() -> pd.DataFrame:
         results = evaluate_methods(result.best, cfg, eval_cfg, test_set.to(device), shots, methods, data_root,
                                    device, progress, score)
-        return _table(results, result.best.meta["total_params"], split=split, dataset=dataset, arch=cfg.arch,
-                      image_size=cfg.image_size, score=score)
-    return cached_table(result.run_dir / f"compare-{split}-{name}.csv", compute)
+        total = result.best.meta["total_params"]
+        return pd.DataFrame([row for r in results for row in r.long(
+            params_fraction=r.params_transferred / total, split=split, dataset=dataset, arch=cfg.arch,
+            image_size=cfg.image_size, score=score)])
+    return cached_table(result.run_dir / f"episodes-{split}-{name}.csv", compute)
+
+
+def compare_methods(result: EvolutionResult, eval_cfg: EvalConfig, split: str = "test",
+                    shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] = METHODS[:3], data_root=None,
+                    device: str | None = None, progress: bool = True, score: str = "finetune",
+                    dataset: str | None = None) -> pd.DataFrame:
+    """:func:`method_episodes` summarised: mean ± 95% CI of each method per setting, and
+    its paired difference with Scratch on the same episodes (:func:`gtl.stats.summarize`)."""
+    return summarize(method_episodes(result, eval_cfg, split, shots, methods, data_root, device, progress, score,
+                                     dataset), PAIR_ON)
 
 
 def learning_curves(result: EvolutionResult, eval_cfg: EvalConfig, methods: tuple[str, ...] = METHODS[:3],
                     shots: int = 5, at: tuple[int, ...] = (0, 5, 10, 25, 50), data_root=None,
-                    device: str | None = None, progress: bool = True) -> pd.DataFrame:
-    """Accuracy on novel-class episodes against fine-tuning steps, per method (cached):
-    how fast each initialisation learns, not only where it ends."""
+                    device: str | None = None, progress: bool = True, split: str = "test") -> pd.DataFrame:
+    """Accuracy on novel-class episodes after each number of fine-tuning steps in ``at``, per
+    method: how fast each initialisation learns, not only where it ends. A long table (one
+    row per method, step and episode; one training run per episode), cached; summarise it
+    with ``summarize(curves, ["step"])``. ``split="val"`` draws the episodes from the validation
+    classes, where protocol values (e.g. fine-tuning steps) are chosen, never on test classes;
+    they are fresh episodes (another seed), not the ones the critics' selection fitted."""
     _check_methods(methods)
     cfg, device = result.config, device or default_device()
-    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
-    name = key(eval_cfg, methods, shots, at, cfg.key(), fingerprints(result, test_set, methods, data_root))
+    test_set = load_dataset(cfg.dataset, split, data_root, cfg.image_size)
+    name = key(eval_cfg, methods, shots, at, split, cfg.key(), fingerprints(result, test_set, methods, data_root))
 
     def compute() -> pd.DataFrame:
         makers = method_makers(result.best, cfg, eval_cfg, methods, data_root, device)
-        episodes, protocol = test_set.to(device), replace(eval_cfg, shots=shots)
-        return pd.DataFrame([{**row, "params_transferred": makers[m][1], "dataset": cfg.dataset}
-                             for m in methods
-                             for row in learning_curve(makers[m][0], episodes, protocol, cfg.seed, m, at, device,
-                                                       progress)])
-    return cached_table(result.run_dir / f"curves-{name}.csv", compute)
+        protocol = replace(eval_cfg, shots=shots)
+        seed = cfg.seed if split == "test" else derive_seed(cfg.seed, "fresh episodes", split)
+        curves = episode_accuracies([makers[m][0] for m in methods], test_set.to(device), protocol, seed,
+                                    device, at=at, desc="learning curves", progress=progress)
+        return pd.DataFrame([row for m, per_episode in zip(methods, curves) for i, step in enumerate(at)
+                             for row in long_rows([c[i] for c in per_episode], method=m, step=step,
+                                                  setting=f"{protocol.ways}-way {shots}-shot", seed=seed,
+                                                  params_transferred=makers[m][1], dataset=cfg.dataset,
+                                                  split=split)])
+    return cached_table(result.run_dir / f"curves-{split}-{name}.csv", compute)
 
 
 def scalability_targets(profile: str, arch: str, width: float) -> list[tuple[str, float]]:
@@ -205,7 +229,8 @@ def transfer_table(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[
                    shots: tuple[int, ...] = (5,), device: str | None = None, progress: bool = True,
                    data_root=None) -> pd.DataFrame:
     """Scalability: the learngene in descendants of other depth, width and architecture
-    (:mod:`gtl.inherit`), each against Scratch of the same descendant, same episodes."""
+    (:mod:`gtl.inherit`), each against Scratch of the same descendant, same episodes.
+    A long table (one row per episode), cached; ``summarize(t, ["descendant", "setting"])``."""
     cfg, device = result.config, device or default_device()
     test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
     name = key(eval_cfg, targets, shots, cfg.key(), fingerprints(result, test_set))
@@ -219,13 +244,14 @@ def _transfer_rows(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[
     for arch, width in targets:
         shape = build_model(arch, 5, width)  # only counted
         total = count_params(shape)
-        makers = {"Learngene": (lambda s, a=arch, w=width: build(lg, a, w, 5, s), inherited_params(lg, shape)),
+        makers = {"Learngene": (lambda s, a=arch, w=width: build(lg, a, w, 5, s, cross_scale=cfg.cross_scale),
+                                inherited_params(lg, shape)),
                   "Scratch": (scratch(arch, width), 0)}
         for k in shots:
             for method, (make, params) in makers.items():
                 r = evaluate(make, test_set, replace(eval_cfg, shots=k), cfg.seed, method, params, device, progress)
-                rows.append({**r.row(), "descendant": f"{arch} x{width:g}", "arch": arch, "width": width,
-                             "descendant_params": total, "params_fraction": params / total})
+                rows += r.long(descendant=f"{arch} x{width:g}", arch=arch, width=width, descendant_params=total,
+                               params_fraction=params / total)
     return pd.DataFrame(rows)
 
 
@@ -241,18 +267,89 @@ def reference_lines(result: EvolutionResult, eval_cfg: EvalConfig, data_root=Non
             for r in df.itertuples()]
 
 
-def verdict(a: dict, b: dict) -> str:
-    """One honest sentence comparing two results (``mean``/``ci95`` in [0, 1]).
+def fresh_validation(result: EvolutionResult, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
+                     progress: bool = True) -> pd.DataFrame:
+    """Figure 4 without the winner's curse: each generation's winning learngene, and Scratch,
+    on ``eval_cfg.episodes`` validation-class episodes that selection never saw (the critics'
+    protocol with another seed). The critics' own curve is what selection fitted; this one says
+    whether what it picked holds on new episodes of the same classes. A long table (``method``
+    "winner" with its ``generation``, or "Scratch" with generation -1), cached in the run's folder."""
+    cfg, device = result.config, device or default_device()
+    val_set = load_dataset(cfg.dataset, "val", data_root, cfg.image_size)
+    protocol = replace(critic_protocol(cfg), episodes=eval_cfg.episodes)
+    seed = derive_seed(cfg.seed, "fresh episodes", "val")
+    winners = [Learngene.load(champion_path(result.run_dir, g)) for g in range(cfg.generations)]
+    name = key(protocol, seed, cfg.key(), [w.fingerprint() for w in winners], val_set.fingerprint())
+
+    def compute() -> pd.DataFrame:
+        makers = [from_learngene(w, cfg.cross_scale) for w in winners] + [scratch(cfg.arch, cfg.width)]
+        accs = episode_accuracies(makers, val_set.to(device), protocol, seed, device, desc="fresh episodes",
+                                  progress=progress)
+        return pd.DataFrame([row for g, per_episode in enumerate(accs) for row in long_rows(
+            [a[-1] for a in per_episode], method="Scratch" if g == len(winners) else "winner",
+            generation=-1 if g == len(winners) else g, setting=f"{protocol.ways}-way {protocol.shots}-shot",
+            seed=seed, split="val")])
+    return cached_table(result.run_dir / f"fresh-val-{name}.csv", compute)
+
+
+def selection_validity(result: EvolutionResult, eval_cfg: EvalConfig, generation: int | None = None,
+                       episodes: int = 20, data_root=None, device: str | None = None,
+                       progress: bool = True) -> pd.DataFrame:
+    """Does selection select? Every member of ``generation`` (default: the last) passes its
+    learngene to descendants that meet ``episodes`` test-class episodes; a long table with
+    each member's ``fitness`` and ``critic_accuracy`` beside its descendants' accuracies,
+    cached. Rank-correlate fitness with the members' mean accuracy
+    (:func:`gtl.stats.rank_correlation`): near 0, the tournaments pick by noise."""
+    cfg, device = result.config, device or default_device()
+    generation = cfg.generations - 1 if generation is None else generation
+    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
+    members = [Learngene.load(member_path(result.run_dir, generation, i)) for i in range(cfg.population)]
+    protocol = replace(eval_cfg, episodes=episodes)
+    name = key(protocol, generation, cfg.key(), [m.fingerprint() for m in members], test_set.fingerprint())
+
+    def compute() -> pd.DataFrame:
+        accs = episode_accuracies([from_learngene(m, cfg.cross_scale) for m in members], test_set.to(device),
+                                  protocol, cfg.seed, device, desc=f"generation {generation}'s members",
+                                  progress=progress)
+        rows = result.history[result.history.generation == generation].set_index("member")
+        return pd.DataFrame([row for i, per_episode in enumerate(accs) for row in long_rows(
+            [a[-1] for a in per_episode], method="member", generation=generation, member=i,
+            fitness=float(rows.fitness[i]), critic_accuracy=float(rows.critic_accuracy[i]),
+            setting=f"{protocol.ways}-way {protocol.shots}-shot", seed=cfg.seed)])
+    return cached_table(result.run_dir / f"selection-{name}.csv", compute)
+
+
+def verdict(a: list[float], b: list[float], name_a: str = "Learngene", name_b: str = "Scratch") -> str:
+    """One honest sentence comparing two methods scored on the same episodes (accuracies in
+    [0, 1], in episode order): both means with their 95% CIs, then the paired difference and
+    whether it is clear (:func:`gtl.stats.clear_difference`).
 
     Example:
-        >>> verdict({"method": "Learngene", "mean": .6, "ci95": .02}, {"method": "Scratch", "mean": .5, "ci95": .02})
-        'Learngene 60.0 ± 2.0% vs Scratch 50.0 ± 2.0%: +10.0 points, and the 95% CIs do not overlap.'
+        >>> verdict([.6, .8, .4], [.5, .7, .3])  # doctest: +ELLIPSIS
+        'Learngene 60.0 ± 22.6% vs Scratch 50.0 ± 22.6%: paired difference +10.0 ± 0.0 points ... excludes 0).'
     """
-    diff = 100 * (a["mean"] - b["mean"])
-    apart = ci_apart(a["mean"], a["ci95"], b["mean"], b["ci95"])
-    tail = "and the 95% CIs do not overlap." if apart else "but the 95% CIs overlap: not a clear difference."
-    return (f"{a['method']} {100 * a['mean']:.1f} ± {100 * a['ci95']:.1f}% vs {b['method']} "
-            f"{100 * b['mean']:.1f} ± {100 * b['ci95']:.1f}%: {diff:+.1f} points, {tail}")
+    (ma, ca), (mb, cb), (d, cd) = mean_ci95(a), mean_ci95(b), paired_difference(a, b)
+    tail = ("a clear difference (its 95% CI excludes 0)." if clear_difference(a, b)
+            else "not a clear difference (its 95% CI includes 0).")
+    return (f"{name_a} {100 * ma:.1f} ± {100 * ca:.1f}% vs {name_b} {100 * mb:.1f} ± {100 * cb:.1f}%: "
+            f"paired difference {100 * d:+.1f} ± {100 * cd:.1f} points over {len(a)} episodes, {tail}")
+
+
+def verdicts(episodes: pd.DataFrame, by: str | list[str], others: tuple[str, ...] = ("Scratch",),
+             method: str = "Learngene") -> list[str]:
+    """One :func:`verdict` line per group of ``by`` in a long table and per method in ``others``
+    present there, ``method`` against it on the group's episodes."""
+    lines = []
+    for group, rows in episodes.groupby(by, sort=False):
+        acc = {}
+        for m, r in rows.groupby("method", sort=False):
+            if r.episode.duplicated().any():
+                raise ValueError(f"{m} has several rows per episode in group {group}: add the column that "
+                                 f"tells them apart to `by`")
+            acc[m] = r.sort_values("episode").accuracy.tolist()
+        label = ", ".join(map(str, group)) if isinstance(group, tuple) else str(group)
+        lines += [f"{label}: {verdict(acc[method], acc[o], method, o)}" for o in others if o in acc and method in acc]
+    return lines
 
 
 # ------------------------------------------------------------ paper claims and tables
@@ -267,19 +364,17 @@ PAPER_CLAIMS = {
 
 
 def format_table(results: pd.DataFrame, profile: str, claim: bool = True) -> pd.DataFrame:
-    """A :func:`compare_methods` table for people: accuracy and CI in %, points over
-    Scratch, parameters, the episodes and seed behind each number, and (``claim``) the
-    paper's fine-tuned improvement beside the learngene where the abstract gives one."""
-    scratch_mean = {(r.dataset, r.setting): r.mean for r in results.itertuples() if r.method == "Scratch"}
+    """A :func:`compare_methods` table for people: accuracy and CI in %, the paired difference
+    with Scratch on the same episodes (points ± 95% CI, bold when clear), parameters, the
+    episodes and seed behind each number, and (``claim``) the paper's improvement beside the
+    learngene where the abstract gives one."""
     rows = []
     for r in results.itertuples():
-        base = scratch_mean.get((r.dataset, r.setting))
         paper = PAPER_CLAIMS["improvement_over_scratch"].get(r.dataset) if claim else None
         rows.append({"dataset": r.dataset, "image size": int(r.image_size), "method": r.method,
                      "setting": r.setting, "accuracy (%)": round(100 * r.mean, 2),
                      "95% CI (±)": round(100 * r.ci95, 2),
-                     "vs Scratch (points)": "" if base is None or r.method == "Scratch"
-                     else f"{100 * (r.mean - base):+.1f}",
+                     PAIRED: paired_text(r.diff, r.diff_ci95, r.clear),
                      "params transferred": int(r.params_transferred),
                      "share of params (%)": round(100 * r.params_fraction, 1),
                      "episodes": int(r.episodes), "seed": int(r.seed), "profile": profile,
@@ -302,29 +397,17 @@ ABLATION_BUDGET = {"smoke": {"population": 3, "generations": 2}, "quick": {"popu
 def ablation_table(profile: str, dataset: str, arch: str, seed: int, eval_cfg: EvalConfig, shots: int = 5,
                    data_root=None, device: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Each ablation evolved (cached) and its learngene's descendants tested on the same
-    novel-class episodes, with Scratch and Random-mask (no evolution at all) beside them."""
+    novel-class episodes, with Scratch and Random-mask (no evolution at all) beside them.
+    A long table: ``method`` is the variant, one row per episode."""
     rows = []
     for name, overrides in ABLATIONS.items():
         settings = {**ABLATION_BUDGET[profile], **overrides}
         result = run_evolution(profile, dataset, arch, seed, data_root, device, progress, **settings)
         methods = ("Learngene", "Scratch", "Random-mask") if name == "GTL" else ("Learngene",)
-        df = compare_methods(result, eval_cfg, "test", (shots,), methods, data_root, device, progress)
-        for r in df.itertuples():
-            label = name if r.method == "Learngene" else f"{r.method} (no evolution)"
-            rows.append({"variant": label, "mean": r.mean, "ci95": r.ci95, "params": int(r.params_transferred),
-                         "setting": r.setting, "episodes": int(r.episodes), "seed": int(r.seed),
-                         "generations": result.config.generations, "population": result.config.population,
-                         "best_from_generation": int(result.best.meta["generation"]),
-                         "best_fitness": float(result.history.fitness.max())})
-    return pd.DataFrame(rows)
-
-
-def verdicts(results: pd.DataFrame, by: str | list[str], others: tuple[str, ...] = ("Scratch",),
-             method: str = "Learngene") -> list[str]:
-    """One :func:`verdict` line per group of ``by`` and per method in ``others`` present there."""
-    lines = []
-    for group, rows in results.groupby(by, sort=False):
-        r = {row.method: row._asdict() for row in rows.itertuples()}
-        label = ", ".join(map(str, group)) if isinstance(group, tuple) else str(group)
-        lines += [f"{label}: {verdict(r[method], r[o])}" for o in others if o in r and method in r]
-    return lines
+        df = method_episodes(result, eval_cfg, "test", (shots,), methods, data_root, device, progress)
+        label = {m: name if m == "Learngene" else f"{m} (no evolution)" for m in methods}
+        rows.append(df.assign(method=df.method.map(label), generations=result.config.generations,
+                              population=result.config.population,
+                              best_from_generation=int(result.best.meta["generation"]),
+                              best_fitness=float(result.history.fitness.max())))
+    return pd.concat(rows, ignore_index=True)

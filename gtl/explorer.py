@@ -70,15 +70,16 @@ def plot_masks(lg: Learngene, ax=None) -> plt.Figure:
 
 
 def race(lg: Learngene, test_set, shots: int = 5, queries: int = 15, steps: int = 50, seed: int = 0,
-         finetune=None, at: tuple[int, ...] | None = None) -> pd.DataFrame:
-    """A descendant of ``lg`` and a scratch network learn the same new 5-way task:
-    query accuracy after each number of steps in ``at``."""
+         finetune=None, at: tuple[int, ...] | None = None, cross_scale: float = 1.0) -> pd.DataFrame:
+    """A descendant of ``lg`` (born with ``cross_scale``, docs/decisions.md #16: the run's) and a
+    scratch network learn the same new 5-way task: query accuracy after each number of steps in ``at``."""
     from .train import TrainConfig
     finetune = finetune or TrainConfig(steps=steps, batch_size=25)
     at = at or tuple(sorted({0, *range(5, steps + 1, 5), steps}))
     task = TaskSampler(test_set, 5, shots, queries).sample(seed)
     device = test_set.images.device
-    nets = {"Learngene": build_descendant(lg, 5, seed), "Scratch": seeded_model(lg.arch, 5, lg.width, seed)}
+    nets = {"Learngene": build_descendant(lg, 5, seed, cross_scale),
+            "Scratch": seeded_model(lg.arch, 5, lg.width, seed)}
     rows = []
     for name, net in nets.items():
         for step, acc in zip(at, curve_on_task(net.to(device), task, finetune, seed, at)):
@@ -123,7 +124,8 @@ def explorer(result: EvolutionResult, test_set, shots: int = 5, steps: int = 30)
         race_out.clear_output(wait=True)
         with race_out:
             print(f"training on a new 5-way {shots}-shot task (seed {task_seed.value}) ...")
-            df = race(champion(result, generation.value), test_set, shots=shots, steps=steps, seed=task_seed.value)
+            df = race(champion(result, generation.value), test_set, shots=shots, steps=steps, seed=task_seed.value,
+                      cross_scale=result.config.cross_scale)
             state["race"] = df
             race_out.clear_output(wait=True)
             plot_race(df)

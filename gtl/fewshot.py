@@ -9,7 +9,6 @@ mean ± 95% confidence interval (1.96 · sd / sqrt(n)) over episodes.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
@@ -18,10 +17,12 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .data import ImageDataset
-from .learngene import ChannelMasks, Learngene, build_descendant, count_params, extract, seeded_model
+from .learngene import (ChannelMasks, Learngene, build_descendant, channel_saliency, count_params, extract,
+                        seeded_model)
 from .models import FewShotNet
 from .population import Runtime, stack, stacked_accuracy, train_population
 from .profiles import check_profile
+from .stats import long_rows, mean_ci95
 from .tasks import Task, TaskSampler, derive_seed
 from .train import TrainConfig, accuracy, check_values, features, normalize, train
 
@@ -106,33 +107,12 @@ class FewShotResult:
         d.pop("accuracies")
         return d
 
-
-def mean_ci95(values: list[float]) -> tuple[float, float]:
-    """Mean and half-width of the normal 95% confidence interval, 1.96 · sd / sqrt(n).
-
-    Example:
-        >>> mean_ci95([0.5, 0.7])
-        (0.6, 0.196...)
-    """
-    n = len(values)
-    if n == 0:
-        raise ValueError("no values")
-    mean = sum(values) / n
-    if n == 1:
-        return mean, float("nan")
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    return mean, 1.96 * sd / math.sqrt(n)
-
-
-def ci_apart(mean_a: float, ci_a: float, mean_b: float, ci_b: float) -> bool:
-    """Whether two means differ by more than their 95% CI half-widths together: the
-    project's one rule for "a clear difference" (any unit, as long as all four share it).
-
-    Example:
-        >>> ci_apart(0.60, 0.02, 0.50, 0.02), ci_apart(0.60, 0.06, 0.50, 0.05)
-        (True, False)
-    """
-    return abs(mean_a - mean_b) > ci_a + ci_b
+    def long(self, **columns) -> list[dict]:
+        """One row per episode (:func:`gtl.stats.long_rows`): the method, protocol, seed and
+        transferred parameters, ``columns``, the episode and its accuracy."""
+        return long_rows(self.accuracies, method=self.method, setting=f"{self.ways}-way {self.shots}-shot",
+                         ways=self.ways, shots=self.shots, seed=self.seed,
+                         params_transferred=self.params_transferred, **columns)
 
 
 def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
@@ -149,9 +129,11 @@ def finetune_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
 def calibrate_bn(model: FewShotNet, images: torch.Tensor) -> None:
     """Set every BatchNorm's running statistics to those of ``images`` (no weight changes).
 
-    An untrained descendant's BN statistics are not part of its learngene, so
-    before reading its features we measure them on the support set: this is
-    not learning (no gradient, no label), just the statistics BN needs.
+    An untrained descendant's BN statistics come partly from its learngene (its
+    channels' statistics on the ancestor's data) and partly from a fresh network
+    (the rest), which fit neither the new images nor each other, so before
+    reading its features we measure them on the support set: this is not
+    learning (no gradient, no label), just the statistics BN needs.
     """
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     for bn in bns:
@@ -318,9 +300,10 @@ def scratch(arch: str, width: float) -> Callable[[int], FewShotNet]:
     return lambda s: seeded_model(arch, 5, width, s)
 
 
-def from_learngene(lg: Learngene) -> Callable[[int], FewShotNet]:
-    """Learngene: learngene weights inherited, every other weight random (docs/decisions.md #9)."""
-    return lambda s: build_descendant(lg, 5, s)
+def from_learngene(lg: Learngene, cross_scale: float = 1.0) -> Callable[[int], FewShotNet]:
+    """Learngene: learngene weights inherited, every other weight random (docs/decisions.md #9);
+    ``cross_scale`` scales the weights by which learngene channels read the others at birth."""
+    return lambda s: build_descendant(lg, 5, s, cross_scale=cross_scale)
 
 
 def from_pretrained(model: FewShotNet) -> Callable[[int], FewShotNet]:
@@ -360,12 +343,29 @@ def random_like(lg: Learngene, model: FewShotNet, seed: int) -> Learngene:
     """Random-mask: as many channels per group as ``lg`` keeps, drawn at random, with
     ``model``'s weights (docs/decisions.md #12). Same size and shape, no evolution."""
     g = torch.Generator().manual_seed(seed)
+    scores = {}
+    for group, m in lg.masks.items():  # a random order of the channels, first ones highest
+        scores[group] = torch.empty(m.numel()).index_put_((torch.randperm(m.numel(), generator=g),),
+                                                          torch.arange(m.numel(), 0, -1, dtype=torch.float))
+    return cut_like(lg, model, scores, method="Random-mask", seed=seed)
+
+
+def pre_cut(lg: Learngene, model: FewShotNet) -> Learngene:
+    """Pre-Cut: ``model`` (pre-trained) cut by GTL's own saliency rule, its largest |BN γ|
+    (:func:`gtl.learngene.channel_saliency`), to as many channels per group as ``lg`` keeps
+    (docs/decisions.md #12). What the learngene's construction gives without evolution:
+    the natural control for the claim that evolution condenses *core* knowledge."""
+    return cut_like(lg, model, channel_saliency(model), method="Pre-Cut")
+
+
+def cut_like(lg: Learngene, model: FewShotNet, scores: dict[str, torch.Tensor], **meta) -> Learngene:
+    """A learngene of ``model`` with, per group, ``lg``'s channel count: the highest ``scores``."""
     masks: ChannelMasks = {}
     for group, m in lg.masks.items():
         new = torch.zeros_like(m)
-        new[torch.randperm(m.numel(), generator=g)[: int(m.sum())]] = True
+        new[torch.topk(scores[group], int(m.sum())).indices] = True
         masks[group] = new
-    return extract(model, masks, method="Random-mask", seed=seed)
+    return extract(model, masks, **meta)
 
 
 def last_layers(model: FewShotNet, budget: int) -> list[str]:

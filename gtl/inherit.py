@@ -7,15 +7,16 @@ and other architectures, deeper ones through *partial identity mapping*
 
 * The learngene is read as **stages** (one per spatial resolution), each a
   chain of conv *pieces*: the learngene rows and columns of a kernel,
-  ``W[S_out, S_in]``, with the BatchNorm affine parameters of ``S_out``.
+  ``W[S_out, S_in]``, with the BatchNorm affine parameters and running
+  statistics of ``S_out``.
 * In the descendant, learngene channels take the **first** ``|S|`` channels
   of every layer (channel order is arbitrary), so a wider network simply has
   more random channels after them.
 * Stage ``i`` of the learngene goes to stage ``i`` of the descendant. A
   descendant stage with more convs gets the learngene's convs first and
   **PIM layers** after them: on the learngene channels an identity (centre
-  tap 1, every other input 0, BN scale 1, shift 0), random elsewhere, so at
-  initialisation the circuit computes what it computed in the ancestor.
+  tap 1, every other input 0, BN scale 1, shift 0, running mean 0 and
+  variance 1), random elsewhere, so the circuit passes through them unchanged.
 * A residual block's 1x1 shortcut is copied when the descendant is a ResNet
   whose block holds the whole learngene stage; otherwise a descendant
   shortcut has BN scale 0 on the learngene channels (it adds nothing there
@@ -24,7 +25,24 @@ and other architectures, deeper ones through *partial identity mapping*
   as a centre tap) after PIM layers; its main path is dropped.
 * Learngene stages beyond the descendant's last stage are dropped; extra
   descendant stages get PIM layers. Everything that is not learngene or PIM
-  keeps its random initialisation, and all of it is trainable.
+  keeps its random initialisation, and all of it is trainable, except that
+  in a copied layer the learngene rows' columns beyond the learngene inputs
+  (the cross-weights) are multiplied by ``cross_scale`` (docs/decisions.md #16).
+
+**When the circuit computes what it computed in the ancestor.** At birth, on
+the learngene channels, every conv and BN output equals the ancestor's (to
+float rounding: a PIM BatchNorm divides by ``sqrt(1 + eps)``) when all of
+these hold: the ancestor's learngene was a closed circuit (evolved with
+``closed_circuit=True``, so its channels never read the others); the
+descendant is built with ``cross_scale=0`` (so they do not read its random
+channels either); the BN running statistics are inherited (learngene file
+format 2) and both networks are in eval mode (in training mode BN uses the
+batch's statistics); and the mapping keeps every circuit whole: the same
+network, a wider one, or a deeper one of the same family (VGG into a deeper
+VGG through PIM layers). Between VGG and ResNet12 the nonlinearity and the
+residual sums differ, and a dropped stage or main path drops its part of
+the circuit, so there it holds only in part. Otherwise, with random
+cross-weights, the inherited channels also read random ones from birth.
 
 Only copied pieces count as inherited parameters: identity weights carry no
 learned knowledge. A mapping that cannot work (a layer with fewer channels
@@ -38,7 +56,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .learngene import IncompatibleLearngeneError, Learngene, _group_mask, seeded_model
+from .learngene import IncompatibleLearngeneError, Learngene, _group_mask, check_cross_scale, seeded_model
 from .learngene import inherit as inherit_same
 from .models import ConvSpec, FewShotNet, build_model
 
@@ -51,6 +69,8 @@ class Piece:
     weight: torch.Tensor       # (k_out, k_in, kh, kw)
     bn_weight: torch.Tensor    # (k_out,)
     bn_bias: torch.Tensor      # (k_out,)
+    running_mean: torch.Tensor  # (k_out,) BN statistics: carried, not counted as parameters
+    running_var: torch.Tensor  # (k_out,)
 
     @property
     def num_params(self) -> int:
@@ -87,7 +107,8 @@ def learngene_stages(lg: Learngene) -> list[SourceStage]:
         m_out = _group_mask(lg.masks, spec.out_group, conv.out_channels, "cpu")
         m_in = _group_mask(lg.masks, spec.in_group, conv.in_channels, "cpu")
         w = conv.weight.detach()[m_out][:, m_in].clone()
-        return Piece(spec.conv, w, bn.weight.detach()[m_out].clone(), bn.bias.detach()[m_out].clone())
+        return Piece(spec.conv, w, *(t.detach()[m_out].clone() for t in (bn.weight, bn.bias, bn.running_mean,
+                                                                        bn.running_var)))
 
     return [SourceStage([piece(s) for s in st.main], piece(st.shortcut) if st.shortcut else None)
             for st in host.stages()]
@@ -156,8 +177,10 @@ def _check_fits(step: Step, conv: nn.Conv2d, lg: Learngene, model: FewShotNet, c
 
 
 @torch.no_grad()
-def apply(model: FewShotNet, lg: Learngene, steps: list[Step]) -> FewShotNet:
-    """Write a :func:`plan` into ``model`` (freshly initialised) in place."""
+def apply(model: FewShotNet, lg: Learngene, steps: list[Step], cross_scale: float = 1.0) -> FewShotNet:
+    """Write a :func:`plan` into ``model`` (freshly initialised) in place; the cross-weights
+    of copied layers are multiplied by ``cross_scale`` (PIM rows read no other channel)."""
+    check_cross_scale(cross_scale)
     pieces = {p.source: p for st in learngene_stages(lg) for p in st.main + ([st.shortcut] if st.shortcut else [])}
     modules = dict(model.named_modules())
     bns = {s.conv: modules[s.bn] for s in model.conv_specs()}
@@ -171,13 +194,15 @@ def apply(model: FewShotNet, lg: Learngene, steps: list[Step]) -> FewShotNet:
         if step.kind == "pim":  # learngene rows read the learngene channels only, unchanged
             w[:step.k_out] = 0.0
             piece = torch.eye(step.k_out, dtype=w.dtype)[:, :, None, None]
-            gamma, beta = torch.ones(step.k_out), torch.zeros(step.k_out)
+            ones, zeros = torch.ones(step.k_out), torch.zeros(step.k_out)
+            bn_values = (ones, zeros, zeros, ones)
         else:
             p = pieces[step.source]
-            piece, gamma, beta = p.weight, p.bn_weight, p.bn_bias
+            piece, bn_values = p.weight, (p.bn_weight, p.bn_bias, p.running_mean, p.running_var)
+            w[:step.k_out, step.k_in:] *= cross_scale
         _place(w, piece.to(w.device, w.dtype), step)
-        bn.weight[:step.k_out] = gamma.to(w.device)
-        bn.bias[:step.k_out] = beta.to(w.device)
+        for t, value in zip((bn.weight, bn.bias, bn.running_mean, bn.running_var), bn_values):
+            t[:step.k_out] = value.to(t.device, t.dtype)
     return model
 
 
@@ -196,16 +221,17 @@ def _place(w: torch.Tensor, piece: torch.Tensor, step: Step) -> None:
                                          f"does not fit a {tuple(w.shape[2:])} kernel")
 
 
-def inherit(model: FewShotNet, lg: Learngene) -> FewShotNet:
+def inherit(model: FewShotNet, lg: Learngene, cross_scale: float = 1.0) -> FewShotNet:
     """Initialise ``model`` from ``lg`` in place, whatever its depth, width or architecture.
 
     The same architecture and width keeps the learngene at its own channel
     positions (:func:`gtl.learngene.inherit`); anything else is mapped by
-    :func:`plan` (see the module docstring).
+    :func:`plan` (see the module docstring). Either way the cross-weights are
+    multiplied by ``cross_scale``.
     """
     if model.arch == lg.arch and abs(model.width - lg.width) < 1e-9:
-        return inherit_same(model, lg)
-    return apply(model, lg, plan(lg, model))
+        return inherit_same(model, lg, cross_scale)
+    return apply(model, lg, plan(lg, model), cross_scale)
 
 
 def inherited_params(lg: Learngene, model: FewShotNet) -> int:
@@ -215,9 +241,11 @@ def inherited_params(lg: Learngene, model: FewShotNet) -> int:
     return sum(s.params for s in plan(lg, model))
 
 
-def build(lg: Learngene, arch: str, width: float, num_classes: int, seed: int) -> FewShotNet:
-    """A seeded ``arch`` network of ``width`` initialised from ``lg``: a descendant."""
-    return inherit(seeded_model(arch, num_classes, width, seed), lg)
+def build(lg: Learngene, arch: str, width: float, num_classes: int, seed: int,
+          cross_scale: float = 1.0) -> FewShotNet:
+    """A seeded ``arch`` network of ``width`` initialised from ``lg``: a descendant
+    (cross-weights multiplied by ``cross_scale``)."""
+    return inherit(seeded_model(arch, num_classes, width, seed), lg, cross_scale)
 
 
 def mapping_table(lg: Learngene, arch: str, width: float) -> list[dict]:

@@ -5,13 +5,18 @@ the unit of channels within kernels". Our reading (docs/decisions.md #1): per
 channel group ``g`` a channel set ``S_g``; for a conv from group ``a`` to
 group ``b`` the learngene holds the kernel slices ``W[S_b, S_a]`` (only the
 input slices that come from learngene channels, so the kept channels form
-connected circuits from the image to the last layer) and the BatchNorm
-affine parameters of ``S_b``. Not the classifier head, not BN running
-statistics. With ~45% of the channels of every group this is ~20% of the
-parameters, since a kernel slice is kept only if both its ends are.
+connected circuits from the image to the last layer), the BatchNorm
+affine parameters of ``S_b`` and (file format 2) the BN running statistics
+of ``S_b``. Not the classifier head. With ~45% of the channels of every
+group this is ~20% of the parameters, since a kernel slice is kept only if
+both its ends are.
 
 Per conv layer the learngene is therefore a boolean mask over the
 (out-channel, in-channel) kernel slices: :func:`kernel_masks` gives it.
+The slices ``W[S_b, ~S_a]`` by which learngene channels read the *other*
+channels are its **cross-weights** (:func:`cross_masks`): a descendant gets
+them at ``cross_scale`` times their random start, and a lifetime with a
+closed circuit (:func:`close_circuit`) holds them at 0 (docs/decisions.md #16).
 """
 from __future__ import annotations
 
@@ -26,11 +31,15 @@ from .cache import digest
 from .models import INPUT_GROUP, FewShotNet, build_model, channel_groups
 
 ChannelMasks = dict[str, torch.Tensor]  # channel group -> bool (channels,)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BN running statistics (``Learngene.stats``)
 
 
 class IncompatibleLearngeneError(ValueError):
     """A learngene does not fit a network (other architecture, width or layout)."""
+
+
+class LearngeneFormatError(ValueError):
+    """A learngene written by an older version of gtl, in a file format this one does not read."""
 
 
 @dataclass
@@ -44,6 +53,8 @@ class Learngene:
         weights: parameter name -> 1-D tensor of the values at the masked
             positions, in row-major order of the parameter.
         meta: provenance: dataset, generation, seed, parameter counts, ...
+        stats: BN buffer name (``running_mean`` / ``running_var``) -> 1-D tensor of
+            its values at the masked channels; empty for a ViT (no BatchNorm).
     """
 
     arch: str
@@ -51,10 +62,11 @@ class Learngene:
     masks: ChannelMasks
     weights: dict[str, torch.Tensor]
     meta: dict = field(default_factory=dict)
+    stats: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def num_params(self) -> int:
-        """Number of parameters the learngene carries."""
+        """Number of parameters the learngene carries (BN statistics are measured, not parameters)."""
         return sum(int(w.numel()) for w in self.weights.values())
 
     @property
@@ -66,20 +78,25 @@ class Learngene:
         return {g: float(m.float().mean()) for g, m in self.masks.items()}
 
     def fingerprint(self) -> str:
-        """A digest of what it transfers (architecture, masks, weights), not of its ``meta``:
-        results computed from this learngene are cached under it (:mod:`gtl.cache`)."""
-        tensors = [x for d in (self.masks, self.weights) for name in sorted(d) for x in (name, d[name])]
+        """A digest of what it transfers (architecture, masks, weights, BN statistics), not of its
+        ``meta``: results computed from this learngene are cached under it (:mod:`gtl.cache`)."""
+        tensors = [x for d in (self.masks, self.weights, self.stats) for name in sorted(d) for x in (name, d[name])]
         return digest(self.arch, str(self.width), *tensors)
 
     def to_dict(self) -> dict:
         return {"format": FORMAT_VERSION, "arch": self.arch, "width": self.width,
-                "masks": self.masks, "weights": self.weights, "meta": self.meta}
+                "masks": self.masks, "weights": self.weights, "meta": self.meta, "stats": self.stats}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Learngene":
-        if not isinstance(d, dict) or d.get("format") != FORMAT_VERSION:
+        if not isinstance(d, dict) or "format" not in d or "arch" not in d:
             raise ValueError(f"not a gtl learngene (format {FORMAT_VERSION})")
-        return cls(d["arch"], d["width"], d["masks"], d["weights"], d["meta"])
+        if d["format"] != FORMAT_VERSION:  # format 1 had no BN statistics: they cannot be made up
+            raise LearngeneFormatError(
+                f"a learngene of file format {d['format']}, but this version of gtl reads format "
+                f"{FORMAT_VERSION} (learngenes now carry BN running statistics, docs/decisions.md #16): "
+                f"re-run evolve (python -m gtl evolve, or gtl.evolution.evolve) to make a new one")
+        return cls(d["arch"], d["width"], d["masks"], d["weights"], d["meta"], d["stats"])
 
     def save(self, path: str | os.PathLike) -> None:
         """Write one file (torch format, loadable with ``weights_only=True``)."""
@@ -100,6 +117,8 @@ class Learngene:
                              f"({type(e).__name__}: {first_line[:120]})") from None
         try:
             return cls.from_dict(d)
+        except LearngeneFormatError as e:
+            raise LearngeneFormatError(f"{path}: {e}") from None
         except ValueError:
             raise ValueError(f"{path} is not a gtl learngene file (format {FORMAT_VERSION})") from None
 
@@ -159,6 +178,64 @@ def param_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tenso
     return out
 
 
+def stat_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tensor]:
+    """Per BN running statistic in the learngene: a bool mask of its channels.
+
+    The statistics belong with the BN scale and shift they normalise for: a
+    descendant whose learngene channels compute what the ancestor's did (a
+    closed circuit, docs/decisions.md #16) then normalises them as the
+    ancestor did. A ViT has no BatchNorm, so none.
+    """
+    if hasattr(model, "unit_param_masks"):
+        return {}
+    return {f"{s.bn}.{stat}": masks[s.out_group] for s in model.conv_specs()
+            for stat in ("running_mean", "running_var")}
+
+
+def cross_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tensor]:
+    """Per conv (module name) whose learngene rows read non-learngene channels: a bool mask of
+    the weight's shape, True at the cross-weights ``W[S_out, ~S_in]`` (docs/decisions.md #16).
+
+    Only CNN learngenes are circuits of channels: a ViT's LayerNorm mixes
+    every token channel, so cutting a few weights would not close anything.
+    """
+    if hasattr(model, "unit_param_masks"):
+        raise IncompatibleLearngeneError(
+            f"cross_scale and closed_circuit apply to CNN learngenes (channels within conv kernels); "
+            f"{model.arch} learngenes are heads and token/MLP channels, which LayerNorm mixes: keep "
+            f"cross_scale=1 and closed_circuit=False")
+    modules = dict(model.named_modules())
+    out = {}
+    for s in model.conv_specs():
+        conv = modules[s.conv]
+        m_out = _group_mask(masks, s.out_group, conv.out_channels, "cpu")
+        m_in = _group_mask(masks, s.in_group, conv.in_channels, "cpu")
+        cross = m_out.unsqueeze(1) & ~m_in.unsqueeze(0)
+        if cross.any():
+            out[s.conv] = cross[:, :, None, None].expand_as(conv.weight)
+    return out
+
+
+@torch.no_grad()
+def close_circuit(model: FewShotNet, masks: ChannelMasks) -> FewShotNet:
+    """Make the learngene of ``masks`` a closed circuit in ``model``, in place: its channels read
+    only learngene channels (cross-weights 0), and training keeps them so (docs/decisions.md #16).
+
+    Each conv with cross-weights gets the plain attribute ``circuit_keep``: a
+    float mask of its weight's shape, 0 at the cross-weights. It is not a
+    registered buffer, so state dicts (checkpoints, stacking) do not change;
+    :func:`gtl.train.hold_circuits` multiplies the weight by it after every
+    optimiser step, which holds the cross-weights at exactly 0 whatever the
+    gradient, momentum or weight decay.
+    """
+    for name, cross in cross_masks(model, masks).items():
+        conv = model.get_submodule(name)
+        keep = (~cross).to(conv.weight.device, conv.weight.dtype)
+        conv.weight.mul_(keep)
+        conv.circuit_keep = keep
+    return model
+
+
 def masked_fraction(model: FewShotNet, masks: ChannelMasks) -> float:
     """The share of ``model``'s parameters a learngene with ``masks`` carries
     (``extract(model, masks).fraction``, without copying a weight)."""
@@ -181,13 +258,15 @@ def _check_masks(model: FewShotNet, masks: ChannelMasks) -> None:
 
 
 def extract(model: FewShotNet, masks: ChannelMasks, **meta) -> Learngene:
-    """Cut the learngene given by ``masks`` out of ``model`` (weights copied to the CPU)."""
-    params = dict(model.named_parameters())
+    """Cut the learngene given by ``masks`` out of ``model`` (weights and BN statistics copied to the CPU)."""
+    params, buffers = dict(model.named_parameters()), dict(model.named_buffers())
     weights = {name: params[name].detach()[m.to(params[name].device)].cpu().clone()
                for name, m in param_masks(model, masks).items()}
+    stats = {name: buffers[name][m.to(buffers[name].device)].cpu().clone()
+             for name, m in stat_masks(model, masks).items()}
     info = {"total_params": count_params(model), "created": datetime.datetime.now().isoformat(timespec="seconds")}
     info.update(meta)
-    lg = Learngene(model.arch, model.width, {g: m.cpu().clone() for g, m in masks.items()}, weights, info)
+    lg = Learngene(model.arch, model.width, {g: m.cpu().clone() for g, m in masks.items()}, weights, info, stats)
     lg.meta["num_params"] = lg.num_params
     lg.meta["fraction"] = lg.fraction
     return lg
@@ -208,28 +287,49 @@ def check_compatible(model: FewShotNet, lg: Learngene) -> None:
     _check_masks(model, lg.masks)
     expected = {n: int(m.sum()) for n, m in param_masks(model, lg.masks).items()}
     got = {n: int(w.numel()) for n, w in lg.weights.items()}
-    if expected != got:
-        raise IncompatibleLearngeneError(f"the learngene's weights do not match its masks "
-                                         f"(corrupt file?): expected {expected}, got {got}")
+    expected_stats = {n: int(m.sum()) for n, m in stat_masks(model, lg.masks).items()}
+    got_stats = {n: int(s.numel()) for n, s in lg.stats.items()}
+    if expected != got or expected_stats != got_stats:
+        raise IncompatibleLearngeneError(f"the learngene's weights or BN statistics do not match its masks "
+                                         f"(corrupt file?): expected {expected} and {expected_stats}, "
+                                         f"got {got} and {got_stats}")
 
 
 @torch.no_grad()
-def inherit(model: FewShotNet, lg: Learngene) -> FewShotNet:
-    """Copy the learngene into ``model`` in place; every other weight stays as it was.
+def inherit(model: FewShotNet, lg: Learngene, cross_scale: float = 1.0) -> FewShotNet:
+    """Copy the learngene (weights and BN statistics) into ``model`` in place.
 
     ``model`` should be freshly (randomly) initialised: that is a descendant.
+    Every other weight stays as it was, except the cross-weights, by which
+    learngene channels read the others: they are multiplied by ``cross_scale``
+    (1: left random, 0: the learngene starts as a closed circuit; docs/decisions.md #16).
     """
+    check_cross_scale(cross_scale)
     check_compatible(model, lg)
-    params = dict(model.named_parameters())
+    params, buffers = dict(model.named_parameters()), dict(model.named_buffers())
     for name, m in param_masks(model, lg.masks).items():
         p = params[name]
         p[m.to(p.device)] = lg.weights[name].to(p.device, p.dtype)
+    for name, m in stat_masks(model, lg.masks).items():
+        b = buffers[name]
+        b[m.to(b.device)] = lg.stats[name].to(b.device, b.dtype)
+    if cross_scale != 1:
+        for name, cross in cross_masks(model, lg.masks).items():
+            w = params[f"{name}.weight"]
+            w[cross.to(w.device)] *= cross_scale
     return model
 
 
-def build_descendant(lg: Learngene, num_classes: int, seed: int) -> FewShotNet:
-    """A fresh network of the learngene's architecture, seeded, with the learngene inherited."""
-    return inherit(seeded_model(lg.arch, num_classes, lg.width, seed), lg)
+def check_cross_scale(cross_scale: float) -> None:
+    """A scale of random cross-weights: between none (0) and a fresh network's (1)."""
+    if not 0 <= cross_scale <= 1:
+        raise ValueError(f"cross_scale must be in [0, 1], got {cross_scale}")
+
+
+def build_descendant(lg: Learngene, num_classes: int, seed: int, cross_scale: float = 1.0) -> FewShotNet:
+    """A fresh network of the learngene's architecture, seeded, with the learngene inherited
+    (cross-weights scaled by ``cross_scale``, see :func:`inherit`)."""
+    return inherit(seeded_model(lg.arch, num_classes, lg.width, seed), lg, cross_scale)
 
 
 def seeded_model(arch: str, num_classes: int, width: float, seed: int) -> FewShotNet:

@@ -17,9 +17,11 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from .learngene import kernel_masks
 from .models import build_model
 from .paths import figures_dir
+from .stats import PAIRED, paired_text
 
-PALETTE = {"Learngene": "#1b7837", "Scratch": "#878787", "Pre-Fin": "#2166ac", "Layer-LG": "#92c5de",
-           "Random-mask": "#d6604d", "population": "#1b7837", "learngene size": "#c2a5cf"}
+PALETTE = {"Learngene": "#1b7837", "Scratch": "#878787", "Pre-Fin": "#2166ac", "Pre-Cut": "#5e3c99",
+           "Layer-LG": "#92c5de",
+           "Random-mask": "#d6604d", "population": "#1b7837", "winner": "#e08214", "learngene size": "#c2a5cf"}
 
 
 def save_figure(fig: plt.Figure, name: str) -> list[Path]:
@@ -47,11 +49,23 @@ def save_table(df: pd.DataFrame, name: str) -> list[Path]:
     return [csv, md]
 
 
+def save_episodes(episodes: pd.DataFrame, name: str) -> Path:
+    """Write a long table (one row per episode, :mod:`gtl.stats`) as ``figures/<name>_episodes.csv``,
+    next to the table ``<name>`` it summarises: every paired difference can be recomputed from it."""
+    path = figures_dir() / f"{name}_episodes.csv"
+    episodes.to_csv(path, index=False)
+    return path
+
+
 def percent_table(results: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-    """``mean``/``ci95`` in [0, 1] -> "accuracy (%)" and "95% CI (±)" rounded to 2 decimals;
-    ``columns`` picks and orders the columns (default: all, without mean and ci95)."""
+    """A :func:`gtl.stats.summarize` table for people: ``mean``/``ci95`` in [0, 1] -> "accuracy (%)"
+    and "95% CI (±)" rounded to 2 decimals, and the paired difference with Scratch as text
+    (:func:`gtl.stats.paired_text`); ``columns`` picks and orders the columns (default: all)."""
     out = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
                             "95% CI (±)": (100 * results["ci95"]).round(2)}).drop(columns=["mean", "ci95"])
+    if "diff" in out:
+        out[PAIRED] = [paired_text(*r) for r in zip(out["diff"], out.diff_ci95, out.clear)]
+        out = out.drop(columns=["diff", "diff_ci95", "clear"])
     return out[columns] if columns else out
 
 
@@ -59,15 +73,19 @@ def _count(n: float) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else f"{n:.0f}"
 
 
-def plot_evolution(history: pd.DataFrame, references: list[dict] | None = None, title: str = "") -> plt.Figure:
+def plot_evolution(history: pd.DataFrame, references: list[dict] | None = None, title: str = "",
+                   fresh: pd.DataFrame | None = None) -> plt.Figure:
     """Paper Figure 4: learngene size (bars) and population accuracy (curve, min-max band).
 
     Args:
         history: one row per member and generation (``generations.csv`` of a run),
-            with ``critic_accuracy`` (accuracy on validation classes) and
-            ``learngene_params``.
+            with ``critic_accuracy`` (accuracy on validation classes: what selection fitted)
+            and ``learngene_params``.
         references: horizontal lines, each ``{"label", "accuracy", "ci95", "params"}``
             (Scratch, Pre-Fin, ...), measured with the same critic protocol.
+        fresh: a summary of :func:`gtl.experiments.fresh_validation` (``method``,
+            ``generation``, ``mean``, ``ci95``): each generation's winner on episodes
+            selection never saw (error bars), and Scratch on them (dotted).
     """
     sns.set_theme(style="whitegrid", context="notebook")
     per_gen = history.groupby("generation").agg(
@@ -82,9 +100,15 @@ def plot_evolution(history: pd.DataFrame, references: list[dict] | None = None, 
     ax_size.grid(False)
     ax = ax_size.twinx()
     ax.plot(per_gen.index, 100 * per_gen["mean"], "-o", color=PALETTE["population"], lw=2,
-            label="population accuracy (mean)")
+            label="population accuracy (mean; the critics' episodes, fitted)")
     ax.fill_between(per_gen.index, 100 * per_gen["low"], 100 * per_gen["high"], color=PALETTE["population"],
                     alpha=0.15, label="population min–max")
+    if fresh is not None:
+        winners, sc = fresh[fresh.method == "winner"], fresh[fresh.method == "Scratch"]
+        ax.errorbar(winners.generation, 100 * winners["mean"], yerr=100 * winners.ci95, fmt="-s", ms=4, capsize=3,
+                    color=PALETTE["winner"], label="generation's winner, fresh episodes (± 95% CI)")
+        for r in sc.itertuples():
+            ax.axhline(100 * r.mean, ls=":", color=PALETTE["Scratch"], lw=1.5, label="Scratch, fresh episodes")
     for ref in references or []:
         color = PALETTE.get(ref["label"], "black")
         ax.axhline(100 * ref["accuracy"], ls="--", color=color, lw=1.5,
@@ -126,10 +150,11 @@ def plot_results(results: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
-def plot_learning_curves(curves: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Accuracy (± 95% CI band) against fine-tuning steps, one line per method."""
+def plot_learning_curves(curves: pd.DataFrame, title: str = "", ax: plt.Axes | None = None) -> plt.Figure:
+    """Accuracy (± 95% CI band) against fine-tuning steps, one line per method (a summary of
+    :func:`gtl.experiments.learning_curves`); into ``ax`` when given (one panel of a grid)."""
     sns.set_theme(style="whitegrid", context="notebook")
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax)
     for method, rows in curves.groupby("method", sort=False):
         color = PALETTE.get(method)
         ax.plot(rows["step"], 100 * rows["mean"], "-o", color=color, label=method, lw=2, ms=4)
@@ -139,6 +164,52 @@ def plot_learning_curves(curves: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_ylabel("accuracy on novel classes (%)")
     ax.legend(frameon=False, fontsize=9)
     ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_selection(members: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Does selection select? One panel per generation: each member's fitness (what the
+    tournaments saw) against its descendants' mean accuracy on test classes (± 95% CI), with
+    Spearman's rho in the title. ``members``: a summary of :func:`gtl.experiments.selection_validity`."""
+    from .stats import rank_correlation
+    sns.set_theme(style="whitegrid", context="notebook")
+    gens = list(dict.fromkeys(members.generation))
+    fig, axes = plt.subplots(1, len(gens), figsize=(4.6 * len(gens), 3.8), sharey=True, squeeze=False)
+    for ax, g in zip(axes[0], gens):
+        rows = members[members.generation == g]
+        ax.errorbar(rows.fitness, 100 * rows["mean"], yerr=100 * rows.ci95, fmt="o", capsize=3,
+                    color=PALETTE["Learngene"])
+        rho, low, high = rank_correlation(rows.fitness.tolist(), rows["mean"].tolist())
+        ax.set_title(f"generation {g}: rho {rho:+.2f} [{low:+.2f}, {high:+.2f}]", fontsize=10)
+        ax.set_xlabel("fitness (critics, validation classes)")
+    axes[0][0].set_ylabel("descendants' accuracy, test classes (%)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_budget_curve(lineage: pd.DataFrame, pretraining: pd.DataFrame, title: str = "") -> plt.Figure:
+    """The gap's budget curve (:mod:`gtl.budget`): left, the paired gap over Scratch (± 95% CI) of
+    Learngene and Pre-Cut against the lineage budget, one line per isolation; right, Pre-Cut's and
+    Pre-Fin's gap against Pre-Fin's pre-training steps. Both from :func:`gtl.budget.gaps`."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    styles = ["-o", "--s", ":^"]
+    for (name, rows), style in zip(lineage.groupby("isolation", sort=False), styles):
+        for method, r in rows.groupby("method", sort=False):
+            left.errorbar(r.lineage_steps, 100 * r.gap, yerr=100 * r.gap_ci95, fmt=style, capsize=3, ms=4,
+                          color=PALETTE[method], label=f"{method}, {name}")
+    for method, r in pretraining.groupby("method", sort=False):
+        right.errorbar(r.pretrain_steps, 100 * r.gap, yerr=100 * r.gap_ci95, fmt="-o", capsize=3, ms=4,
+                       color=PALETTE[method], label=method)
+    for ax, label in ((left, "lineage budget: generations × lifetime steps"), (right, "Pre-Fin's pre-training steps")):
+        ax.axhline(0, color=PALETTE["Scratch"], lw=1.2)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.legend(frameon=False, fontsize=8)
+    left.set_ylabel("gap over Scratch, paired (points)")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

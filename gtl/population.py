@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .train import TrainConfig, batch_plan, normalize, shift_and_flip, train
+from .train import TrainConfig, batch_plan, hold_circuits, normalize, shift_and_flip, train
 
 # Modules without parameters that act on each channel (or each position) alone:
 # they need no change to serve P stacked members.
@@ -121,6 +121,8 @@ class StackedLinear(nn.Module):
 
 
 def _stacked_conv(convs: Sequence[nn.Conv2d]) -> nn.Conv2d:
+    """One grouped conv for ``P`` convs; members' closed circuits (``circuit_keep``, see
+    :func:`gtl.learngene.close_circuit`) stack with it, all ones for a member without."""
     c = convs[0]
     p = len(convs)
     out = nn.Conv2d(p * c.in_channels, p * c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation,
@@ -130,6 +132,10 @@ def _stacked_conv(convs: Sequence[nn.Conv2d]) -> nn.Conv2d:
         out.weight.copy_(torch.cat([m.weight for m in convs]))
         if c.bias is not None:
             out.bias.copy_(torch.cat([m.bias for m in convs]))
+    keeps = [getattr(m, "circuit_keep", None) for m in convs]
+    if any(k is not None for k in keeps):
+        out.circuit_keep = torch.cat([torch.ones_like(m.weight) if k is None else k.to(m.weight)
+                                      for m, k in zip(convs, keeps)])
     return out
 
 
@@ -286,6 +292,7 @@ def _train_stacked(models, images, labels, cfg: TrainConfig, seeds, runtime: Run
         opt.zero_grad(set_to_none=True)
         per_member.sum().backward()  # members share no weight: each gets its own gradient
         opt.step()
+        hold_circuits(stacked)
         losses.append(per_member.detach())
         if on_step is not None:
             on_step(step + 1, stacked)

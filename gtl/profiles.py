@@ -16,6 +16,13 @@ import os
 
 PROFILES = ("smoke", "quick", "paper")
 
+# Values chosen on validation classes by notebooks/12_protocol_choice.ipynb (gtl.protocol, by rules written
+# before the run; docs/decisions.md #17). Every preset uses them; tests/test_protocol.py checks them against the
+# table that notebook wrote (figures/protocol_choice_quick_miniimagenet.csv). They reach every cache key
+# through the configs they set, so this module is not one of gtl.cache.RESULT_MODULES.
+CHOSEN_ISOLATION = {"cross_scale": 0.0, "closed_circuit": False}  # "cut at birth" (decision #16)
+CHOSEN_QUESTION_STEPS = 10  # fine-tuning steps of the open-question notebooks in the quick profile
+
 
 def check_profile(profile: str) -> str:
     """``profile`` if it is one of :data:`PROFILES`, else a ValueError naming the choices."""

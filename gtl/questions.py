@@ -21,19 +21,21 @@ import torch
 from .cache import cached_table, key
 from .data import ImageDataset, load_dataset
 from .evolution import EvolutionResult, GTLConfig, Member
-from .experiments import ABLATION_BUDGET, SCORES, compare_methods, default_device, fingerprints, run_evolution
-from .fewshot import EvalConfig, ci_apart, evaluate, from_learngene, scratch
+from .experiments import ABLATION_BUDGET, SCORES, default_device, fingerprints, method_episodes, run_evolution
+from .fewshot import EvalConfig, evaluate, from_learngene, scratch
 from .learngene import ChannelMasks, count_params, extract, masked_fraction, seeded_model, top_channels
 from .models import FewShotNet
+from .profiles import CHOSEN_QUESTION_STEPS
+from .stats import clear_difference, mean_ci95, paired_difference
 
 # Learngene sizes to test, as shares of the parameters; the paper's is ~20% (abstract).
 SIZE_FRACTIONS = (0.02, 0.05, 0.10, 0.20, 0.30, 0.45, 0.60)
 PAPER_SIZE = 0.20
+SIZE_PAIR_ON = ("score", "setting")
 
 
-# Fine-tuning steps of the question notebooks in the quick profile: notebook 02's learning curves show the
-# learngene's head start there, and 50 steps wash it out at that scale (our choice).
-QUICK_FINETUNE_STEPS = 10
+# Fine-tuning steps of the question notebooks in the quick profile: chosen on validation classes by notebook 12.
+QUICK_FINETUNE_STEPS = CHOSEN_QUESTION_STEPS
 
 
 def question_protocol(profile: str, dataset: str | None = None) -> EvalConfig:
@@ -83,7 +85,8 @@ def size_sweep(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[f
                device: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Descendants of learngenes of every size in ``fractions``, cut from the run's best
     network by the same saliency rule GTL uses (our choice), and Scratch (size 0),
-    on the same novel-class episodes. Cached in the run's folder."""
+    on the same novel-class episodes. A long table (one row per episode), cached in the
+    run's folder; :data:`SIZE_PAIR_ON` pairs its rows."""
     cfg, device = result.config, device or default_device()
     test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
     name = key(eval_cfg, fractions, shots, scores, cfg.key(), fingerprints(result, test_set))
@@ -99,15 +102,15 @@ def _size_rows(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[f
     candidates = [(0.0, scratch(cfg.arch, cfg.width), 0, "Scratch")]
     for f in fractions:
         lg = extract(net, masks_for_fraction(net, member.saliency, f))
-        candidates.append((f, from_learngene(lg), lg.num_params, "Learngene"))
+        candidates.append((f, from_learngene(lg, cfg.cross_scale), lg.num_params, "Learngene"))
     total = count_params(net)
     rows = []
     for target, make, params, method in candidates:
         for score in scores:
             r = evaluate(make, test_set, protocol, cfg.seed, method, params, device, progress, SCORES[score])
-            rows.append({**r.row(), "target_fraction": target, "fraction": params / total, "score": score,
-                         "finetune_steps": 0 if score == "instinct" else protocol.finetune.steps,
-                         "paper_size": target == PAPER_SIZE, "dataset": cfg.dataset})
+            rows += r.long(target_fraction=target, fraction=params / total, score=score,
+                           finetune_steps=0 if score == "instinct" else protocol.finetune.steps,
+                           paper_size=target == PAPER_SIZE, dataset=cfg.dataset)
     return pd.DataFrame(rows)
 
 
@@ -129,7 +132,8 @@ def sensitivity_table(profile: str, dataset: str, arch: str, seed: int, eval_cfg
 
     The base is the ablations' budget (:data:`gtl.experiments.ABLATION_BUDGET`), so
     runs shared with notebook 07 (no mutation, no tournament, one generation) are reused.
-    ``base`` replaces that budget (any :class:`GTLConfig` overrides).
+    ``base`` replaces that budget (any :class:`GTLConfig` overrides). A long table (one row
+    per episode; Scratch's rows have factor "Scratch").
     """
     factors = factors or SENSITIVITY[profile]
     base = dict(ABLATION_BUDGET[profile] if base is None else base)
@@ -140,38 +144,37 @@ def sensitivity_table(profile: str, dataset: str, arch: str, seed: int, eval_cfg
             settings = {**base, factor: value}
             result = run_evolution(profile, dataset, arch, seed, data_root, device, progress, **settings)
             methods = ("Learngene", "Scratch") if not rows else ("Learngene",)
-            df = compare_methods(result, eval_cfg, "test", (shots,), methods, data_root, device, progress)
-            for r in df.itertuples():
-                if r.method == "Scratch":  # no genetic settings: only where its number comes from
-                    rows.append({"factor": "Scratch", "value": "", "is_base": False, "mean": r.mean,
-                                 "ci95": r.ci95, "setting": r.setting, "episodes": int(r.episodes),
-                                 "seed": int(r.seed)})
-                    continue
-                rows.append({"factor": factor, "value": value, "is_base": value == getattr(base_config, factor),
-                             "mean": r.mean,
-                             "ci95": r.ci95, "best_fitness": float(result.history.fitness.max()),
-                             "learngene_fraction": float(result.best.fraction), **_provenance(r, result)})
-    return pd.DataFrame(rows)
+            df = method_episodes(result, eval_cfg, "test", (shots,), methods, data_root, device, progress)
+            rows.append(df[df.method == "Learngene"].assign(
+                factor=factor, value=value, is_base=value == getattr(base_config, factor),
+                best_fitness=float(result.history.fitness.max()), learngene_fraction=float(result.best.fraction),
+                population=result.config.population, generations=result.config.generations,
+                tournament_size=result.config.tournament_size, mutation_rate=result.config.mutation_rate))
+            scratch_rows = df[df.method == "Scratch"]  # no genetic settings: only where its number comes from
+            if len(scratch_rows):
+                rows.append(scratch_rows.assign(factor="Scratch", value="", is_base=False))
+    return pd.concat(rows, ignore_index=True)[_SENSITIVITY_COLUMNS]
 
 
-def _provenance(r, result: EvolutionResult) -> dict:
-    return {"setting": r.setting, "episodes": int(r.episodes), "seed": int(r.seed),
-            "population": result.config.population, "generations": result.config.generations,
-            "tournament_size": result.config.tournament_size, "mutation_rate": result.config.mutation_rate}
+_SENSITIVITY_COLUMNS = ["factor", "value", "is_base", "method", "best_fitness", "learngene_fraction", "setting",
+                        "seed", "population", "generations", "tournament_size", "mutation_rate", "episode",
+                        "accuracy"]
 
 
 # Learngenes beyond CNNs: the ViT's settings per profile (our choice; the GA budget of the ablations).
 VIT_SETTINGS = {"smoke": {"arch": "vit", "width": 0.25, **ABLATION_BUDGET["smoke"]},
                 "quick": {"arch": "vit", "width": 0.5, **ABLATION_BUDGET["quick"]},
                 "paper": {"arch": "vit", "width": 1.0}}
+VIT_PAIR_ON = ("network", "score", "setting")
 
 
 def vit_comparison(profile: str, dataset: str, seed: int, eval_cfg: EvalConfig, shots: tuple[int, ...] = (5,),
                    cnn: str = "vgg11", data_root=None, device: str | None = None, progress: bool = True,
                    settings: dict | None = None) -> tuple[pd.DataFrame, EvolutionResult]:
     """Learngene vs Scratch for the ViT and, under the same GA budget, for the CNN ``cnn``
-    (fine-tuned and instincts), on the same novel-class episodes. ``settings`` replaces
-    :data:`VIT_SETTINGS` (``width`` is the ViT's; the rest is the budget of both runs)."""
+    (fine-tuned and instincts), on the same novel-class episodes: a long table (one row per
+    episode; :data:`VIT_PAIR_ON` pairs it). ``settings`` replaces :data:`VIT_SETTINGS`
+    (``width`` is the ViT's; the rest is the budget of both runs)."""
     settings = dict(VIT_SETTINGS[profile] if settings is None else {"arch": "vit", **settings})
     vit = run_evolution(profile, dataset, settings.pop("arch"), seed, data_root, device, progress, **settings)
     budget = {k: v for k, v in settings.items() if k != "width"}
@@ -179,7 +182,7 @@ def vit_comparison(profile: str, dataset: str, seed: int, eval_cfg: EvalConfig, 
     tables = []
     for result in (vit, cnn_run):
         for score in ("finetune", "instinct"):
-            df = compare_methods(result, eval_cfg, "test", shots, ("Learngene", "Scratch"), data_root, device,
+            df = method_episodes(result, eval_cfg, "test", shots, ("Learngene", "Scratch"), data_root, device,
                                  progress, score)
             tables.append(df.assign(network=f"{result.config.arch} x{result.config.width:g}",
                                     learngene_fraction=float(result.best.fraction),
@@ -187,39 +190,51 @@ def vit_comparison(profile: str, dataset: str, seed: int, eval_cfg: EvalConfig, 
     return pd.concat(tables, ignore_index=True), vit
 
 
-def _separated(a, b) -> bool:
-    return ci_apart(a["mean"], a["ci95"], b["mean"], b["ci95"])
+def _cell(rows: pd.DataFrame) -> list[float]:
+    """The accuracies of one cell of a long table, in episode order."""
+    if rows.episode.duplicated().any():
+        raise ValueError("several rows per episode: these rows are more than one cell")
+    return rows.sort_values("episode").accuracy.tolist()
 
 
-def size_summary(df: pd.DataFrame) -> list[str]:
-    """Plain sentences on a :func:`size_sweep` table: which sizes beat Scratch (CIs apart), the best one."""
+def _pct(acc: list[float]) -> str:
+    mean, ci = mean_ci95(acc)
+    return f"{100 * mean:.1f} ± {100 * ci:.1f}%"
+
+
+def size_summary(episodes: pd.DataFrame) -> list[str]:
+    """Plain sentences on a :func:`size_sweep` long table: which sizes beat Scratch (paired
+    95% CI above 0, :func:`gtl.stats.clear_difference`), the best size, the paper's size against it."""
     lines = []
-    for score, rows in df.groupby("score", sort=False):
-        sc = rows[rows.method == "Scratch"].iloc[0]
-        lg = rows[rows.method == "Learngene"]
-        label = "no learning (instincts)" if score == "instinct" else f"after {int(rows.finetune_steps.iloc[0])} steps"
-        above = [f"{100 * r.target_fraction:g}%" for _, r in lg.iterrows() if r["mean"] > sc["mean"] and _separated(r, sc)]
-        best = lg.loc[lg["mean"].idxmax()]
-        paper = lg[lg.paper_size]
-        lines.append(f"{label}: Scratch {100 * sc['mean']:.1f} ± {100 * sc.ci95:.1f}%; learngenes above it with the "
-                     f"95% CIs apart: {', '.join(above) or 'none'}; best size {100 * best.target_fraction:g}% "
-                     f"({100 * best['mean']:.1f} ± {100 * best.ci95:.1f}%)"
-                     + (f"; the paper's 20%: {100 * paper['mean'].iloc[0]:.1f} ± {100 * paper.ci95.iloc[0]:.1f}%"
-                        + (", CIs apart from the best" if _separated(paper.iloc[0], best) else
-                           ", within the CIs of the best") if len(paper) else "") + ".")
+    for score, rows in episodes.groupby("score", sort=False):
+        sc = _cell(rows[rows.method == "Scratch"])
+        lg = {f: _cell(r) for f, r in rows[rows.method == "Learngene"].groupby("target_fraction", sort=False)}
+        steps = int(rows.finetune_steps.iloc[0])
+        label = "no learning (instincts)" if score == "instinct" else f"after {steps} steps"
+        above = [f"{100 * f:g}%" for f, a in lg.items() if paired_difference(a, sc)[0] > 0 and clear_difference(a, sc)]
+        best = max(lg, key=lambda f: mean_ci95(lg[f])[0])
+        line = (f"{label}: Scratch {_pct(sc)}; learngenes clearly above it (paired): {', '.join(above) or 'none'}; "
+                f"best size {100 * best:g}% ({_pct(lg[best])})")
+        if PAPER_SIZE in lg and best != PAPER_SIZE:
+            d, ci = paired_difference(lg[PAPER_SIZE], lg[best])
+            line += (f"; the paper's 20%: {_pct(lg[PAPER_SIZE])}, {100 * d:+.1f} ± {100 * ci:.1f} points from the best"
+                     + (" (clear)" if clear_difference(lg[PAPER_SIZE], lg[best]) else " (not clear)"))
+        lines.append(line + ".")
     return lines
 
 
-def sensitivity_summary(df: pd.DataFrame) -> list[str]:
-    """Per hyper-parameter: which values differ from the base run with the 95% CIs apart."""
+def sensitivity_summary(episodes: pd.DataFrame) -> list[str]:
+    """Per hyper-parameter: which values differ clearly from the base run, paired on the same episodes."""
     lines = []
-    for factor, rows in df[df.factor != "Scratch"].groupby("factor", sort=False):
-        base = rows[rows.is_base].iloc[0]
-        apart = [f"{r.value:g}" if isinstance(r.value, float) else str(r.value)
-                 for _, r in rows.iterrows() if not r.is_base and _separated(r, base)]
-        spread = 100 * (rows["mean"].max() - rows["mean"].min())
-        lines.append(f"{factor}: accuracies span {spread:.1f} points over {len(rows)} values; "
-                     + (f"CIs apart from the base ({base.value}) at {', '.join(apart)}." if apart else
-                        f"every value lies within the 95% CIs of the base ({base.value}): no measurable effect "
-                        f"at this budget."))
+    for factor, rows in episodes[episodes.factor != "Scratch"].groupby("factor", sort=False):
+        base = _cell(rows[rows.is_base])
+        base_value = rows[rows.is_base].value.iloc[0]
+        values = {v: _cell(r) for v, r in rows.groupby("value", sort=False)}
+        means = [mean_ci95(a)[0] for a in values.values()]
+        apart = [f"{v:g}" if isinstance(v, float) else str(v) for v, a in values.items()
+                 if v != base_value and clear_difference(a, base)]
+        lines.append(f"{factor}: accuracies span {100 * (max(means) - min(means)):.1f} points over {len(values)} "
+                     f"values; " + (f"clearly different from the base ({base_value}), paired: {', '.join(apart)}."
+                                    if apart else f"no value clearly different from the base ({base_value}), "
+                                                  f"paired on the same episodes: no measurable effect at this budget."))
     return lines

@@ -160,7 +160,8 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
     batches in channels-last memory: the same numbers up to float rounding, and
     1.1-1.5x faster on a CPU (oneDNN) as on a GPU (cuDNN). ``bf16`` runs the
     forward pass under bf16 autocast on CUDA (ignored elsewhere), as the batched
-    path does, so a benchmark compares the two at one precision.
+    path does, so a benchmark compares the two at one precision. Closed learngene
+    circuits (:func:`gtl.learngene.close_circuit`) stay closed: :func:`hold_circuits`.
     """
     plan = batch_plan(len(images), cfg, seed, images.shape[-2]).to(images.device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -181,10 +182,30 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        hold_circuits(model)
         losses.append(loss.detach())
         if on_step is not None:
             on_step(len(losses))
     return [float(v) for v in torch.stack(losses).cpu()] if losses else []
+
+
+@torch.no_grad()
+def hold_circuits(model: nn.Module) -> None:
+    """Put the zeros of closed learngene circuits back after an optimiser step.
+
+    :func:`gtl.learngene.close_circuit` gives a conv the attribute
+    ``circuit_keep`` (0 at the cross-weights, 1 elsewhere). SGD moves those
+    weights (their gradient, momentum and weight decay are not 0), so every
+    step is followed by this multiplication: the forward pass never sees them
+    and they stay at exactly 0. A network without closed circuits is unchanged.
+    """
+    for m in model.modules():
+        keep = getattr(m, "circuit_keep", None)
+        if keep is None:
+            continue
+        if keep.device != m.weight.device:  # the network moved after it was closed
+            keep = m.circuit_keep = keep.to(m.weight.device)
+        m.weight.mul_(keep)
 
 
 @torch.no_grad()

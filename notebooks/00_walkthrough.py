@@ -238,21 +238,23 @@ correct = check("first_layer", answer, net=host, lg=evolved)
 # The evolved learngene initialises descendants that meet 5-way 5-shot episodes of the **test** classes, which no
 # ancestor has seen; *Scratch* starts from random weights. Both meet the same 20 episodes and seeds. We score them
 # twice: with **no learning at all** (instincts: nearest class mean of the untrained network's features) and
-# after 10 fine-tuning steps, where notebook 02's learning curves show the quick profile's gap (**our choice**;
-# after 50 steps the gap washes out at this scale, see the README).
+# after a short fine-tuning, the open-question notebooks' budget, which notebook 12 chose on *validation* classes
+# (docs/decisions.md #17). Every comparison is paired: both networks meet the same episodes, so the verdict is
+# about the per-episode difference.
 
 # %%
 from dataclasses import replace
 from gtl.fewshot import finetune_on_task, instinct_on_task
+from gtl.questions import question_protocol
 protocol = EvalConfig.from_profile(profile, **({"episodes": 20} if profile == "quick" else {}))
-short = replace(protocol, finetune=replace(protocol.finetune, steps=10)) if profile == "quick" else protocol
+short = replace(protocol, finetune=question_protocol(profile).finetune)
 for label, proto, score_fn in [("instincts", protocol, instinct_on_task),
                                (f"after {short.finetune.steps} fine-tuning steps", short, finetune_on_task)]:
-    a = evaluate(from_learngene(evolved), test_set, proto, seed, "Learngene", evolved.num_params, device,
-                 progress=False, score=score_fn)
+    a = evaluate(from_learngene(evolved, cfg.cross_scale), test_set, proto, seed, "Learngene", evolved.num_params,
+                 device, progress=False, score=score_fn)
     b = evaluate(scratch(cfg.arch, cfg.width), test_set, proto, seed, "Scratch", 0, device, progress=False,
                  score=score_fn)
-    print(f"{label}: {verdict(a.row(), b.row())}")
+    print(f"{label}: {verdict(a.accuracies, b.accuracies)}")
 
 # %% [markdown]
 # Twenty episodes give wide confidence intervals: this demonstrates the protocol; read every number with

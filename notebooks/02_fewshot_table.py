@@ -9,13 +9,19 @@
 #
 # * **Scratch**: random initialisation (0 parameters transferred);
 # * **Pre-Fin**: a network pre-trained on all 64 training classes, every weight transferred, new head;
+# * **Pre-Cut**: the same pre-trained network cut by GTL's own rule (largest |BN γ|) to the learngene's channel
+#   counts and inherited the same way: what the learngene's *construction* gives without evolution;
 # * **Layer-LG**: whole pre-trained top layers of about the learngene's parameter count (the earlier learngene
 #   papers inherit integral layers);
 # * **Random-mask**: the pre-trained network's weights under random channel masks of the learngene's sizes:
 #   what a learngene-shaped piece of a *pre-trained* network gives without evolution.
 #
-# All methods meet the same episodes and fine-tuning seeds; accuracies are mean ± 95% CI over episodes, and
-# every row says how many parameters it transfers. The protocol (fine-tuning steps, learning rate, episodes)
+# All methods meet the same episodes and fine-tuning seeds, so every comparison is **paired**: the table gives
+# each method's mean ± 95% CI over episodes *and* its difference with Scratch episode by episode (mean ± 95% CI,
+# bold when that interval excludes 0, the project's one rule: `gtl.stats.clear_difference`). Every row says how
+# many parameters it transfers; the per-episode accuracies are saved next to the table
+# (`figures/table_fewshot_*_episodes.csv`), so any other pair can be compared the same way.
+# The protocol (fine-tuning steps, learning rate, episodes)
 # and the baselines' construction are **our choice** (docs/decisions.md #10, #12). Quick profile on CIFAR-FS: the
 # offline CIFAR-100 subset has 11–33 images per class, so survival tasks use 9 images per class and episodes 6
 # queries per class (**our choice**).
@@ -32,9 +38,10 @@ arch = "vgg11"
 # %% tags=["nbval-check-output"]
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import METHODS, PAPER_CLAIMS, run_evolution, compare_methods, format_table, verdicts
+from gtl.experiments import METHODS, PAIR_ON, PAPER_CLAIMS, run_evolution, method_episodes, format_table, verdicts
 from gtl.fewshot import EvalConfig
-from gtl.plots import plot_results, save_figure, save_table
+from gtl.plots import plot_results, save_episodes, save_figure, save_table
+from gtl.stats import gain_shares, summarize
 
 progress = profile == "paper"
 print("methods:", ", ".join(METHODS))
@@ -47,11 +54,13 @@ for ds in datasets:
     eval_cfg = EvalConfig.from_profile(profile, ds)
     print(f"{ds}: {eval_cfg.episodes} episodes per cell, {eval_cfg.queries} queries per class, "
           f"{eval_cfg.finetune.steps} fine-tuning steps; learngene {result.best.fraction:.1%} of the parameters")
-    frames.append(compare_methods(result, eval_cfg, "test", (1, 5), METHODS, data_root, device, progress))
-results = pd.concat(frames, ignore_index=True)
+    frames.append(method_episodes(result, eval_cfg, "test", (1, 5), METHODS, data_root, device, progress))
+episodes = pd.concat(frames, ignore_index=True)
+results = summarize(episodes, PAIR_ON)
 table = format_table(results, profile)
 for ds in datasets:
     save_table(table[table.dataset == ds], f"table_fewshot_{profile}_{ds}")
+    save_episodes(episodes[episodes.dataset == ds], f"table_fewshot_{profile}_{ds}")
 table
 
 # %%
@@ -73,7 +82,22 @@ for ds in datasets:
 
 # %%
 print("paper (abstract):", PAPER_CLAIMS["improvement_over_scratch"], "points over Scratch")
-print("\n".join(verdicts(results, ["dataset", "setting"], ("Scratch", "Random-mask", "Layer-LG", "Pre-Fin"))))
+others = ("Scratch", "Pre-Cut", "Random-mask", "Layer-LG", "Pre-Fin")
+print("\n".join(verdicts(episodes, ["dataset", "setting"], others)))
+
+# %% [markdown]
+# ## How much of pre-training's gain does each transfer keep?
+#
+# Each method's gain over Scratch as a share of Pre-Fin's gain on the same episodes (1: all that pre-training on
+# the 64 training classes gives; 0: nothing), with a 95% paired-bootstrap interval (`gtl.stats.share_of_gain`).
+# Where Pre-Fin's own gain is small the share is ill-defined and its interval wide.
+
+# %%
+shares = gain_shares(episodes, ["dataset", "setting"], "Scratch", "Pre-Fin", seed)
+shares = shares.assign(**{c: (100 * shares[c]).round(1) for c in ("share", "share_low", "share_high")}).rename(
+    columns={"share": "share of Pre-Fin's gain (%)", "share_low": "95% CI low", "share_high": "95% CI high"})
+save_table(shares, f"table_gain_shares_{profile}")
+shares
 
 # %% [markdown]
 # ## Learning curves: how fast each initialisation learns
@@ -87,11 +111,14 @@ from gtl.experiments import learning_curves
 from gtl.plots import plot_learning_curves
 ds = datasets[0]
 result = run_evolution(profile, ds, arch, seed, data_root, device, progress=progress)
-curves = learning_curves(result, EvalConfig.from_profile(profile, ds), ("Learngene", "Scratch", "Pre-Fin"), 5,
-                         data_root=data_root, device=device, progress=progress)
-save_table(curves.assign(accuracy=(100 * curves["mean"]).round(2), ci95=(100 * curves.ci95).round(2))
+curve_episodes = learning_curves(result, EvalConfig.from_profile(profile, ds), ("Learngene", "Scratch", "Pre-Fin"),
+                                 5, data_root=data_root, device=device, progress=progress)
+curves = summarize(curve_episodes, ["step"])
+save_table(curves.assign(accuracy=(100 * curves["mean"]).round(2), ci95=(100 * curves.ci95).round(2),
+                         diff=(100 * curves["diff"]).round(2), diff_ci95=(100 * curves.diff_ci95).round(2))
            .drop(columns=["mean"]), f"curves_fewshot_{profile}_{ds}")
+save_episodes(curve_episodes, f"curves_fewshot_{profile}_{ds}")
 fig = plot_learning_curves(curves, f"{ds}, 5-way 5-shot, novel classes ({profile} profile, seed {seed})")
 save_figure(fig, f"curves_fewshot_{profile}_{ds}")
 plt.show()
-print("\n".join(verdicts(curves, "step")))
+print("\n".join(verdicts(curve_episodes, "step")))

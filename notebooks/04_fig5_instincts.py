@@ -25,9 +25,10 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from gtl.data import load_dataset, class_examples
 from gtl.evolution import GTLConfig
-from gtl.experiments import METHODS, run_evolution, compare_methods, format_table, pretrained_network, verdicts
+from gtl.experiments import METHODS, PAIR_ON, run_evolution, method_episodes, format_table, pretrained_network, verdicts
 from gtl.fewshot import EvalConfig, activation_maps, from_learngene, scratch
-from gtl.plots import plot_activation_maps, plot_results, save_figure, save_table
+from gtl.plots import plot_activation_maps, plot_results, save_episodes, save_figure, save_table
+from gtl.stats import summarize
 
 progress = profile == "paper"
 
@@ -36,19 +37,21 @@ frames = []
 for ds in datasets:
     result = run_evolution(profile, ds, arch, seed, data_root, device, progress=progress)
     eval_cfg = EvalConfig.from_profile(profile, ds)
-    frames.append(compare_methods(result, eval_cfg, "test", (1, 5), METHODS, data_root, device, progress,
+    frames.append(method_episodes(result, eval_cfg, "test", (1, 5), METHODS, data_root, device, progress,
                                   score="instinct"))
-results = pd.concat(frames, ignore_index=True)
+episodes = pd.concat(frames, ignore_index=True)
+results = summarize(episodes, PAIR_ON)
 table = format_table(results, profile, claim=False)  # the paper's +12/+16 are after fine-tuning
 for ds in datasets:
     save_table(table[table.dataset == ds], f"table_instincts_{profile}_{ds}")
+    save_episodes(episodes[episodes.dataset == ds], f"table_instincts_{profile}_{ds}")
 table
 
 # %%
 assert (results.score == "instinct").all() and results["mean"].between(0, 1).all()
 
 # %%
-print("\n".join(verdicts(results, ["dataset", "setting"], ("Scratch", "Random-mask", "Pre-Fin"))))
+print("\n".join(verdicts(episodes, ["dataset", "setting"], ("Scratch", "Pre-Cut", "Random-mask", "Pre-Fin"))))
 for ds in datasets:
     fig = plot_results(results[results.dataset == ds], title=f"instincts (no learning), {ds}, {profile} profile")
     save_figure(fig, f"table_instincts_{profile}_{ds}")
@@ -68,7 +71,7 @@ cfg, eval_cfg = result.config, EvalConfig.from_profile(profile, ds)
 test_set = load_dataset(ds, "test", data_root, cfg.image_size)
 images, names = class_examples(test_set, 6, seed)
 nets = {"Scratch (random)": scratch(cfg.arch, cfg.width)(seed),
-        "Learngene (untrained)": from_learngene(result.best)(seed),
+        "Learngene (untrained)": from_learngene(result.best, cfg.cross_scale)(seed),
         "Pre-trained (ours)": pretrained_network(cfg, eval_cfg, data_root, device)}
 maps = {label: activation_maps(net.cpu(), images) for label, net in nets.items()}
 fig = plot_activation_maps(images, maps, names)

@@ -27,7 +27,8 @@ import matplotlib.pyplot as plt
 from gtl.experiments import run_evolution, scalability_targets, transfer_table, verdicts
 from gtl.fewshot import EvalConfig
 from gtl.inherit import mapping_table
-from gtl.plots import plot_results, save_figure, save_table
+from gtl.plots import plot_results, save_episodes, save_figure, save_table
+from gtl.stats import PAIRED, paired_text, summarize
 
 tag = f"{profile}_{dataset}"
 progress = profile == "paper"
@@ -49,14 +50,18 @@ deepest = max(targets, key=lambda t: len(mapping_table(result.best, *t)))
 pd.DataFrame(mapping_table(result.best, *deepest))
 
 # %%
-results = transfer_table(result, EvalConfig.from_profile(profile, dataset), targets, (5,), device, progress,
-                         data_root)
+episodes = transfer_table(result, EvalConfig.from_profile(profile, dataset), targets, (5,), device, progress,
+                          data_root)
+results = summarize(episodes, ["descendant", "setting"])
 table = pd.DataFrame({"descendant": results.descendant, "method": results.method,
                       "accuracy (%)": (100 * results["mean"]).round(2), "95% CI (±)": (100 * results.ci95).round(2),
+                      PAIRED: [paired_text(*r) for r in zip(results["diff"], results.diff_ci95,
+                                                                                   results.clear)],
                       "params transferred": results.params_transferred,
                       "share of params (%)": (100 * results.params_fraction).round(1),
                       "episodes": results.episodes, "seed": results.seed, "profile": profile})
 save_table(table, f"table_scalability_{tag}")
+save_episodes(episodes, f"table_scalability_{tag}")
 table
 
 # %%
@@ -66,4 +71,4 @@ assert set(results.method) == {"Learngene", "Scratch"} and results["mean"].betwe
 fig = plot_results(results.assign(setting=results.descendant), title=f"descendants of a {arch} learngene, 5-way 5-shot")
 save_figure(fig, f"table_scalability_{tag}")
 plt.show()
-print("\n".join(verdicts(results, "descendant")))
+print("\n".join(verdicts(episodes, "descendant")))

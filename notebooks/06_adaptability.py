@@ -4,7 +4,9 @@
 # Paper (abstract): *the learngenes have the ... adaptability on the downstream ... datasets*. Which datasets
 # is not known (docs/decisions.md). Here the learngene evolved on miniImageNet initialises descendants fine-tuned
 # on 5-way episodes of **CUB-200-2011** birds (the test classes of the standard split present in the offline
-# subset), beside Scratch and Pre-Fin (pre-trained on miniImageNet's training classes). The paper profile adds
+# subset), beside Scratch, Pre-Fin (pre-trained on miniImageNet's training classes) and Pre-Cut (that network cut by
+# GTL's saliency rule to the learngene's size); differences with Scratch are paired over the same episodes. The
+# paper profile adds
 # CIFAR-FS as a second target.
 
 # %% tags=["parameters"]
@@ -19,22 +21,25 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import run_evolution, compare_methods, format_table, verdicts
+from gtl.experiments import PAIR_ON, run_evolution, method_episodes, format_table, verdicts
 from gtl.fewshot import EvalConfig
-from gtl.plots import plot_results, save_figure, save_table
+from gtl.plots import plot_results, save_episodes, save_figure, save_table
+from gtl.stats import summarize
 
 targets = ["cub"] if profile != "paper" else ["cub", "cifar-fs"]
 progress = profile == "paper"
 
 # %%
 result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=progress)
-frames = [compare_methods(result, EvalConfig.from_profile(profile, t), "test", (1, 5),
-                          ("Learngene", "Scratch", "Pre-Fin"), data_root, device, progress, dataset=t)
+frames = [method_episodes(result, EvalConfig.from_profile(profile, t), "test", (1, 5),
+                          ("Learngene", "Scratch", "Pre-Fin", "Pre-Cut"), data_root, device, progress, dataset=t)
           for t in targets]
-results = pd.concat(frames, ignore_index=True)
+episodes = pd.concat(frames, ignore_index=True)
+results = summarize(episodes, PAIR_ON)
 table = format_table(results, profile).assign(**{"learngene from": dataset})
 for t in targets:
     save_table(table[table.dataset == t], f"table_adaptability_{profile}_{dataset}_to_{t}")
+    save_episodes(episodes[episodes.dataset == t], f"table_adaptability_{profile}_{dataset}_to_{t}")
 table
 
 # %%
@@ -46,4 +51,4 @@ for t in targets:
     fig = plot_results(sub, title=f"{dataset} learngene on {t} ({profile} profile)")
     save_figure(fig, f"table_adaptability_{profile}_{dataset}_to_{t}")
     plt.show()
-print("\n".join(verdicts(results, ["dataset", "setting"])))
+print("\n".join(verdicts(episodes, ["dataset", "setting"], ("Scratch", "Pre-Cut", "Pre-Fin"))))

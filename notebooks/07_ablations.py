@@ -11,6 +11,9 @@
 # * **generation 0 only**: no inheritance at all (the best learngene of the first generation);
 # * **Random-mask / Scratch (no evolution)**: a learngene-shaped piece of a pre-trained network, and nothing.
 #
+# Differences are paired over the same episodes: the table gives each variant's difference with Scratch, and the
+# verdicts below GTL's difference with each variant (mean ± 95% CI, clear when it excludes 0).
+#
 # To fit the quick profile's time budget every GTL variant here runs a smaller population for fewer
 # generations (`gtl.experiments.ABLATION_BUDGET`) than notebook 01. `best_from_generation` says where each
 # run's best learngene came from: variants whose best is a generation-0 learngene end up identical.
@@ -27,9 +30,10 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import ABLATIONS, ABLATION_BUDGET, ablation_table, verdict
+from gtl.experiments import ABLATIONS, ABLATION_BUDGET, ablation_table, verdicts
+from gtl.stats import PAIRED, summarize
 from gtl.fewshot import EvalConfig
-from gtl.plots import plot_results, save_figure, save_table
+from gtl.plots import percent_table, plot_results, save_episodes, save_figure, save_table
 
 tag = f"{profile}_{dataset}"
 print("budget:", ABLATION_BUDGET[profile] or "the profile's own")
@@ -37,21 +41,51 @@ for name, overrides in ABLATIONS.items():
     print(f"{name:18} {overrides}")
 
 # %%
-results = ablation_table(profile, dataset, arch, seed, EvalConfig.from_profile(profile, dataset), 5, data_root,
-                         device, progress=(profile == "paper"))
-table = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
-                          "95% CI (±)": (100 * results.ci95).round(2)}).drop(columns=["mean", "ci95"])
+episodes = ablation_table(profile, dataset, arch, seed, EvalConfig.from_profile(profile, dataset), 5, data_root,
+                          device, progress=(profile == "paper"))
+results = summarize(episodes, ["setting"], baseline="Scratch (no evolution)")
+table = percent_table(results.rename(columns={"method": "variant"}),
+                      ["variant", "accuracy (%)", "95% CI (±)", PAIRED, "params_transferred", "setting", "episodes",
+                       "seed", "generations", "population", "best_from_generation", "best_fitness"])
 save_table(table, f"table_ablations_{tag}")
+save_episodes(episodes, f"table_ablations_{tag}")
 table
 
 # %%
 assert len(results) == len(ABLATIONS) + 2 and results["mean"].between(0, 1).all()
 
 # %%
-fig = plot_results(results.rename(columns={"variant": "method"}).assign(setting="5-way 5-shot"),
-                   title=f"ablations on {dataset} ({profile} profile)")
+fig = plot_results(results, title=f"ablations on {dataset} ({profile} profile)")
 save_figure(fig, f"table_ablations_{tag}")
 plt.show()
-rows = {r.variant: {"method": r.variant, "mean": r.mean, "ci95": r.ci95} for r in results.itertuples()}
-for name in list(rows)[1:]:
-    print(verdict(rows["GTL"], rows[name]))
+print("\n".join(verdicts(episodes, "setting", tuple(results.method[1:]), method="GTL")))
+
+# %% [markdown]
+# ## Does selection select?
+#
+# The ablations ask whether removing an ingredient changes the *result*; this asks whether the tournaments'
+# scores mean anything. Every member of the main run's (notebook 01) first and last generation passes its
+# learngene to descendants that meet 20 **test**-class episodes (the other notebooks' protocol otherwise). If
+# fitness, measured by critics on a few validation episodes, ranks learngenes by what they give on new classes,
+# fitness and test accuracy rise together: Spearman's rank correlation, with its 95% CI over members, says how
+# much. A correlation near 0 means the tournaments pick by noise, and the best of many noisy scores (the elite)
+# is chosen by luck as much as by merit (a winner's curse).
+
+# %%
+from gtl.experiments import run_evolution, selection_validity
+from gtl.plots import plot_selection
+from gtl.stats import rank_correlation
+main_run = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
+selection = pd.concat([selection_validity(main_run, EvalConfig.from_profile(profile, dataset), g, 20, data_root,
+                                          device, progress=(profile == "paper"))
+                       for g in (0, main_run.config.generations - 1)], ignore_index=True)
+members = summarize(selection, ["generation"], baseline=None)
+save_episodes(selection, f"table_selection_{tag}")
+correlations = pd.DataFrame([dict(zip(("generation", "members", "rho", "rho_low", "rho_high"),
+                                      (g, len(rows), *rank_correlation(rows.fitness.tolist(), rows["mean"].tolist()))))
+                             for g, rows in members.groupby("generation")])
+save_table(correlations.round(3), f"table_selection_{tag}")
+fig = plot_selection(members, f"fitness vs descendants' test accuracy, {dataset} ({profile} profile, seed {seed})")
+save_figure(fig, f"fig_selection_{tag}")
+plt.show()
+correlations

@@ -53,7 +53,7 @@ save_figure(fig, f"explorer_generation_{tag}")
 plt.show()
 
 # %%
-curves = race(champion(result, last), test_set, shots=5, steps=30, seed=seed)
+curves = race(champion(result, last), test_set, shots=5, steps=30, seed=seed, cross_scale=result.config.cross_scale)
 fig = plot_race(curves)
 save_figure(fig, f"explorer_race_{tag}")
 plt.show()

@@ -24,8 +24,9 @@ arch = "vgg11"
 # %%
 import matplotlib.pyplot as plt
 from gtl.experiments import default_device, run_evolution
-from gtl.plots import percent_table, plot_size_sweep, save_figure, save_table
-from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, question_protocol, size_summary, size_sweep
+from gtl.plots import percent_table, plot_size_sweep, save_episodes, save_figure, save_table
+from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, SIZE_PAIR_ON, question_protocol, size_summary, size_sweep
+from gtl.stats import PAIRED, summarize
 
 device = device or default_device()
 tag = f"{profile}_{dataset}"
@@ -35,19 +36,21 @@ print(f"sizes: {[f'{100 * f:g}%' for f in SIZE_FRACTIONS]}; the paper: ~{100 * P
 print(f"{eval_cfg.episodes} episodes, 5-way 5-shot, fine-tuning {eval_cfg.finetune.steps} steps, seed {seed}")
 
 # %%
-sweep = size_sweep(result, eval_cfg, SIZE_FRACTIONS, shots=5, data_root=data_root, device=device,
-                   progress=(profile == "paper"))
+episodes = size_sweep(result, eval_cfg, SIZE_FRACTIONS, shots=5, data_root=data_root, device=device,
+                      progress=(profile == "paper"))
+sweep = summarize(episodes, SIZE_PAIR_ON)
 table = percent_table(sweep.assign(**{"size (%)": (100 * sweep.fraction).round(1)}),
-                      ["method", "size (%)", "score", "finetune_steps", "accuracy (%)", "95% CI (±)",
+                      ["method", "size (%)", "score", "finetune_steps", "accuracy (%)", "95% CI (±)", PAIRED,
                        "params_transferred", "episodes", "seed", "paper_size"])
 save_table(table, f"table_learngene_size_{tag}")
+save_episodes(episodes, f"table_learngene_size_{tag}")
 table
 
 # %%
 fig = plot_size_sweep(sweep, PAPER_SIZE, title=f"learngene size on {dataset} ({profile} profile, seed {seed})")
 save_figure(fig, f"fig_learngene_size_{tag}")
 plt.show()
-print("\n".join(size_summary(sweep)))
+print("\n".join(size_summary(episodes)))
 
 # %%
 assert len(sweep) == 2 * (len(SIZE_FRACTIONS) + 1) and sweep["mean"].between(0, 1).all()

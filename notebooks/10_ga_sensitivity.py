@@ -20,7 +20,8 @@ arch = "vgg11"
 # %%
 import matplotlib.pyplot as plt
 from gtl.experiments import ABLATION_BUDGET, default_device
-from gtl.plots import percent_table, plot_sensitivity, save_figure, save_table
+from gtl.plots import percent_table, plot_sensitivity, save_episodes, save_figure, save_table
+from gtl.stats import summarize
 from gtl.questions import SENSITIVITY, question_protocol, sensitivity_summary, sensitivity_table
 
 device = device or default_device()
@@ -29,17 +30,19 @@ eval_cfg = question_protocol(profile, dataset)
 print("base:", ABLATION_BUDGET[profile] or "the profile's own", "| values:", SENSITIVITY[profile])
 
 # %%
-results = sensitivity_table(profile, dataset, arch, seed, eval_cfg, 5, data_root=data_root, device=device,
-                            progress=(profile == "paper"))
+episodes = sensitivity_table(profile, dataset, arch, seed, eval_cfg, 5, data_root=data_root, device=device,
+                             progress=(profile == "paper"))
+results = summarize(episodes, ["setting"])
 table = percent_table(results)
 save_table(table, f"table_ga_sensitivity_{tag}")
+save_episodes(episodes, f"table_ga_sensitivity_{tag}")
 table
 
 # %%
 fig = plot_sensitivity(results, title=f"GTL's genetic hyper-parameters on {dataset} ({profile} profile, seed {seed})")
 save_figure(fig, f"fig_ga_sensitivity_{tag}")
 plt.show()
-print("\n".join(sensitivity_summary(results)))
+print("\n".join(sensitivity_summary(episodes)))
 
 # %%
 assert set(results.factor) == set(SENSITIVITY[profile]) | {"Scratch"}

@@ -28,8 +28,9 @@ arch = "vgg11"
 import matplotlib.pyplot as plt
 from gtl.experiments import default_device, verdicts
 from gtl.explorer import plot_masks
-from gtl.plots import percent_table, plot_results, save_figure, save_table
-from gtl.questions import VIT_SETTINGS, question_protocol, vit_comparison
+from gtl.plots import percent_table, plot_results, save_episodes, save_figure, save_table
+from gtl.questions import VIT_PAIR_ON, VIT_SETTINGS, question_protocol, vit_comparison
+from gtl.stats import PAIRED, summarize
 
 device = device or default_device()
 tag = f"{profile}_{dataset}"
@@ -37,12 +38,14 @@ eval_cfg = question_protocol(profile, dataset)
 print("ViT settings:", VIT_SETTINGS[profile])
 
 # %%
-results, vit = vit_comparison(profile, dataset, seed, eval_cfg, shots=(5,), data_root=data_root, device=device,
-                              progress=(profile == "paper"))
+episodes, vit = vit_comparison(profile, dataset, seed, eval_cfg, shots=(5,), data_root=data_root, device=device,
+                               progress=(profile == "paper"))
 print(vit.best.describe())
-table = percent_table(results, ["network", "method", "score", "setting", "accuracy (%)", "95% CI (±)",
+results = summarize(episodes, VIT_PAIR_ON)
+table = percent_table(results, ["network", "method", "score", "setting", "accuracy (%)", "95% CI (±)", PAIRED,
                                "params_transferred", "learngene_fraction", "episodes", "seed"])
 save_table(table, f"table_vit_learngenes_{tag}")
+save_episodes(episodes, f"table_vit_learngenes_{tag}")
 table
 
 # %%
@@ -51,7 +54,7 @@ fig = plot_results(results.assign(setting=results.network + ", " + results.score
     title=f"learngenes in a ViT and in VGG11, {dataset} ({profile} profile)")
 save_figure(fig, f"table_vit_learngenes_{tag}")
 plt.show()
-print("\n".join(verdicts(results, ["network", "score"])))
+print("\n".join(verdicts(episodes, ["network", "score"])))
 
 # %%
 fig = plot_masks(vit.best)

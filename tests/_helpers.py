@@ -9,7 +9,10 @@ from PIL import Image
 
 from gtl.data import ImageDataset
 from gtl.evolution import GTLConfig
-from gtl.train import TrainConfig
+from gtl.learngene import ChannelMasks, close_circuit, random_channels, seeded_model
+from gtl.models import FewShotNet
+from gtl.population import Runtime, train_population
+from gtl.train import TrainConfig, train
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -77,3 +80,45 @@ def tiny_config(**overrides) -> GTLConfig:
                 mutation_step=0.25, seed=3)
     base.update(overrides)
     return GTLConfig(**base)
+
+
+# ---------------------------------------------- closed learngene circuits
+
+
+def closed_ancestor(arch: str, batched: bool, width: float = 0.125) -> tuple[FewShotNet, ChannelMasks]:
+    """A network whose learngene (45% of the channels, random) lived a few SGD steps as a closed
+    circuit, alone (:func:`gtl.train.train`) or stacked with an open neighbour
+    (:func:`gtl.population.train_population`); its weights and BN statistics then differ from their start."""
+    net = seeded_model(arch, 5, width, seed=1)
+    masks = random_channels(net, 0.45, seed=2)
+    close_circuit(net, masks)
+    cfg = TrainConfig(steps=3, batch_size=6)
+    images = torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(12) % 5
+    if batched:
+        train_population([net, seeded_model(arch, 5, width, seed=2)], [images] * 2, [labels] * 2, cfg, [0, 1],
+                         Runtime(mode="batched"))
+    else:
+        train(net, images, labels, cfg, seed=0)
+    start = seeded_model(arch, 5, width, seed=1)
+    for (k, a), b in zip(net.state_dict().items(), start.state_dict().values()):
+        assert k.endswith("num_batches_tracked") or not torch.equal(a, b), k  # trained, statistics included
+    return net, masks
+
+
+def circuit_outputs(model: FewShotNet, channels: dict[str, torch.Tensor], x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The output of each conv named in ``channels`` and of its BatchNorm (keys ``conv`` and
+    ``conv + " bn"``), in eval mode on ``x``, restricted to the channels ``channels[conv]``."""
+    modules, out, hooks = dict(model.named_modules()), {}, []
+    for s in model.conv_specs():
+        if s.conv not in channels:
+            continue
+        for name, key in ((s.conv, s.conv), (s.bn, f"{s.conv} bn")):
+            hooks.append(modules[name].register_forward_hook(
+                lambda module, inputs, y, key=key, keep=channels[s.conv]: out.__setitem__(key, y[:, keep])))
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return out

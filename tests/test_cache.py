@@ -58,6 +58,8 @@ def test_a_learngene_fingerprint_follows_its_weights_not_its_meta():
     assert lg.fingerprint() == same.fingerprint()
     other = extract(seeded_model("conv4", 5, 0.25, 1), random_channels(net, 0.45, 0))
     assert other.fingerprint() != lg.fingerprint()
+    same.stats = {k: v + 1 for k, v in same.stats.items()}  # other BN statistics, same weights
+    assert same.fingerprint() != lg.fingerprint()
 
 
 # ------------------------------------------------------------ code version
@@ -274,13 +276,13 @@ def test_a_table_is_recomputed_for_other_test_images_or_code(result, tmp_path, r
     monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
     _compare(result, root)
     assert len(calls) == 6  # other code: computed again
-    assert len(list(result.run_dir.glob("compare-test-*.csv"))) == 3
+    assert len(list(result.run_dir.glob("episodes-test-*.csv"))) == 3
 
 
 def test_a_truncated_table_is_recomputed(result, tmp_path, runs, monkeypatch):
     root = fake_root(tmp_path, "a")
     first = _compare(result, root)
-    (path,) = result.run_dir.glob("compare-test-*.csv")
+    (path,) = result.run_dir.glob("episodes-test-*.csv")
     path.write_bytes(path.read_bytes()[:-20])
     calls = _spy(monkeypatch)
     pd.testing.assert_frame_equal(_compare(result, root), first, check_dtype=False)

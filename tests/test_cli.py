@@ -197,11 +197,14 @@ def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_p
                  "--data-root", str(data_root), "--out", str(out_csv)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "| method | ways | shots | mean | ci95 | episodes | params_transferred | seed |" in out
-    assert "| Learngene | 5 | 1 |" in out and "| Scratch | 5 | 1 |" in out
+    assert ("| method | setting | accuracy (%) | 95% CI (±) | vs Scratch, paired (points) | episodes "
+            "| params_transferred | seed |") in out
+    assert "| Learngene | 5-way 1-shot |" in out and "| Scratch | 5-way 1-shot |" in out
     df = pd.read_csv(out_csv)
     assert df.method.tolist() == ["Learngene", "Scratch"]
-    assert (df.episodes == 2).all() and df["mean"].between(0, 1).all()
+    assert (df.episodes == 2).all() and df["accuracy (%)"].between(0, 100).all()
+    episodes = pd.read_csv(tmp_path / "results_episodes.csv")
+    assert len(episodes) == 4 and set(episodes.method) == {"Learngene", "Scratch"}
 
 
 def test_resume_is_the_default_and_fresh_starts_over():

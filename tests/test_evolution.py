@@ -13,7 +13,8 @@ import gtl.evolution as evo
 from _helpers import tiny_config
 from gtl.evolution import GTLConfig, config_from_dict, critic_protocol, default_run_dir, evolve, mutate, tournament
 from gtl.fewshot import EvalConfig
-from gtl.learngene import Learngene
+from gtl.learngene import Learngene, cross_masks
+from gtl.population import LOOP, Runtime
 from gtl.models import build_model, channel_groups
 from gtl.tasks import derive_seed
 from gtl.train import TrainConfig
@@ -212,6 +213,10 @@ def test_config_round_trips_through_a_dict():
     (dict(image_size=0), "image_size must be >= 8 pixels, got 0"),
     (dict(generations=0), "generations must be >= 1, got 0"),
     (dict(critic_tasks=0), "critic_tasks"),
+    (dict(cross_scale=1.5), "cross_scale must be in \\[0, 1\\], got 1.5"),
+    (dict(cross_scale=-0.5), "cross_scale must be in \\[0, 1\\], got -0.5"),
+    (dict(arch="vit", closed_circuit=True), "apply to CNN learngenes"),
+    (dict(arch="vit", cross_scale=0.0), "apply to CNN learngenes"),
 ])
 def test_bad_settings_fail_when_the_config_is_built(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -268,7 +273,10 @@ def finished_run(data_root, tmp_path_factory):
 @pytest.mark.slow
 def test_evolve_writes_its_log_checkpoint_and_learngene(finished_run):
     run_dir = finished_run.run_dir
-    assert {p.name for p in run_dir.iterdir()} == {"generations.csv", "checkpoint.pt", "learngene.pt", "champions"}
+    assert {p.name for p in run_dir.iterdir()} == {"generations.csv", "checkpoint.pt", "learngene.pt", "champions",
+                                                   "members"}
+    assert sorted(p.name for p in (run_dir / "members" / "generation-001").iterdir()) == \
+        [f"member-{i:03d}.pt" for i in range(CFG.population)]
     assert sorted(p.name for p in (run_dir / "champions").iterdir()) == \
         [f"generation-{g:03d}.pt" for g in range(finished_run.config.generations)]
     log = pd.read_csv(run_dir / "generations.csv")
@@ -348,3 +356,25 @@ def test_a_checkpoint_of_another_config_is_refused(finished_run):
     with pytest.raises(ValueError, match="resume") as e:
         evolve(other, finished_run.run_dir, progress=False)
     assert "fresh" in str(e.value) and other.key() in str(e.value) and CFG.key() in str(e.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime", [LOOP, Runtime(mode="batched")], ids=["loop", "batched"])
+def test_a_closed_circuit_evolution_keeps_its_members_circuits_closed(runtime, data_root, tmp_path, monkeypatch):
+    """closed_circuit=True: from generation 1 on, every member ends its lifetime with its learngene's
+    cross-weights at exactly 0; generation 0 has no learngene at birth and lives open."""
+    cfg = GTLConfig.smoke(closed_circuit=True, cross_scale=0.0)
+    lived = []  # (generation, nonzero cross-weights after the lifetime)
+    mature = evo.mature
+
+    def counting(env, generation, index, parent, net, masks, task):
+        member = mature(env, generation, index, parent, net, masks, task)
+        modules = dict(net.named_modules())
+        lived.append((generation, sum(int(torch.count_nonzero(modules[n].weight[c]))
+                                      for n, c in cross_masks(net, member.masks).items())))
+        return member
+    monkeypatch.setattr(evo, "mature", counting)
+    result = evolve(cfg, tmp_path, data_root=data_root, device="cpu", progress=False, runtime=runtime)
+    assert sorted(g for g, _ in lived) == [0] * cfg.population + [1] * cfg.population
+    assert all(n > 0 for g, n in lived if g == 0) and all(n == 0 for g, n in lived if g >= 1)
+    assert result.history.fitness.notna().all() and result.best.stats

@@ -9,6 +9,7 @@ from _helpers import tiny_config
 from gtl.evolution import EvolutionResult
 from gtl.fewshot import EvalConfig
 from gtl.learngene import extract, random_channels, seeded_model
+from gtl.stats import PAIRED, long_rows, paired_difference, summarize
 from gtl.train import TrainConfig
 
 EVAL = EvalConfig(ways=5, shots=1, queries=2, episodes=2, finetune=TrainConfig(steps=2, batch_size=5),
@@ -43,7 +44,12 @@ def test_compare_methods_tabulates_and_caches(result, data_root, monkeypatch):
     assert params["Scratch"] == 0 and params["Learngene"] == result.best.num_params
     assert params["Learngene"] < params["Pre-Fin"]  # Pre-Fin transfers the whole body
     assert (df.params_fraction == df.params_transferred / result.best.meta["total_params"]).all()
-    cached = list(result.run_dir.glob("compare-test-*.csv"))
+    lg = df[(df.method == "Learngene") & (df.shots == 1)].iloc[0]
+    episodes = ex.method_episodes(result, EVAL, split="test", shots=(1, 2), data_root=data_root, device="cpu")
+    acc = {m: r.sort_values("episode").accuracy.tolist() for m, r in episodes[episodes.shots == 1].groupby("method")}
+    assert (lg["diff"], lg.diff_ci95) == pytest.approx(paired_difference(acc["Learngene"], acc["Scratch"]),
+                                                       nan_ok=True)
+    cached = list(result.run_dir.glob("episodes-test-*.csv"))
     assert len(cached) == 1
     pre = list((ex.runs_dir() / "pretrained").glob("miniimagenet-conv4-*.pt"))
     assert len(pre) == 1  # the Pre-Fin ancestor is cached under $GTL_RUNS
@@ -94,18 +100,21 @@ def test_all_baselines_instincts_and_another_dataset(result, data_root):
     assert df.method.tolist() == list(ex.METHODS)
     assert (df.dataset == "cub").all() and (df.score == "instinct").all()
     params = dict(zip(df.method, df.params_transferred))
-    assert params["Random-mask"] == params["Learngene"] == result.best.num_params
+    assert params["Random-mask"] == params["Pre-Cut"] == params["Learngene"] == result.best.num_params
     assert 0 < params["Layer-LG"] < params["Pre-Fin"]
     other = ex.compare_methods(result, EVAL, shots=(1,), methods=ex.METHODS, data_root=data_root, device="cpu",
                                progress=False, score="finetune", dataset="cub")
-    assert len(list(result.run_dir.glob("compare-test-*.csv"))) == 2  # instincts and fine-tuning cached apart
+    assert len(list(result.run_dir.glob("episodes-test-*.csv"))) == 2  # instincts and fine-tuning cached apart
     assert other["mean"].between(0, 1).all()
 
 
 @pytest.mark.slow
 def test_transfer_table_compares_each_descendant_with_its_own_scratch(result, data_root):
-    df = ex.transfer_table(result, EVAL, [("conv4", 0.5), ("resnet12", 0.25)], shots=(1,), data_root=data_root,
-                           device="cpu", progress=False)
+    episodes = ex.transfer_table(result, EVAL, [("conv4", 0.5), ("resnet12", 0.25)], shots=(1,),
+                                 data_root=data_root, device="cpu", progress=False)
+    assert len(episodes) == 4 * EVAL.episodes
+    df = summarize(episodes, ["descendant", "setting"])
+    assert df[df.method == "Learngene"]["diff"].notna().all()
     assert list(zip(df.descendant, df.method)) == [("conv4 x0.5", "Learngene"), ("conv4 x0.5", "Scratch"),
                                                   ("resnet12 x0.25", "Learngene"), ("resnet12 x0.25", "Scratch")]
     learngene = df[df.method == "Learngene"]
@@ -125,11 +134,12 @@ def test_scalability_targets_go_deeper_wider_and_across():
 def test_format_table_puts_the_paper_beside_the_learngene():
     df = pd.DataFrame([dict(method=m, mean=v, ci95=0.02, episodes=60, ways=5, shots=5, seed=0,
                             params_transferred=p, setting="5-way 5-shot", dataset="miniimagenet", image_size=32,
-                            params_fraction=f)
-                       for m, v, p, f in [("Learngene", 0.5, 10, 0.2), ("Scratch", 0.4, 0, 0.0)]])
+                            params_fraction=f, diff=d, diff_ci95=0.01, clear=c)
+                       for m, v, p, f, d, c in [("Learngene", 0.5, 10, 0.2, 0.1, True),
+                                                ("Scratch", 0.4, 0, 0.0, float("nan"), False)]])
     t = ex.format_table(df, "quick")
     lg, sc = t.iloc[0], t.iloc[1]
-    assert lg["vs Scratch (points)"] == "+10.0" and sc["vs Scratch (points)"] == ""
+    assert lg[PAIRED] == "**+10.0 ± 1.0**" and sc[PAIRED] == ""
     assert lg["paper (abstract)"] == "+16 vs Scratch" and sc["paper (abstract)"] == ""
     assert lg["accuracy (%)"] == 50.0 and lg["share of params (%)"] == 20.0
     assert (ex.format_table(df, "quick", claim=False)["paper (abstract)"] == "").all()
@@ -139,17 +149,61 @@ def test_format_table_puts_the_paper_beside_the_learngene():
 def test_learning_curves_are_cached_per_method_and_step(result, data_root, monkeypatch):
     df = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
                             device="cpu", progress=False)
-    assert list(zip(df.method, df.step)) == [(m, k) for m in ("Learngene", "Scratch") for k in (0, 1, 2)]
-    assert df["mean"].between(0, 1).all()
-    monkeypatch.setattr(ex, "learning_curve", lambda *a, **k: pytest.fail("not cached"))
+    curves = summarize(df, ["step"])
+    assert list(zip(curves.method, curves.step)) == [(m, k) for m in ("Learngene", "Scratch") for k in (0, 1, 2)]
+    assert curves["mean"].between(0, 1).all() and (curves.episodes == EVAL.episodes).all()
+    val = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
+                             device="cpu", progress=False, split="val")
+    assert (val.split == "val").all() and (val.seed != df.seed.iloc[0]).all()  # fresh episodes, not the critics'
+    monkeypatch.setattr(ex, "episode_accuracies", lambda *a, **k: pytest.fail("not cached"))
     again = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
                                device="cpu", progress=False)
     pd.testing.assert_frame_equal(again, df, check_dtype=False)
 
 
-def test_verdicts_one_line_per_group_and_baseline():
-    df = pd.DataFrame([dict(method=m, mean=v, ci95=0.01, setting=s) for s in ("1-shot", "5-shot")
-                       for m, v in (("Learngene", 0.5), ("Scratch", 0.4), ("Pre-Fin", 0.6))])
-    lines = ex.verdicts(df, "setting", ("Scratch", "Pre-Fin", "MAML"))
+def test_verdicts_one_line_per_group_and_baseline_paired():
+    rows = []
+    for s in ("1-shot", "5-shot"):
+        for m, shift in (("Learngene", 0.1), ("Scratch", 0.0), ("Pre-Fin", 0.2)):
+            rows += long_rows([0.3 + shift, 0.5 + shift, 0.4 + shift], method=m, setting=s)
+    lines = ex.verdicts(pd.DataFrame(rows), "setting", ("Scratch", "Pre-Fin", "MAML"))
     assert len(lines) == 4 and lines[0].startswith("1-shot: Learngene 50.0")
-    assert "+10.0 points" in lines[0] and "-10.0 points" in lines[1]
+    assert "paired difference +10.0 ± 0.0 points over 3 episodes, a clear difference" in lines[0]
+    assert "-10.0 ± 0.0 points" in lines[1]
+    with pytest.raises(ValueError, match="several rows per episode"):
+        ex.verdicts(pd.DataFrame(rows).assign(run="one"), "run", ("Scratch",))  # two settings in one group
+
+
+def test_verdict_is_not_clear_when_the_paired_ci_straddles_zero():
+    line = ex.verdict([0.6, 0.3, 0.5], [0.5, 0.4, 0.45], "A", "B")
+    assert "not a clear difference (its 95% CI includes 0)" in line
+
+
+@pytest.fixture(scope="module")
+def evolved(data_root, tmp_path_factory):
+    """A real tiny run: 4 members, 2 generations, every member's learngene kept."""
+    from gtl.evolution import evolve
+    return evolve(tiny_config(arch="conv4", population=4, generations=2), tmp_path_factory.mktemp("evolved"),
+                  data_root, "cpu", progress=False)
+
+
+@pytest.mark.slow
+def test_fresh_validation_tests_every_generations_winner_on_unseen_episodes(evolved, data_root):
+    df = ex.fresh_validation(evolved, EVAL, data_root=data_root, device="cpu", progress=False)
+    assert sorted(df.generation.unique()) == [-1, 0, 1] and set(df.method) == {"winner", "Scratch"}
+    assert (df.split == "val").all() and (df.seed != evolved.config.seed).all()  # not the critics' episodes
+    assert df.groupby("generation").size().eq(EVAL.episodes).all()
+    summary = summarize(df, ["setting"])
+    assert summary[summary.method == "winner"]["diff"].notna().all()
+
+
+@pytest.mark.slow
+def test_selection_validity_scores_every_member_of_a_generation(evolved, data_root):
+    df = ex.selection_validity(evolved, EVAL, episodes=2, data_root=data_root, device="cpu", progress=False)
+    cfg = evolved.config
+    assert sorted(df.member.unique()) == list(range(cfg.population)) and (df.generation == 1).all()
+    last = evolved.history[evolved.history.generation == 1].set_index("member")
+    assert df.groupby("member").fitness.first().tolist() == pytest.approx(last.fitness.tolist())
+    first = ex.selection_validity(evolved, EVAL, generation=0, episodes=2, data_root=data_root, device="cpu",
+                                  progress=False)
+    assert (first.generation == 0).all() and len(first) == cfg.population * 2

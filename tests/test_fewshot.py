@@ -1,49 +1,20 @@
-"""gtl.fewshot: confidence intervals, the episode protocol and the baselines."""
+"""gtl.fewshot: the episode protocol and the baselines (statistics: tests/test_stats.py)."""
 from __future__ import annotations
-
-import math
 
 import pytest
 import torch
 
 from _helpers import indexed_dataset
 from gtl.fewshot import (EvalConfig, FewShotResult, activation_maps, calibrate_bn, evaluate, finetune_on_task,
-                         from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers, mean_ci95, ci_apart,
-                         pretrain, pretrained_params, random_like, scratch)
-from gtl.learngene import extract, random_channels, seeded_model
+                         from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers, pre_cut, pretrain,
+                         pretrained_params, random_like, scratch)
+from gtl.learngene import channel_saliency, extract, random_channels, seeded_model
+from gtl.stats import mean_ci95
 from gtl.tasks import TaskSampler
 from gtl.train import TrainConfig, normalize
 
 TINY = EvalConfig(ways=5, shots=1, queries=3, episodes=3, finetune=TrainConfig(steps=3, batch_size=5),
                   pretrain=TrainConfig(steps=2, batch_size=16))
-
-
-def test_mean_ci95_by_hand():
-    mean, ci = mean_ci95([0.5, 0.7])
-    sd = math.sqrt(((0.5 - 0.6) ** 2 + (0.7 - 0.6) ** 2) / 1)  # sample sd, n - 1 = 1
-    assert mean == pytest.approx(0.6)
-    assert ci == pytest.approx(1.96 * sd / math.sqrt(2))
-    assert ci == pytest.approx(1.96 * 0.141421356 / math.sqrt(2))
-
-
-def test_mean_ci95_of_constant_values_is_zero_width():
-    assert mean_ci95([0.25] * 5) == (0.25, 0.0)
-
-
-def test_mean_ci95_of_one_value_has_no_interval():
-    mean, ci = mean_ci95([0.8])
-    assert mean == 0.8 and math.isnan(ci)
-
-
-def test_mean_ci95_of_nothing_is_an_error():
-    with pytest.raises(ValueError):
-        mean_ci95([])
-
-
-def test_ci_apart_is_a_gap_wider_than_both_half_widths():
-    assert ci_apart(0.60, 0.02, 0.50, 0.02) and ci_apart(0.50, 0.02, 0.60, 0.02)  # either order
-    assert not ci_apart(0.60, 0.05, 0.50, 0.05)  # touching intervals are not apart
-    assert not ci_apart(0.60, float("nan"), 0.50, 0.01)  # one episode: no interval, no claim
 
 
 def test_eval_config_profiles():
@@ -234,6 +205,22 @@ def test_random_like_keeps_the_size_of_every_group_but_not_the_channels():
     assert {g: int(m.sum()) for g, m in other.masks.items()} == {g: int(m.sum()) for g, m in lg.masks.items()}
     assert other.num_params == lg.num_params
     assert any(not torch.equal(other.masks[g], lg.masks[g]) for g in lg.masks)
+
+
+def test_pre_cut_keeps_each_groups_size_and_takes_the_most_salient_channels():
+    net = seeded_model("vgg11", 5, 0.25, 0)
+    with torch.no_grad():  # distinct |gamma| so the ranking is unambiguous
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.copy_(torch.randperm(m.num_features).float() + 1)
+    lg = extract(net, random_channels(net, 0.45, 0))
+    cut = pre_cut(lg, net)
+    saliency = channel_saliency(net)
+    for g, m in cut.masks.items():
+        k = int(lg.masks[g].sum())
+        assert int(m.sum()) == k
+        assert saliency[g][m].min() > saliency[g][~m].max()  # exactly the top-k by |gamma|
+    assert cut.num_params == lg.num_params and cut.meta["method"] == "Pre-Cut"
 
 
 def test_layer_lg_takes_whole_top_layers_closest_to_the_budget():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from _helpers import circuit_outputs, closed_ancestor
 from gtl import inherit as I
 from gtl.learngene import IncompatibleLearngeneError, extract, inherit, random_channels, seeded_model
 from gtl.models import build_model
@@ -163,3 +164,77 @@ def test_resnet_into_a_long_enough_plain_stage_copies_the_main_path_and_drops_th
     stage3 = [s for s in steps if s.source and s.source.startswith("body.2.")]
     assert [(s.kind, s.source) for s in stage3] == [("copy", "body.2.conv1"), ("copy", "body.2.conv2"),
                                                     ("copy", "body.2.conv3"), ("dropped", "body.2.shortcut")]
+
+
+# ------------------------------------------------ complete circuits (docs/decisions.md #16)
+
+
+def copied_cross(model, steps) -> dict[str, torch.Tensor]:
+    """Per conv weight: True at the cross-weights of copied layers, ``[:k_out, k_in:]``."""
+    modules, out = dict(model.named_modules()), {}
+    for step in steps:
+        if step.kind in ("copy", "shortcut"):
+            m = torch.zeros_like(modules[step.target].weight, dtype=torch.bool)
+            m[:step.k_out, step.k_in:] = True
+            out[f"{step.target}.weight"] = m
+    return out
+
+
+@pytest.mark.parametrize("target, width", [("vgg13", 0.5), ("vgg11", 0.5), ("resnet12", 0.25)])
+def test_cross_scale_scales_exactly_the_cross_weights_of_copied_layers(target, width):
+    _, lg = learngene_of("vgg11")
+    full, half, none = (I.build(lg, target, width, 5, seed=3, cross_scale=c) for c in (1.0, 0.5, 0.0))
+    steps = I.plan(lg, full)
+    cross = copied_cross(full, steps)
+    assert cross and any(m.any() for m in cross.values())
+    for (name, a), b, c in zip(full.state_dict().items(), half.state_dict().values(), none.state_dict().values()):
+        m = cross.get(name, torch.zeros_like(a, dtype=torch.bool))
+        assert torch.equal(b[~m], a[~m]) and torch.equal(c[~m], a[~m]), name  # nothing else moves
+        assert torch.equal(b[m], 0.5 * a[m]) and not c[m].any(), name
+    with pytest.raises(ValueError, match="cross_scale must be in"):
+        I.build(lg, target, width, 5, seed=3, cross_scale=2.0)
+
+
+def test_copied_pieces_carry_their_bn_statistics_and_pim_layers_start_neutral():
+    net, masks = closed_ancestor("vgg11", batched=False)
+    lg = extract(net, masks)
+    child = I.build(lg, "vgg13", 0.25, 5, seed=0)
+    modules, source = dict(child.named_modules()), dict(net.named_modules())
+    bn_of = {s.conv: s.bn for s in child.conv_specs()}
+    src_bn = {s.conv: s.bn for s in net.conv_specs()}
+    src_group = {s.conv: s.out_group for s in net.conv_specs()}
+    for step in I.plan(lg, child):
+        bn = modules[bn_of[step.target]]
+        k = step.k_out
+        if step.kind == "copy":
+            src = source[src_bn[step.source]]
+            keep = masks[src_group[step.source]]
+            assert torch.equal(bn.running_mean[:k], src.running_mean[keep])
+            assert torch.equal(bn.running_var[:k], src.running_var[keep])
+        elif step.kind == "pim":
+            assert torch.equal(bn.running_mean[:k], torch.zeros(k)) and torch.equal(bn.running_var[:k], torch.ones(k))
+    assert I.inherited_params(lg, child) == lg.num_params  # statistics are carried, not counted
+
+
+@pytest.mark.parametrize("arch, target, width", [("vgg11", "vgg13", 0.125), ("vgg11", "vgg16", 0.25),
+                                                 ("vgg11", "vgg11", 0.25), ("resnet12", "resnet12", 0.25)])
+def test_a_closed_circuit_passes_whole_into_a_deeper_or_wider_descendant(arch, target, width):
+    """The module docstring's promise: closed circuit in the ancestor, cross_scale 0, inherited BN
+    statistics, eval mode: every copied layer and the features repeat the ancestor's on the learngene."""
+    ancestor, masks = closed_ancestor(arch, batched=False)
+    lg = extract(ancestor, masks)
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    expected = circuit_outputs(ancestor, {s.conv: masks[s.out_group] for s in ancestor.conv_specs()}, x)
+    last = masks[ancestor.conv_specs()[-1].out_group]
+    with torch.no_grad():
+        features = ancestor.eval().features(x)[:, last]
+    for cross_scale, same in ((0.0, True), (1.0, False)):
+        child = I.build(lg, target, width, 5, seed=4, cross_scale=cross_scale)
+        steps = [s for s in I.plan(lg, child) if s.kind == "copy"]
+        got = circuit_outputs(child, {s.target: torch.arange(s.k_out) for s in steps}, x)
+        with torch.no_grad():
+            close = [torch.allclose(child.eval().features(x)[:, :int(last.sum())], features, rtol=1e-3, atol=1e-5)]
+        for s in steps:
+            for suffix in ("", " bn"):
+                close.append(torch.allclose(got[s.target + suffix], expected[s.source + suffix], rtol=1e-3, atol=1e-5))
+        assert all(close) if same else not all(close), cross_scale

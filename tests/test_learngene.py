@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
-from gtl.learngene import (IncompatibleLearngeneError, Learngene, build_descendant, channel_saliency,
-                           count_params, extract, inherit, kernel_masks, masked_fraction, random_channels, seeded_model,
-                           top_channels)
+from _helpers import circuit_outputs, closed_ancestor
+from gtl.learngene import (IncompatibleLearngeneError, Learngene, LearngeneFormatError, build_descendant,
+                           channel_saliency, close_circuit, count_params, cross_masks, extract, inherit, kernel_masks,
+                           masked_fraction, param_masks, random_channels, seeded_model, top_channels)
 from gtl.models import INPUT_GROUP, build_model, channel_groups
 
 ARCHS = ["conv4", "vgg11", "resnet12"]
@@ -88,19 +89,22 @@ def test_extract_then_inherit_copies_exactly_the_learngene(arch):
         m_in = torch.ones(3, dtype=torch.bool) if s.in_group == INPUT_GROUP else masks[s.in_group]
         k = (m_out[:, None] & m_in[None, :])[:, :, None, None].expand_as(modules[s.conv].weight)
         in_learngene[f"{s.conv}.weight"] = k
-        in_learngene[f"{s.bn}.weight"] = in_learngene[f"{s.bn}.bias"] = m_out
+        for name in ("weight", "bias", "running_mean", "running_var"):  # BN affine and statistics
+            in_learngene[f"{s.bn}.{name}"] = m_out
 
     copied = 0
     for name, value in after.items():
         mask = in_learngene.get(name)
-        if mask is None:  # head, BN running stats, num_batches_tracked: untouched
+        if mask is None:  # head, num_batches_tracked: untouched
             assert torch.equal(value, before[name]), name
             continue
         assert torch.equal(value[mask], src_state[name][mask]), name
         assert torch.equal(value[~mask], before[name][~mask]), name
         assert not torch.equal(value[mask], before[name][mask]), name  # really overwritten
-        copied += int(mask.sum())
-    assert copied == lg.num_params
+        copied += int(mask.sum()) if name in lg.weights else 0
+    assert copied == lg.num_params  # parameters only: statistics are carried, not counted
+    assert sum(v.numel() for v in lg.stats.values()) == 2 * sum(int(masks[s.out_group].sum())
+                                                                 for s in source.conv_specs())
     assert any(n.startswith("head") for n in after) and any("running_mean" in n for n in after)
 
 
@@ -134,6 +138,10 @@ def test_save_load_round_trip(tmp_path):
         assert back.masks[g].dtype == torch.bool and torch.equal(back.masks[g], lg.masks[g])
     for n in lg.weights:
         assert torch.equal(back.weights[n], lg.weights[n])
+    assert back.stats.keys() == lg.stats.keys() and len(lg.stats) == 2 * len(source.conv_specs())
+    for n in lg.stats:
+        assert torch.equal(back.stats[n], lg.stats[n])
+    assert back.fingerprint() == lg.fingerprint()
     # and it still initialises a descendant exactly like the original
     a, b = build_descendant(lg, 5, seed=9), build_descendant(back, 5, seed=9)
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
@@ -162,6 +170,18 @@ def test_load_other_torch_file_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="not a gtl learngene file") as e:
         Learngene.load(path)
     assert str(path) in str(e.value)
+
+
+def test_a_format_1_file_is_a_clear_error_naming_the_version(tmp_path):
+    source = seeded_model("conv4", 5, 0.25, seed=1)
+    old = extract(source, random_channels(source, 0.45, 0)).to_dict()
+    old["format"] = 1
+    del old["stats"]  # format 1 had no BN statistics
+    path = tmp_path / "old.pt"
+    torch.save(old, path)
+    with pytest.raises(LearngeneFormatError, match=r"format 1.*reads format 2.*re-run evolve") as e:
+        Learngene.load(path)
+    assert str(path) in str(e.value) and isinstance(e.value, ValueError)
 
 
 def test_load_missing_file_is_a_clear_error(tmp_path):
@@ -255,3 +275,90 @@ def test_channel_fraction_reports_each_group():
     assert lg.channel_fraction() == {g: 0.25 for g in channel_groups(net)}
     assert count_params(net) == lg.meta["total_params"]
     assert math.isclose(lg.meta["fraction"], lg.fraction)
+
+
+# ------------------------------------------------ complete circuits (docs/decisions.md #16)
+
+
+def test_default_build_descendant_gives_the_weights_it_gave_before_cross_scale():
+    """Defaults draw no random number more and scale nothing: the old recipe, parameter for parameter."""
+    source = perturbed(seeded_model("vgg11", 5, 0.25, seed=1), seed=4)
+    lg = extract(source, random_channels(source, 0.45, seed=0))
+    child = build_descendant(lg, 5, seed=5)
+    before = seeded_model("vgg11", 5, 0.25, seed=5)  # seeded model + learngene written at its masks
+    params = dict(before.named_parameters())
+    with torch.no_grad():
+        for name, m in param_masks(before, lg.masks).items():
+            params[name][m] = lg.weights[name]
+    for (k, a), b in zip(child.named_parameters(), before.parameters()):
+        assert torch.equal(a, b), k
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_cross_scale_scales_exactly_the_cross_weights(arch):
+    source = perturbed(seeded_model(arch, 5, 0.25, seed=1), seed=3)
+    lg = extract(source, random_channels(source, 0.45, seed=2))
+    full, half, none = (build_descendant(lg, 5, seed=6, cross_scale=c) for c in (1.0, 0.5, 0.0))
+    cross = {f"{n}.weight": m for n, m in cross_masks(full, lg.masks).items()}
+    assert len(cross) == len(full.conv_specs()) - (2 if arch == "resnet12" else 1)  # all but the convs reading RGB
+    for (name, a), b, c in zip(full.state_dict().items(), half.state_dict().values(), none.state_dict().values()):
+        m = cross.get(name, torch.zeros_like(a, dtype=torch.bool))
+        assert torch.equal(b[~m], a[~m]) and torch.equal(c[~m], a[~m]), name  # nothing else moves
+        assert torch.equal(b[m], 0.5 * a[m]) and not c[m].any(), name
+        assert a[m].abs().sum() > 0 or not m.any(), name
+
+
+def test_close_circuit_zeroes_the_cross_weights_and_leaves_the_state_dict_alone():
+    net = perturbed(seeded_model("resnet12", 5, 0.125, seed=1), seed=2)
+    masks = random_channels(net, 0.45, seed=3)
+    keys = net.state_dict().keys()
+    close_circuit(net, masks)
+    assert net.state_dict().keys() == keys  # circuit_keep is a plain attribute, not a buffer
+    modules = dict(net.named_modules())
+    for name, cross in cross_masks(net, masks).items():
+        conv = modules[name]
+        assert not conv.weight[cross].any() and conv.weight[~cross].all()
+        assert torch.equal(conv.circuit_keep, (~cross).float())
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["loop", "batched"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_closed_circuit_descendant_computes_what_its_ancestor_computed(arch, batched):
+    """The learngene as complete circuits: inherited with cross_scale 0, its channels give
+    the ancestor's activations layer by layer (BN in eval mode, inherited statistics)."""
+    ancestor, masks = closed_ancestor(arch, batched)
+    modules = dict(ancestor.named_modules())
+    for name, cross in cross_masks(ancestor, masks).items():  # training kept the circuit closed
+        assert not modules[name].weight[cross].any(), name
+    lg = extract(ancestor, masks)
+    channels = {s.conv: masks[s.out_group] for s in ancestor.conv_specs()}  # the same positions in both
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    expected = circuit_outputs(ancestor, channels, x)
+    assert len(expected) == 2 * len(ancestor.conv_specs())
+
+    got = circuit_outputs(build_descendant(lg, 5, seed=7, cross_scale=0.0), channels, x)
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-4, atol=1e-5, msg=lambda m: f"{name}: {m}")
+
+    flooded = circuit_outputs(build_descendant(lg, 5, seed=7, cross_scale=1.0), channels, x)
+    last = ancestor.conv_specs()[-1].conv + " bn"
+    assert not torch.allclose(flooded[last], expected[last], rtol=1e-2, atol=1e-2)  # random cross-weights
+
+
+def test_vit_learngenes_refuse_cross_scale_and_closed_circuits_but_keep_the_defaults():
+    vit = seeded_model("vit", 5, 0.25, seed=0)
+    lg = extract(vit, random_channels(vit, 0.5, seed=1))
+    assert lg.stats == {}
+    build_descendant(lg, 5, seed=2)  # the defaults work
+    with pytest.raises(IncompatibleLearngeneError, match="apply to CNN learngenes"):
+        build_descendant(lg, 5, seed=2, cross_scale=0.0)
+    with pytest.raises(IncompatibleLearngeneError, match="apply to CNN learngenes"):
+        close_circuit(vit, lg.masks)
+
+
+@pytest.mark.parametrize("scale", [-0.1, 1.5])
+def test_cross_scale_out_of_range_is_refused(scale):
+    source = seeded_model("conv4", 5, 0.25, seed=1)
+    lg = extract(source, random_channels(source, 0.45, seed=0))
+    with pytest.raises(ValueError, match=f"cross_scale must be in \\[0, 1\\], got {scale}"):
+        build_descendant(lg, 5, seed=0, cross_scale=scale)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from torch import nn
 from _helpers import indexed_dataset, tiny_config
 from gtl import evolution as evo
 from gtl.fewshot import EvalConfig, episode_accuracies, finetune_many, learning_curve, scratch
-from gtl.learngene import seeded_model
+from gtl.learngene import close_circuit, cross_masks, random_channels, seeded_model
 from gtl.models import build_model
 from gtl.population import (LOOP, Runtime, stack, stacked_accuracy, stacked_input, train_population, unstack)
 from gtl.tasks import TaskSampler
@@ -74,6 +75,30 @@ def test_batched_training_equals_the_loop(arch, width, augment):
     torch.testing.assert_close(torch.tensor(batched_losses), torch.tensor(loop_losses), atol=1e-4, rtol=1e-4)
     for a, b in zip(loop, batched):
         assert_same_weights(a, b)  # weights, BN running statistics and num_batches_tracked
+
+
+@pytest.mark.parametrize("arch, width", ARCHS)
+def test_batched_training_holds_closed_circuits_as_the_loop_does(arch, width):
+    """Members 0 and 2 live with closed learngene circuits (each its own), member 1 open:
+    the stacked network holds each member's cross-weights at 0, as the loop does."""
+    cfg = TrainConfig(steps=3, batch_size=8, momentum=0.9, weight_decay=5e-4)
+    images = [uint8_images(12, s) for s in range(3)]
+    labels = [torch.arange(12) % 5 for _ in range(3)]
+    masks = {p: random_channels(build_model(arch, 5, width), 0.45, seed=p) for p in (0, 2)}
+    loop, batched = population(arch, width), population(arch, width)
+    for models in (loop, batched):
+        for p, m in masks.items():
+            close_circuit(models[p], m)
+    for m, x, y, s in zip(loop, images, labels, [11, 12, 13]):
+        train(m, x, y, cfg, s)
+    train_population(batched, images, labels, cfg, [11, 12, 13], Runtime(mode="batched", chunk=2))
+    for a, b in zip(loop, batched):
+        assert_same_weights(a, b)
+    for p, models in itertools.product(range(3), (loop, batched)):
+        modules = dict(models[p].named_modules())
+        crosses = cross_masks(models[p], masks.get(p, masks[0]))
+        zeros = [int(torch.count_nonzero(modules[n].weight[c])) == 0 for n, c in crosses.items()]
+        assert all(zeros) if p in masks else not any(zeros), p  # the open member's stay random
 
 
 def test_chunks_and_the_loop_runtime_give_the_same_members():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -104,6 +105,9 @@ def test_readme_results_are_the_tables_the_notebooks_wrote():
     section = readme.split(update_readme.BEGIN)[1].split(update_readme.END)[0]
     assert section.strip() == update_readme.results_section().strip(), \
         "README results differ from figures/*.md: run `python tools/update_readme.py`"
+    headline = readme.split(update_readme.HEADLINE_BEGIN)[1].split(update_readme.HEADLINE_END)[0]
+    assert headline.strip() == update_readme.headline_section().strip(), \
+        "README's plain-words results differ from figures/*_episodes.csv: run `python tools/update_readme.py`"
     mapping = readme.split(update_readme.MAP_BEGIN)[1].split(update_readme.MAP_END)[0]
     assert mapping.strip() == update_readme.map_section().strip(), \
         "README's paper -> notebook map differs from figures/*.csv: run `python tools/update_readme.py`"
@@ -280,3 +284,18 @@ def test_markdown_links_resolve():
             elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text()):
                 problems.append(f"{md.name}: link to missing heading {target}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_episodes():
+    """The README's headline 'Learngene − Scratch, miniimagenet ... 5-shot' is the paired difference of the
+    per-episode accuracies notebook 02 stored, recomputed here without gtl.stats."""
+    import numpy as np
+    df = pd.read_csv(PROJECT / "figures" / "table_fewshot_quick_miniimagenet_episodes.csv")
+    five = df[df.setting == "5-way 5-shot"].pivot(index="episode", columns="method", values="accuracy")
+    gap = 100 * (five["Learngene"] - five["Scratch"]).to_numpy()
+    mean, half = gap.mean(), 1.96 * gap.std(ddof=1) / np.sqrt(len(gap))
+    verdict = f"5-shot {mean:+.1f} ± {half:.1f} points ({'clear' if abs(mean) > half else 'not clear'})"
+    line = next(line for line in (PROJECT / "README.md").read_text().splitlines()
+                if line.startswith("- **Learngene − Scratch, miniimagenet**"))
+    assert verdict in line, f"README says {line!r}, the stored episodes say {verdict!r}"
+    assert len(gap) == 60  # the quick profile's episodes, every method on the same ones

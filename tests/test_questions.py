@@ -15,6 +15,7 @@ from gtl import explorer as ex
 from gtl.exercises import EXERCISES, ask, check, solution
 from gtl.fewshot import EvalConfig
 from gtl.learngene import channel_saliency, extract, kernel_masks, random_channels, seeded_model
+from gtl.stats import PAIRED, long_rows, summarize
 from gtl.train import TrainConfig
 
 EVAL = EvalConfig(ways=5, shots=1, queries=2, episodes=2, finetune=TrainConfig(steps=2, batch_size=5))
@@ -40,14 +41,16 @@ def test_masks_for_fraction_hit_the_asked_share(fraction):
 
 @pytest.mark.slow
 def test_size_sweep_tests_every_size_and_scratch_and_caches(tiny_run, data_root, monkeypatch):
-    df = q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1, data_root=data_root, device="cpu",
-                      progress=False)
+    episodes = q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1, data_root=data_root, device="cpu",
+                            progress=False)
+    assert len(episodes) == 6 * EVAL.episodes
+    df = summarize(episodes, q.SIZE_PAIR_ON)
     assert df.target_fraction.tolist() == [0.0, 0.0, 0.05, 0.05, 0.2, 0.2]
     assert df.score.tolist() == ["instinct", "finetune"] * 3 and df.method.tolist()[:2] == ["Scratch"] * 2
     assert df[df.method == "Learngene"].fraction.tolist() == pytest.approx([0.05, 0.05, 0.2, 0.2], abs=0.02)
     assert df.paper_size.tolist() == [False] * 4 + [True] * 2 and df["mean"].between(0, 1).all()
     monkeypatch.setattr(q, "evaluate", lambda *a, **k: pytest.fail("evaluated again despite the cache"))
-    pd.testing.assert_frame_equal(q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1), df)
+    pd.testing.assert_frame_equal(q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1), episodes)
 
 
 @pytest.mark.slow
@@ -57,6 +60,7 @@ def test_sensitivity_moves_one_factor_at_a_time(data_root, tmp_path, monkeypatch
     df = q.sensitivity_table("quick", "miniimagenet", "conv4", 3, EVAL, shots=1, base=base, data_root=data_root,
                              device="cpu", progress=False,
                              factors={"mutation_rate": (0.0, 0.3), "generations": (1, 2)})
+    df = summarize(df, ["setting"])
     assert df.factor.tolist() == ["mutation_rate", "Scratch", "mutation_rate", "generations", "generations"]
     rows = df[df.factor != "Scratch"]
     assert rows.is_base.tolist() == [False, True, False, True]  # base: mutation 0.3 (default), 2 generations
@@ -67,8 +71,9 @@ def test_sensitivity_moves_one_factor_at_a_time(data_root, tmp_path, monkeypatch
 @pytest.mark.slow
 def test_vit_comparison_pairs_the_vit_with_a_cnn_of_the_same_budget(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("GTL_RUNS", str(tmp_path))
-    df, vit = q.vit_comparison("quick", "miniimagenet", 3, EVAL, shots=(1,), data_root=data_root, device="cpu",
-                               progress=False, settings=TINY)
+    episodes, vit = q.vit_comparison("quick", "miniimagenet", 3, EVAL, shots=(1,), data_root=data_root,
+                                     device="cpu", progress=False, settings=TINY)
+    df = summarize(episodes, q.VIT_PAIR_ON)
     assert vit.best.arch == "vit" and vit.config.population == 3
     assert df.network.unique().tolist() == ["vit x0.25", "vgg11 x0.25"]
     assert set(df.score) == {"finetune", "instinct"} and set(df.method) == {"Learngene", "Scratch"}
@@ -147,17 +152,26 @@ def test_every_exercise_is_checked_against_its_own_solution(capsys):
 # ------------------------------------------------------- tables, plots and summaries
 
 
+SCRATCH = [0.2, 0.4, 0.3, 0.5, 0.35, 0.25]  # wide per-method CIs: only pairing tells the sizes apart
+
+
 def _sweep():
-    rows = [dict(method="Scratch", target_fraction=0.0, fraction=0.0, score=s, mean=0.30, ci95=0.02,
-                 finetune_steps=0 if s == "instinct" else 10, paper_size=False) for s in ("instinct", "finetune")]
-    for f, m in ((0.05, 0.31), (0.2, 0.36), (0.6, 0.40)):
-        rows += [dict(method="Learngene", target_fraction=f, fraction=f + 0.001, score=s, mean=m, ci95=0.02,
-                      finetune_steps=0 if s == "instinct" else 10, paper_size=f == 0.2) for s in ("instinct", "finetune")]
+    """A size sweep's long table: 5% is Scratch +1 point on every other episode only (not clear), 20% and
+    60% are +6 and +10 points on every episode (clear), in both scores."""
+    rows = []
+    for s in ("instinct", "finetune"):
+        steps = 0 if s == "instinct" else 10
+        rows += long_rows(SCRATCH, method="Scratch", target_fraction=0.0, fraction=0.0, score=s, setting="5-shot",
+                          finetune_steps=steps, paper_size=False)
+        for f, shifts in ((0.05, [0.01, -0.01] * 3), (0.2, [0.06] * 6), (0.6, [0.1, 0.09] * 3)):
+            rows += long_rows([a + d for a, d in zip(SCRATCH, shifts)], method="Learngene", target_fraction=f,
+                              fraction=f + 0.001, score=s, setting="5-shot", finetune_steps=steps,
+                              paper_size=f == 0.2)
     return pd.DataFrame(rows)
 
 
 def test_question_protocol_is_short_in_quick_only():
-    assert q.question_protocol("quick", "miniimagenet").finetune.steps == q.QUICK_FINETUNE_STEPS == 10
+    assert q.question_protocol("quick", "miniimagenet").finetune.steps == q.QUICK_FINETUNE_STEPS
     assert q.question_protocol("quick", "cifar-fs").queries == 6
     assert q.question_protocol("paper").finetune.steps == EvalConfig.paper().finetune.steps
 
@@ -165,27 +179,34 @@ def test_question_protocol_is_short_in_quick_only():
 def test_size_summary_says_which_sizes_beat_scratch():
     lines = q.size_summary(_sweep())
     assert len(lines) == 2 and lines[0].startswith("no learning") and lines[1].startswith("after 10 steps")
-    assert "CIs apart: 20%, 60%" in lines[0] and "best size 60%" in lines[0]
-    assert "the paper's 20%: 36.0 ± 2.0%, CIs apart from the best" in lines[0]
-    fig = __import__("gtl.plots", fromlist=["plot_size_sweep"]).plot_size_sweep(_sweep())
+    assert "clearly above it (paired): 20%, 60%;" in lines[0] and "best size 60%" in lines[0]
+    assert "the paper's 20%: 39.3 ± 8.6%, -3.5 ± 0.4 points from the best (clear)" in lines[0]
+    fig = __import__("gtl.plots", fromlist=["plot_size_sweep"]).plot_size_sweep(summarize(_sweep(), q.SIZE_PAIR_ON))
     assert len(fig.axes) == 2
 
 
 def test_sensitivity_summary_and_plot():
     from gtl.plots import plot_sensitivity
-    df = pd.DataFrame([dict(factor="Scratch", value="", is_base=False, mean=0.3, ci95=0.02),
-                       dict(factor="mutation_rate", value=0.0, is_base=False, mean=0.35, ci95=0.02),
-                       dict(factor="mutation_rate", value=0.3, is_base=True, mean=0.36, ci95=0.02),
-                       dict(factor="population", value=3, is_base=False, mean=0.30, ci95=0.01),
-                       dict(factor="population", value=6, is_base=True, mean=0.36, ci95=0.02)])
-    lines = q.sensitivity_summary(df)
-    assert lines[0].startswith("mutation_rate: accuracies span 1.0 points") and "no measurable effect" in lines[0]
-    assert "CIs apart from the base (6) at 3" in lines[1]
-    assert len(plot_sensitivity(df).axes) == 2
+    rows = long_rows(SCRATCH, factor="Scratch", value="", is_base=False, method="Scratch", setting="5-shot")
+    for factor, value, is_base, shifts in (("mutation_rate", 0.0, False, [0.05, 0.05, 0.05, 0.06, 0.05, 0.05]),
+                                           ("mutation_rate", 0.3, True, [0.06, 0.05, 0.06, 0.05, 0.06, 0.05]),
+                                           ("population", 3, False, [0.0, 0.01, 0.0, 0.0, 0.01, 0.0]),
+                                           ("population", 6, True, [0.06] * 6)):
+        rows += long_rows([a + d for a, d in zip(SCRATCH, shifts)], factor=factor, value=value, is_base=is_base,
+                          method="Learngene", setting="5-shot")
+    episodes = pd.DataFrame(rows)
+    lines = q.sensitivity_summary(episodes)
+    assert lines[0].startswith("mutation_rate: accuracies span 0.3 points") and "no measurable effect" in lines[0]
+    assert "clearly different from the base (6), paired: 3" in lines[1]
+    assert len(plot_sensitivity(summarize(episodes, ["setting"])).axes) == 2
 
 
 def test_percent_table():
     from gtl.plots import percent_table
     t = percent_table(pd.DataFrame({"method": ["a"], "mean": [0.1234], "ci95": [0.0211]}))
     assert t.columns.tolist() == ["method", "accuracy (%)", "95% CI (±)"] and t.iloc[0, 1:].tolist() == [12.34, 2.11]
+    paired = percent_table(pd.DataFrame({"method": ["a"], "mean": [0.5], "ci95": [0.02], "diff": [0.031],
+                                         "diff_ci95": [0.01], "clear": [True]}))
+    assert paired.columns.tolist() == ["method", "accuracy (%)", "95% CI (±)", PAIRED]
+    assert paired[PAIRED].iloc[0] == "**+3.1 ± 1.0**"
     assert percent_table(pd.DataFrame({"method": ["a"], "mean": [0.1], "ci95": [0.0]}), ["accuracy (%)"]).shape == (1, 1)

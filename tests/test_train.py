@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gtl.learngene import seeded_model
-from gtl.train import MEAN, STD, TrainConfig, accuracy, augment, features, normalize, train
+from gtl.learngene import close_circuit, cross_masks, random_channels, seeded_model
+from gtl.train import MEAN, STD, TrainConfig, accuracy, augment, features, hold_circuits, normalize, train
 
 
 def test_normalize_maps_uint8_to_standardised_float():
@@ -114,3 +114,27 @@ def test_normalize_leaves_a_float_input_unchanged():
     x = torch.full((1, 3, 4, 4), 128.0)
     normalize(x)
     assert torch.all(x == 128.0)
+
+
+@pytest.mark.parametrize("arch", ["vgg11", "resnet12"])
+def test_a_closed_circuit_stays_closed_through_sgd_with_momentum_and_weight_decay(arch):
+    net = seeded_model(arch, 5, 0.125, 0)
+    masks = random_channels(net, 0.45, seed=1)
+    close_circuit(net, masks)
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+    images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    cfg = TrainConfig(steps=4, batch_size=5, lr=0.05, momentum=0.9, weight_decay=5e-4)
+    modules, cross = dict(net.named_modules()), cross_masks(net, masks)
+    nonzero = []  # after every step, the cross-weights left nonzero
+    train(net, images, torch.arange(10) % 5, cfg, seed=2,
+          on_step=lambda k: nonzero.append(sum(int(torch.count_nonzero(modules[n].weight[c])) for n, c in cross.items())))
+    assert nonzero == [0] * cfg.steps
+    for name, c in cross.items():
+        assert not torch.equal(modules[name].weight[~c], start[f"{name}.weight"][~c]), name  # the rest learns
+
+
+def test_hold_circuits_leaves_an_open_network_alone():
+    net = seeded_model("conv4", 5, 0.25, 0)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    hold_circuits(net)
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())

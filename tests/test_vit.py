@@ -112,6 +112,16 @@ def test_vit_learngenes_do_not_go_into_cnns_nor_back():
     assert build(lg, "vit", 0.25, 5, seed=0).arch == "vit"  # the same ViT: plain inheritance
 
 
+def test_complete_circuit_settings_say_they_are_for_cnn_learngenes():
+    vit = build_model("vit", width=0.25)
+    lg = extract(vit, top_channels(channel_saliency(vit), 0.5))
+    assert build(lg, "vit", 0.25, 5, seed=0, cross_scale=1.0).arch == "vit"  # the default works
+    with pytest.raises(IncompatibleLearngeneError, match="apply to CNN learngenes"):
+        build(lg, "vit", 0.25, 5, seed=0, cross_scale=0.5)
+    with pytest.raises(ValueError, match="apply to CNN learngenes"):
+        tiny_config(arch="vit", width=0.25, closed_circuit=True)
+
+
 @pytest.mark.slow
 def test_gtl_evolves_a_vit_learngene(data_root, tmp_path):
     result = evo.evolve(tiny_config(arch="vit", width=0.25), tmp_path, data_root, "cpu", progress=False)

@@ -33,6 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402  (tools/notebooks.py)
+from gtl.bench import cpu_info  # noqa: E402
 from gtl.paths import figures_dir  # noqa: E402
 from gtl.plots import to_markdown  # noqa: E402
 
@@ -110,13 +111,7 @@ def report(table: pd.DataFrame, profile: str, rtol: float, atol: float, minutes:
 
 
 def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    return cpu_info("model name") or platform.processor() or "unknown CPU"
 
 
 def main(argv: list[str] | None = None) -> int:

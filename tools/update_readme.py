@@ -1,16 +1,19 @@
 """Write the README's results from the files the notebooks wrote (figures/*.csv, *.md).
 
-Four sections, each between markers: the map paper item -> notebook -> output
-files with our quick-profile numbers beside the paper's, the main result
-tables copied verbatim and the summary of the last `make reproduce`
-(figures/reproduce.md; all three in README.md), and the benchmarks
+Five sections, each between markers: the plain-words headline (paired
+differences computed from the per-episode CSVs), the map paper item ->
+notebook -> output files with our quick-profile numbers beside the paper's,
+the main result tables copied verbatim and the summary of the last `make
+reproduce` (figures/reproduce.md; all four in README.md), and the benchmarks
 (figures/bench_*.csv, in docs/speed.md). Every number in them is read from a file a run wrote.
 """
 from pathlib import Path
 
 import pandas as pd
 
-from gtl.fewshot import ci_apart
+from gtl.budget import gap_change
+from gtl.questions import sensitivity_summary, size_summary
+from gtl.stats import PAIRED, clear_difference, mean_ci95, paired_difference, paired_text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIG = ROOT / "figures"
@@ -18,6 +21,7 @@ BEGIN, END = "<!-- RESULTS:BEGIN -->", "<!-- RESULTS:END -->"
 MAP_BEGIN, MAP_END = "<!-- MAP:BEGIN -->", "<!-- MAP:END -->"
 BENCH_BEGIN, BENCH_END = "<!-- BENCH:BEGIN -->", "<!-- BENCH:END -->"
 REPRODUCE_BEGIN, REPRODUCE_END = "<!-- REPRODUCE:BEGIN -->", "<!-- REPRODUCE:END -->"
+HEADLINE_BEGIN, HEADLINE_END = "<!-- HEADLINE:BEGIN -->", "<!-- HEADLINE:END -->"
 SPEED = ROOT / "docs" / "speed.md"  # where the benchmark tables go
 PROFILE, DATASET = "quick", "miniimagenet"
 TAG = f"{PROFILE}_{DATASET}"
@@ -32,85 +36,147 @@ TABLES = [
 ]
 
 
-def _versus(csv: str, by: str, a: str = "Learngene", b: str = "Scratch") -> str:
-    """'<by value>: A x±ci vs B y±ci (+d)' for every value of ``by`` in a table the notebooks
-    wrote (columns ``method`` and accuracy and CI in %); bold when the CIs are apart."""
-    return _versus_frame(pd.read_csv(FIG / csv), by, a, b)
-
-
-def _versus_frame(df: pd.DataFrame, by: str, a: str = "Learngene", b: str = "Scratch") -> str:
-    df = df.rename(columns={"accuracy (%)": "acc", "95% CI (±)": "ci",  # result tables
-                            "accuracy": "acc", "ci95": "ci"})            # curves
+def _versus(name: str, by: str | list[str], a: str = "Learngene", b: str = "Scratch") -> str:
+    """'<by value>: A x±ci vs B y±ci, paired +d ± e' for every group of ``by`` in the long table
+    ``figures/<name>_episodes.csv`` a notebook wrote; the paired difference is bold when clear
+    (:func:`gtl.stats.clear_difference`)."""
+    df = pd.read_csv(FIG / f"{name}_episodes.csv")
     parts = []
     for key, rows in df.groupby(by, sort=False):
-        r = {row.method: row for row in rows.itertuples()}
-        x, y = r[a], r[b]
-        sep = "**" if ci_apart(x.acc, x.ci, y.acc, y.ci) else ""
-        parts.append(f"{key}: {x.acc:.1f}±{x.ci:.1f} vs {y.acc:.1f}±{y.ci:.1f} ({sep}{x.acc - y.acc:+.1f}{sep})")
+        acc = {m: r.sort_values("episode").accuracy.tolist() for m, r in rows.groupby("method", sort=False)}
+        (ma, ca), (mb, cb) = mean_ci95(acc[a]), mean_ci95(acc[b])
+        d, cd = paired_difference(acc[a], acc[b])
+        label = ", ".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        parts.append(f"{label}: {100 * ma:.1f}±{100 * ca:.1f} vs {100 * mb:.1f}±{100 * cb:.1f}, paired "
+                     f"{paired_text(d, cd, clear_difference(acc[a], acc[b]))}")
     return "; ".join(parts)
 
 
 def _fig4() -> str:
     df = pd.read_csv(FIG / f"fig4_evolution_{TAG}.csv")
     first, last = df.iloc[0], df.iloc[-1]
-    return (f"population accuracy {100 * first.accuracy_mean:.1f}% → {100 * last.accuracy_mean:.1f}% over "
-            f"{len(df)} generations; learngene {100 * first.learngene_fraction_mean:.1f}% → "
-            f"{100 * last.learngene_fraction_mean:.1f}% of the parameters")
+    fresh = pd.read_csv(FIG / f"fig4_fresh_validation_{TAG}_episodes.csv")
+    best = int(df.generation[df.fitness_max.idxmax()])
+    acc = {g: r.sort_values("episode").accuracy.tolist() for g, r in fresh.groupby("generation")}
+    d, ci = paired_difference(acc[best], acc[-1])
+    return (f"population accuracy on the critics' episodes (fitted by selection) {100 * first.accuracy_mean:.1f}% → "
+            f"{100 * last.accuracy_mean:.1f}% over {len(df)} generations; learngene "
+            f"{100 * first.learngene_fraction_mean:.1f}% → {100 * last.learngene_fraction_mean:.1f}% of the parameters; "
+            f"on {len(acc[-1])} fresh validation episodes the best learngene (generation {best}) vs Scratch, paired "
+            f"{paired_text(d, ci, clear_difference(acc[best], acc[-1]))}")
 
 
 def _fewshot(ds: str) -> str:
-    df = pd.read_csv(FIG / f"table_fewshot_{PROFILE}_{ds}.csv")
+    name = f"table_fewshot_{PROFILE}_{ds}"
+    df = pd.read_csv(FIG / f"{name}.csv")
     lg = df[df.method == "Learngene"].iloc[0]
-    return (f"Learngene vs Scratch, {_versus(f'table_fewshot_{PROFILE}_{ds}.csv', 'setting').replace('5-way ', '')}"
-            f" with {lg['share of params (%)']:.1f}% of the parameters")
+    return (f"Learngene vs Scratch, {_versus(name, 'setting').replace('5-way ', '')}"
+            f" with {lg['share of params (%)']:.1f}% of the parameters; Pre-Cut vs Scratch, "
+            f"{_versus(name, 'setting', 'Pre-Cut').replace('5-way ', '')}")
 
 
 def _curves(ds: str) -> str:
-    return ("Learngene vs Scratch after N fine-tuning steps, 5-shot, "
-            + _versus(f"curves_fewshot_{PROFILE}_{ds}.csv", "step"))
+    return "Learngene vs Scratch after N fine-tuning steps, 5-shot, " + _versus(f"curves_fewshot_{PROFILE}_{ds}", "step")
 
 
 def _ablations() -> str:
-    df = pd.read_csv(FIG / f"table_ablations_{TAG}.csv")
-    return "; ".join(f"{v} {a:.1f} ± {c:.1f}" for v, a, c in zip(df["variant"], df["accuracy (%)"], df["95% CI (±)"]))
-
-
-def _apart(a, b) -> bool:
-    """:func:`gtl.fewshot.ci_apart` for two rows of a percent table."""
-    return ci_apart(a["accuracy (%)"], a["95% CI (±)"], b["accuracy (%)"], b["95% CI (±)"])
+    df = pd.read_csv(FIG / f"table_ablations_{TAG}.csv").fillna("")
+    return "; ".join(f"{r.variant} {r['accuracy (%)']:.1f} ± {r['95% CI (±)']:.1f}"
+                     + (f" ({r[PAIRED]} vs Scratch, paired)" if r[PAIRED] else "") for _, r in df.iterrows())
 
 
 def _sizes() -> str:
-    df = pd.read_csv(FIG / f"table_learngene_size_{TAG}.csv")
-    rows = df[df.score == "finetune"]
-    sc = rows[rows.method == "Scratch"].iloc[0]
-    lg = rows[rows.method == "Learngene"]
-    best = lg.loc[lg["accuracy (%)"].idxmax()]
-    paper = lg[lg.paper_size].iloc[0]
-    apart = [f"{r['size (%)']:g}%" for _, r in lg.iterrows()
-             if r["accuracy (%)"] > sc["accuracy (%)"] and _apart(r, sc)]
-    return (f"5-shot after {int(sc.finetune_steps)} steps: Scratch {sc['accuracy (%)']:.1f}±{sc['95% CI (±)']:.1f}; "
-            f"20%: {paper['accuracy (%)']:.1f}±{paper['95% CI (±)']:.1f}; best {best['size (%)']:g}%: "
-            f"{best['accuracy (%)']:.1f}±{best['95% CI (±)']:.1f}; above Scratch with CIs apart: "
-            f"{', '.join(apart) or 'none'}")
+    episodes = pd.read_csv(FIG / f"table_learngene_size_{TAG}_episodes.csv")
+    return " ".join(size_summary(episodes[episodes.score == "finetune"]))
 
 
 def _sensitivity() -> str:
-    df = pd.read_csv(FIG / f"table_ga_sensitivity_{TAG}.csv")
-    parts = []
-    for factor, rows in df[df.factor != "Scratch"].groupby("factor", sort=False):
-        base = rows[rows.is_base].iloc[0]
-        apart = [str(r.value) for _, r in rows.iterrows() if not r.is_base and _apart(r, base)]
-        spread = rows["accuracy (%)"].max() - rows["accuracy (%)"].min()
-        parts.append(f"{factor} {spread:.1f} points" + (f" (apart: {', '.join(apart)})" if apart else ""))
-    verdict = "" if any("apart" in x for x in parts) else "; no value's 95% CI apart from the base run's"
-    return "spread of 5-shot accuracy over each factor's values: " + "; ".join(parts) + verdict
+    return " ".join(sensitivity_summary(pd.read_csv(FIG / f"table_ga_sensitivity_{TAG}_episodes.csv")))
 
 
 def _vit() -> str:
-    df = pd.read_csv(FIG / f"table_vit_learngenes_{TAG}.csv").assign(
-        key=lambda d: d.network + " " + d.score.map({"finetune": "fine-tuned", "instinct": "no learning"}))
-    return "Learngene vs Scratch, 5-shot: " + _versus_frame(df, "key")
+    name = f"table_vit_learngenes_{TAG}"
+    return "Learngene vs Scratch, 5-shot: " + _versus(name, ["network", "score"])
+
+
+def _shares() -> str:
+    df = pd.read_csv(FIG / f"table_gain_shares_{PROFILE}.csv")
+    df = df[(df.dataset == DATASET) & df.method.isin(["Learngene", "Pre-Cut"])]
+    return "; ".join(f"{r.method} {r.setting.replace('5-way ', '')}: {r[2]:.0f}% [{r[3]:.0f}, {r[4]:.0f}]"
+                     for r in df[["method", "setting", "share of Pre-Fin's gain (%)", "95% CI low", "95% CI high"]]
+                     .itertuples(index=False))
+
+
+def _selection() -> str:
+    df = pd.read_csv(FIG / f"table_selection_{TAG}.csv")
+    return "; ".join(f"generation {int(r.generation)}: rho {r.rho:+.2f} [{r.rho_low:+.2f}, {r.rho_high:+.2f}] over "
+                     f"{int(r.members)} members" for r in df.itertuples())
+
+
+def _protocol() -> str:
+    choice = pd.read_csv(FIG / f"protocol_choice_{TAG}.csv").set_index("value").chosen
+    iso = pd.read_csv(FIG / f"protocol_isolation_{TAG}.csv")
+    gaps = "; ".join(f"{r[0]} {r[1]:+.1f} ± {r[2]:.1f}" for r in iso[["isolation", "gap (points)", "95% CI (±)"]]
+                     .itertuples(index=False))
+    return (f"Learngene − Scratch gap on fresh validation episodes, averaged over 5–50 fine-tuning steps: {gaps}; "
+            f"chosen: isolation **{choice['isolation']}**, question notebooks fine-tune "
+            f"**{choice['question finetune steps']}** steps")
+
+
+def _paired(name: str, a: str, b: str = "Scratch", **where) -> str:
+    """``a − b`` on the episodes of ``figures/<name>_episodes.csv`` where every ``where`` column has
+    its value: '+1.2 ± 1.5 points (not clear)' (paired, :func:`gtl.stats.clear_difference`)."""
+    df = pd.read_csv(FIG / f"{name}_episodes.csv")
+    for column, value in where.items():
+        df = df[df[column] == value]
+    acc = {m: r.sort_values("episode").accuracy.tolist() for m, r in df.groupby("method")}
+    d, ci = paired_difference(acc[a], acc[b])
+    return f"{100 * d:+.1f} ± {100 * ci:.1f} points ({'clear' if clear_difference(acc[a], acc[b]) else 'not clear'})"
+
+
+def _budget() -> str:
+    """The budget curve's answer: each line's gap at the smallest and largest budget, and the paired change."""
+    lineage = pd.read_csv(FIG / f"budget_lineage_{TAG}_episodes.csv")
+    pretraining = pd.read_csv(FIG / f"budget_pretraining_{TAG}_episodes.csv")
+    parts = []
+    for name in dict.fromkeys(lineage.isolation):
+        for method in ("Learngene", "Pre-Cut"):
+            small, large, change, ci = gap_change(lineage, "lineage_steps", method, isolation=name)
+            parts.append(f"{method} ({name}) {100 * small:+.1f} → {100 * large:+.1f} "
+                         f"(change {paired_text(change, ci, abs(change) > ci)})")
+    steps = f"{lineage.lineage_steps.min()} → {lineage.lineage_steps.max()} lineage steps: " + "; ".join(parts)
+    small, large, change, ci = gap_change(pretraining, "pretrain_steps", "Pre-Cut")
+    return (f"{steps}. Pre-Cut over {pretraining.pretrain_steps.min()} → {pretraining.pretrain_steps.max()} "
+            f"pre-training steps: {100 * small:+.1f} → {100 * large:+.1f} (change {paired_text(change, ci, abs(change) > ci)})")
+
+
+def headline_section() -> str:
+    """The plain-words results, every number computed here from the files the notebooks wrote:
+    paired differences on the same episodes (mean ± 95% CI; clear when the CI excludes 0)."""
+    choice = pd.read_csv(FIG / f"protocol_choice_{TAG}.csv").set_index("value").chosen
+    lines = [f"- **Construction used** (chosen on validation classes by notebook 12): isolation "
+             f"**{choice['isolation']}**; the question notebooks fine-tune {choice['question finetune steps']} steps."]
+    for ds, paper in (("miniimagenet", 16), ("cifar-fs", 12)):
+        name = f"table_fewshot_{PROFILE}_{ds}"
+        parts = [f"{k}-shot {_paired(name, 'Learngene', setting=f'5-way {k}-shot')}" for k in (1, 5)]
+        lines.append(f"- **Learngene − Scratch, {ds}** (test classes, after fine-tuning; the paper: +{paper}): "
+                     + "; ".join(parts) + ".")
+        lines.append(f"  Pre-Cut (the pre-trained network cut to the learngene's size by the same rule) − Scratch: "
+                     f"5-shot {_paired(name, 'Pre-Cut', setting='5-way 5-shot')}; Learngene − Pre-Cut: 5-shot "
+                     f"{_paired(name, 'Learngene', 'Pre-Cut', setting='5-way 5-shot')}; Pre-Fin − Scratch: 5-shot "
+                     f"{_paired(name, 'Pre-Fin', setting='5-way 5-shot')}.")
+    lines.append(f"- **Share of Pre-Fin's gain** (miniImageNet): {_shares()}.")
+    name = f"table_instincts_{PROFILE}_miniimagenet"
+    lines.append(f"- **Instincts** (no learning, miniImageNet 5-shot): Learngene − Scratch "
+                 f"{_paired(name, 'Learngene', setting='5-way 5-shot')}; Pre-Cut − Scratch "
+                 f"{_paired(name, 'Pre-Cut', setting='5-way 5-shot')}.")
+    lines.append("- **Learning speed** (miniImageNet 5-shot, Learngene − Scratch after N steps): " + "; ".join(
+        f"{n}: {_paired(f'curves_fewshot_{PROFILE}_miniimagenet', 'Learngene', step=n)}" for n in (10, 50)) + ".")
+    lines.append(f"- **Figure 4 on fresh episodes**: {_fig4().split('; on ')[-1]}.")
+    lines.append(f"- **The gap's budget curve** (gap over Scratch in points, paired, 5-shot test episodes): {_budget()}.")
+    lines.append(f"- **Does selection select?** Members' fitness against their descendants' test accuracy, "
+                 f"Spearman's rho with 95% CI: {_selection()}.")
+    return "\n".join(lines) + "\n"
 
 
 def map_rows() -> list[tuple[str, str, str, str, str]]:
@@ -129,11 +195,14 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
          out(f"fig5_instincts_{TAG}.png", f"table_instincts_{PROFILE}_miniimagenet.csv",
              f"table_instincts_{PROFILE}_cifar-fs.csv"),
          "no learning, miniImageNet, Learngene vs Scratch, "
-         + _versus(f"table_instincts_{PROFILE}_miniimagenet.csv", "setting").replace("5-way ", ""),
+         + _versus(f"table_instincts_{PROFILE}_miniimagenet", "setting").replace("5-way ", ""),
          "instincts claimed; numbers not known"),
         ("Strong learning ability table, miniImageNet", nb("02_fewshot_table"),
          out(f"table_fewshot_{PROFILE}_miniimagenet.csv"), _fewshot("miniimagenet"),
          "+16 points vs Scratch with ~20% of the parameters"),
+        ("Transfer as a share of pre-training's gain (miniImageNet)", nb("02_fewshot_table"),
+         out(f"table_gain_shares_{PROFILE}.csv"), "(method − Scratch) / (Pre-Fin − Scratch), paired bootstrap: "
+         + _shares(), "not reported"),
         ("Strong learning ability: learning speed (curves)", nb("02_fewshot_table"),
          out(f"curves_fewshot_{PROFILE}_miniimagenet.png", f"curves_fewshot_{PROFILE}_miniimagenet.csv"),
          _curves("miniimagenet"), "learns faster claimed; numbers not known"),
@@ -143,14 +212,22 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
         ("Scalability: deeper (PIM), wider, other architecture", nb("05_scalability"),
          out(f"table_scalability_{TAG}.csv"),
          "5-shot, Learngene vs Scratch of the same descendant: "
-         + _versus(f"table_scalability_{TAG}.csv", "descendant"), "scalable; numbers not known"),
+         + _versus(f"table_scalability_{TAG}", "descendant"), "scalable; numbers not known"),
         ("Adaptability: other (fine-grained) datasets", nb("06_adaptability"),
          out(f"table_adaptability_{TAG}_to_cub.csv"),
          "miniImageNet learngene on CUB, Learngene vs Scratch, "
-         + _versus(f"table_adaptability_{TAG}_to_cub.csv", "setting").replace("5-way ", ""),
+         + _versus(f"table_adaptability_{TAG}_to_cub", "setting").replace("5-way ", ""),
          "adaptable; datasets and numbers not known"),
         ("Ablations", nb("07_ablations"), out(f"table_ablations_{TAG}.csv"),
          "5-shot accuracy (%): " + _ablations(), "reported; content not known"),
+        ("Does selection select? Fitness vs descendants' test accuracy", nb("07_ablations"),
+         out(f"fig_selection_{TAG}.png", f"table_selection_{TAG}.csv"), "Spearman's rho, 95% CI: " + _selection(),
+         "not addressed"),
+        ("Protocol values chosen on validation classes (isolation, fine-tuning steps)", nb("12_protocol_choice"),
+         out(f"protocol_choice_{TAG}.png", f"protocol_choice_{TAG}.csv"), _protocol(), "not stated"),
+        ("The gap's budget curve: lineage budget, isolation, Pre-Cut's pre-training", nb("13_budget_curve"),
+         out(f"budget_curve_{TAG}.png", f"budget_lineage_{TAG}.csv", f"budget_pretraining_{TAG}.csv"), _budget(),
+         "not addressed"),
         ("Teaching: the walkthrough, with six checked exercises", nb("00_walkthrough"),
          out(f"walkthrough_evolved_learngene_{TAG}.png"), "one generation step by step, an evolved learngene",
          "—"),
@@ -261,6 +338,7 @@ def main() -> None:
     readme = ROOT / "README.md"
     text = _replace(readme.read_text(), MAP_BEGIN, MAP_END, map_section())
     text = _replace(text, REPRODUCE_BEGIN, REPRODUCE_END, reproduce_section())
+    text = _replace(text, HEADLINE_BEGIN, HEADLINE_END, headline_section())
     readme.write_text(_replace(text, BEGIN, END, results_section()))
     SPEED.write_text(_replace(SPEED.read_text(), BENCH_BEGIN, BENCH_END, bench_section()))
     print("README.md map, results and reproduce check, docs/speed.md benchmarks updated from figures/")

@@ -1,0 +1,98 @@
+# %% [markdown]
+# # 13 · The gap's budget curve: is it the construction or the budget that hides the effect?
+#
+# The paper reports +16 points over Scratch on miniImageNet; our quick profile's lineage is tiny (12 members,
+# 6 generations of 100 SGD steps on 5-way tasks). Two explanations of a small gap can be told apart here:
+#
+# * **the budget**: if the learngene's advantage needs a long evolution, the paired Learngene − Scratch gap should
+#   grow with the *lineage budget* (generations × lifetime steps, the training one line of ancestors receives);
+# * **the construction**: if descendants drown their learngene in random cross-weights (docs/decisions.md #16),
+#   a better isolation should raise the gap at every budget.
+#
+# **Pre-Cut**, the network pre-trained on all 64 training classes cut to the learngene's size by GTL's own
+# saliency rule, is the control: its gap says what a learngene-sized piece of a well-trained network carries, and
+# its curve against the pre-training steps shows how that grows with *its* budget.
+#
+# Every point is the paired difference with Scratch on the same 5-way 5-shot **test** episodes (mean ± 95% CI),
+# with the protocol of notebook 02. The budgets are `gtl.budget.BUDGETS` (**our choice**); the isolations are
+# the construction used before decision #16 (*open*) and the one chosen on validation classes (notebook 12).
+# Budgets beyond the quick profile's own need a GPU (the paper profile's budgets, or a longer run committed
+# with its command).
+
+# %% tags=["parameters"]
+from gtl.profiles import default_profile
+profile = default_profile()  # "quick" (a CPU, minutes), "paper" (a GPU, hours); the tests set $GTL_PROFILE=smoke
+data_root = None        # None: $GTL_DATA, then the project's data/ folder
+device = None           # None: "cuda" when available, else "cpu"
+seed = 0
+dataset = "miniimagenet"
+arch = "vgg11"
+
+# %%
+import matplotlib.pyplot as plt
+from gtl.budget import BUDGETS, PRETRAIN_STEPS, gap_change, gaps, lineage_curve, pretraining_curve
+from gtl.fewshot import EvalConfig
+from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
+from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
+from gtl.evolution import GTLConfig
+
+tag = f"{profile}_{dataset}"
+eval_cfg = EvalConfig.from_profile(profile, dataset)
+chosen = isolation_of(GTLConfig.from_profile(profile, dataset=dataset, arch=arch))
+isolations = {name: ISOLATIONS[name] for name in dict.fromkeys([DEFAULT_ISOLATION, chosen])}
+print("budgets (generations, lifetime steps):", BUDGETS[profile], "| isolations:", list(isolations))
+print("Pre-Fin pre-training steps:", PRETRAIN_STEPS[profile])
+
+# %% [markdown]
+# ## The gap against the lineage budget
+
+# %%
+lineage = lineage_curve(profile, dataset, arch, seed, eval_cfg, isolations, BUDGETS[profile], 5, data_root, device,
+                        progress=(profile == "paper"))
+save_episodes(lineage, f"budget_lineage_{tag}")
+lineage_gaps = gaps(lineage, ["isolation", "lineage_steps"])
+save_table(lineage_gaps.round(4), f"budget_lineage_{tag}")
+lineage_gaps
+
+# %% [markdown]
+# ## Pre-Cut against Pre-Fin's pre-training
+
+# %%
+pretraining = pretraining_curve(profile, dataset, arch, seed, eval_cfg, PRETRAIN_STEPS[profile], 5, data_root,
+                                device, progress=(profile == "paper"))
+save_episodes(pretraining, f"budget_pretraining_{tag}")
+pretraining_gaps = gaps(pretraining, ["pretrain_steps"], ("Pre-Cut", "Pre-Fin"))
+save_table(pretraining_gaps.round(4), f"budget_pretraining_{tag}")
+pretraining_gaps
+
+# %%
+fig = plot_budget_curve(lineage_gaps, pretraining_gaps,
+                        f"paired gap over Scratch, {dataset} 5-way 5-shot ({profile} profile, seed {seed})")
+save_figure(fig, f"budget_curve_{tag}")
+plt.show()
+
+# %% [markdown]
+# ## The answer, in numbers
+#
+# Each line: the gap at the smallest and the largest budget, and its change between them, paired on the same
+# episodes (a clear change has a 95% CI that excludes 0).
+
+# %%
+def change_line(label, episodes, column, method, **where):
+    small, large, change, ci = gap_change(episodes, column, method, **where)
+    clear = "clear" if abs(change) > ci else "not clear"
+    return (f"{label}: {100 * small:+.1f} → {100 * large:+.1f} points; change {100 * change:+.1f} ± {100 * ci:.1f} "
+            f"({clear})")
+
+
+for name in isolations:
+    for method in ("Learngene", "Pre-Cut"):
+        print(change_line(f"{method}, {name}, lineage budget {lineage.lineage_steps.min()}→"
+                          f"{lineage.lineage_steps.max()} steps", lineage, "lineage_steps", method, isolation=name))
+for method in ("Pre-Cut", "Pre-Fin"):
+    print(change_line(f"{method}, pre-training {min(PRETRAIN_STEPS[profile])}→{max(PRETRAIN_STEPS[profile])} steps",
+                      pretraining, "pretrain_steps", method))
+
+# %%
+assert set(lineage_gaps.isolation) == set(isolations) and lineage_gaps.gap.between(-1, 1).all()
+assert len(lineage_gaps) == 2 * len(isolations) * len(BUDGETS[profile])

@@ -1,0 +1,82 @@
+"""gtl.protocol: the rules that choose protocol values on validation classes, on made-up curves."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gtl.evolution import GTLConfig
+from gtl.protocol import (ISOLATIONS, check_gap_pairing, choose_isolation, choose_steps, isolation_of,
+                          isolation_table, steps_table)
+from gtl.stats import long_rows
+
+SCRATCH = [0.30, 0.45, 0.38, 0.52, 0.41, 0.35]
+
+
+def _curves(gaps: dict[str, dict[int, list[float]]]) -> pd.DataFrame:
+    """A validation_curves-like long table: per candidate and step, Scratch and Scratch + gap."""
+    rows = []
+    for name, by_step in gaps.items():
+        for step, gap in by_step.items():
+            rows += long_rows(SCRATCH, method="Scratch", step=step, isolation=name)
+            rows += long_rows([a + g for a, g in zip(SCRATCH, gap)], method="Learngene", step=step, isolation=name)
+    return pd.DataFrame(rows)
+
+
+NOISE = [0.02, -0.02, 0.01, -0.01, 0.0, 0.0]  # a gap that averages 0
+
+
+def test_isolation_with_the_largest_clear_gap_wins():
+    curves = _curves({"open": {0: [0] * 6, 10: NOISE, 50: NOISE},
+                      "cut at birth": {0: [0] * 6, 10: [0.03] * 6, 50: [0.01] * 6},
+                      "closed circuit": {0: [0] * 6, 10: [0.06, 0.05] * 3, 50: [0.02] * 6}})
+    table = isolation_table(curves)
+    assert table.isolation.tolist() == list(ISOLATIONS)
+    assert table.set_index("isolation").mean_gap["closed circuit"] == pytest.approx(0.0375)
+    assert choose_isolation(curves) == "closed circuit"
+
+
+def test_no_clear_gap_keeps_the_open_construction():
+    curves = _curves({"open": {10: NOISE}, "cut at birth": {10: [0.1, -0.08] * 3}, "closed circuit": {10: NOISE}})
+    assert not isolation_table(curves).clear.any()
+    assert choose_isolation(curves) == "open"
+
+
+def test_steps_by_the_largest_lower_bound_else_the_default():
+    curves = _curves({"open": {5: [0.08, -0.02] * 3, 10: [0.04, 0.05] * 3, 25: [0.04, 0.05] * 3, 50: NOISE}})
+    table = steps_table(curves, "open")
+    assert table.step.tolist() == [5, 10, 25, 50]
+    assert choose_steps(curves, "open", default=50) == 10  # 10 and 25 tie: fewer steps
+    flat = _curves({"open": {5: NOISE, 10: NOISE}})
+    assert choose_steps(flat, "open", default=50) == 50
+
+
+def test_candidates_must_share_their_scratch_episodes():
+    curves = _curves({"open": {10: NOISE}, "closed circuit": {10: NOISE}})
+    check_gap_pairing(curves)
+    curves.loc[(curves.isolation == "open") & (curves.method == "Scratch"), "accuracy"] += 0.01
+    with pytest.raises(AssertionError, match="same episodes"):
+        check_gap_pairing(curves)
+
+
+def test_isolation_of_a_config():
+    assert isolation_of(GTLConfig.quick(cross_scale=0.0, closed_circuit=True)) == "closed circuit"
+    assert isolation_of(GTLConfig.quick(cross_scale=1.0, closed_circuit=False)) == "open"
+    with pytest.raises(ValueError, match="not a candidate"):
+        isolation_of(GTLConfig.quick(cross_scale=0.5))
+
+
+def test_the_codes_values_are_the_ones_chosen_on_validation_classes():
+    """gtl.profiles' chosen values match the table notebook 12 wrote (quick profile): nobody changed
+    one without rerunning the choice, and the presets use them."""
+    from pathlib import Path
+
+    from gtl.profiles import CHOSEN_ISOLATION, CHOSEN_QUESTION_STEPS
+    from gtl.questions import question_protocol
+    table = Path(__file__).resolve().parents[1] / "figures" / "protocol_choice_quick_miniimagenet.csv"
+    choice = pd.read_csv(table).set_index("value").chosen
+    assert ISOLATIONS[choice["isolation"]] == CHOSEN_ISOLATION
+    assert int(choice["question finetune steps"]) == CHOSEN_QUESTION_STEPS
+    assert question_protocol("quick").finetune.steps == CHOSEN_QUESTION_STEPS
+    for profile in ("smoke", "quick", "paper"):
+        assert isolation_of(GTLConfig.from_profile(profile)) == choice["isolation"]
+    assert GTLConfig.quick(arch="vit").cross_scale == 1.0  # a ViT is not a channel circuit
