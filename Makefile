@@ -12,7 +12,10 @@ PROFILE ?= quick
 GTL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(CURDIR)/data)
 export GTL_DATA
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
-# The notebooks run with Jupyter's inline backend (tools/notebooks.py sets it), so they store their figures.
+# The notebooks run with Jupyter's inline backend (tools/notebooks.py sets it), so they store their figures,
+# one CPU thread each, several at once on a CPU (JOBS=1 for one at a time; default up to 4).
+JOBS ?=
+RUN_NOTEBOOKS = $(BIN)/python tools/notebooks.py run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
 .PHONY: install figures walkthrough test notebooks sync reproduce bench book clean-runs help
 
@@ -39,12 +42,12 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 figures: $(STAMP)
-	$(BIN)/python tools/notebooks.py run --profile $(PROFILE) --out figures/executed
+	$(RUN_NOTEBOOKS) --out figures/executed
 	@echo "== outputs (figures/):"; ls -1 figures | grep -v executed | sed 's/^/   figures\//'
 	@echo "   executed notebooks: figures/executed/"
 
 walkthrough: $(STAMP)
-	$(BIN)/python tools/notebooks.py run --profile $(PROFILE) --out figures/executed notebooks/00_walkthrough.ipynb
+	$(RUN_NOTEBOOKS) --out figures/executed notebooks/00_walkthrough.ipynb
 	@echo "open figures/executed/00_walkthrough.ipynb in Jupyter (or notebooks/00_walkthrough.ipynb to edit and run it)"
 
 test: $(STAMP)
@@ -58,7 +61,7 @@ sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
 notebooks: $(STAMP)
-	$(BIN)/python tools/notebooks.py run --profile $(PROFILE) --in-place
+	$(RUN_NOTEBOOKS) --in-place
 
 reproduce: $(STAMP)
 	$(BIN)/python tools/reproduce.py --profile $(PROFILE) $(REPRODUCE_ARGS)

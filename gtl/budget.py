@@ -82,9 +82,10 @@ def gaps(episodes: pd.DataFrame, by: list[str], methods: tuple[str, ...] = ("Lea
     return pd.DataFrame(rows)
 
 
-def gap_change(episodes: pd.DataFrame, column: str, method: str, **where) -> tuple[float, float, float, float]:
+def gap_change(episodes: pd.DataFrame, column: str, method: str,
+               **where) -> tuple[float, float, float, float, bool]:
     """How ``method``'s gap over Scratch changes from the smallest to the largest value of ``column``,
-    paired on the episodes: ``(gap at the smallest, gap at the largest, change, its 95% CI)``."""
+    paired on the episodes: ``(gap at the smallest, gap at the largest, change, its 95% CI, clear)``."""
     for k, v in where.items():
         episodes = episodes[episodes[k] == v]
     lo, hi = episodes[column].min(), episodes[column].max()
@@ -95,4 +96,4 @@ def gap_change(episodes: pd.DataFrame, column: str, method: str, **where) -> tup
         return [a - b for a, b in zip(acc[method], acc["Scratch"])]
     small, large = gap(lo), gap(hi)
     change, ci = paired_difference(large, small)
-    return mean_ci95(small)[0], mean_ci95(large)[0], change, ci
+    return mean_ci95(small)[0], mean_ci95(large)[0], change, ci, clear_difference(large, small)

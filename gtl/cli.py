@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
     p.add_argument("--baselines", nargs="*", default=["Scratch"], choices=METHODS[1:],
                    help="methods to compare with (Pre-Fin, Layer-LG and Random-mask pre-train a network first; cached)")
+    p.add_argument("--cross-scale", type=float,
+                   help="scale of the cross-weights at a descendant's birth, 0 to 1 (default: the preset's, "
+                        "chosen on validation classes; docs/decisions.md #16)")
     p.add_argument("--out", help="also write the table to this CSV file, and the per-episode accuracies "
                                  "next to it (<name>_episodes.csv)")
     _runtime_options(p)
@@ -177,8 +180,9 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     if a.episodes:
         eval_cfg = replace(eval_cfg, episodes=a.episodes)
     # the settings Pre-Fin's pre-training needs: the learngene's architecture, width and data
+    birth = {} if a.cross_scale is None else {"cross_scale": a.cross_scale}
     gcfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=lg.arch, width=lg.width, image_size=size,
-                                  seed=a.seed)
+                                  seed=a.seed, **birth)
     test_set = load_dataset(dataset, a.split, a.data_root, size).to(device)
     results = evaluate_methods(lg, gcfg, eval_cfg, test_set, tuple(a.shots), ("Learngene", *a.baselines),
                                a.data_root, device, not a.quiet, runtime=runtime_from_args(a))

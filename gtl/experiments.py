@@ -194,7 +194,8 @@ def learning_curves(result: EvolutionResult, eval_cfg: EvalConfig, methods: tupl
     row per method, step and episode; one training run per episode), cached; summarise it
     with ``summarize(curves, ["step"])``. ``split="val"`` draws the episodes from the validation
     classes, where protocol values (e.g. fine-tuning steps) are chosen, never on test classes;
-    they are fresh episodes (another seed), not the ones the critics' selection fitted."""
+    they are fresh episodes (another seed), not the ones the critics' selection fitted. (The same
+    seed as :func:`fresh_validation`'s: notebook 12 chose the isolation on these episodes.)"""
     _check_methods(methods)
     cfg, device = result.config, device or default_device()
     test_set = load_dataset(cfg.dataset, split, data_root, cfg.image_size)
@@ -272,7 +273,9 @@ def fresh_validation(result: EvolutionResult, eval_cfg: EvalConfig, data_root=No
     """Figure 4 without the winner's curse: each generation's winning learngene, and Scratch,
     on ``eval_cfg.episodes`` validation-class episodes that selection never saw (the critics'
     protocol with another seed). The critics' own curve is what selection fitted; this one says
-    whether what it picked holds on new episodes of the same classes. A long table (``method``
+    whether what it picked holds on new episodes of the same classes. They are the validation
+    episodes of :func:`learning_curves` ``(split="val")`` too, on which notebook 12 chose the
+    isolation: fresh for the selection inside a run, not for that choice. A long table (``method``
     "winner" with its ``generation``, or "Scratch" with generation -1), cached in the run's folder."""
     cfg, device = result.config, device or default_device()
     val_set = load_dataset(cfg.dataset, "val", data_root, cfg.image_size)

@@ -75,6 +75,16 @@ class EvalConfig:
         return replace(cls(), **{**base, **overrides})
 
     @classmethod
+    def heur_lg(cls, dataset: str | None = None, **overrides) -> "EvalConfig":
+        """A longer protocol, as an option beside ours (docs/decisions.md #10): the one the learngene
+        group's public code uses for descendants (Heur-LG). 5-way tasks of novel classes with 20 images
+        per class, about 100 epochs of batch 32 (313 steps of 100 images), SGD lr 0.005, momentum 0.9,
+        weight decay 5e-4, every weight trained; 15 queries per class, 600 episodes."""
+        base = dict(shots=20, finetune=TrainConfig(steps=313, batch_size=32, lr=0.005, momentum=0.9,
+                                                   weight_decay=5e-4))
+        return replace(cls(), **{**base, **overrides})
+
+    @classmethod
     def paper(cls, dataset: str | None = None, **overrides) -> "EvalConfig":
         return replace(cls(), **overrides)
 

@@ -147,15 +147,16 @@ def _group_mask(masks: ChannelMasks, group: str, channels: int, device) -> torch
     return masks[group].to(device)
 
 
-def kernel_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tensor]:
-    """Per conv: bool ``(out, in)`` mask of the kernel slices in the learngene."""
+def kernel_masks(model: FewShotNet, masks: ChannelMasks, cross: bool = False) -> dict[str, torch.Tensor]:
+    """Per conv: bool ``(out, in)`` mask of the kernel slices in the learngene, or (``cross``) of
+    its cross-weights, the slices by which learngene channels read the other channels."""
     modules = dict(model.named_modules())
     out = {}
     for s in model.conv_specs():
         conv = modules[s.conv]
         m_out = _group_mask(masks, s.out_group, conv.out_channels, "cpu")
         m_in = _group_mask(masks, s.in_group, conv.in_channels, "cpu")
-        out[s.conv] = m_out.unsqueeze(1) & m_in.unsqueeze(0)
+        out[s.conv] = m_out.unsqueeze(1) & (~m_in if cross else m_in).unsqueeze(0)
     return out
 
 
@@ -204,16 +205,9 @@ def cross_masks(model: FewShotNet, masks: ChannelMasks) -> dict[str, torch.Tenso
             f"cross_scale and closed_circuit apply to CNN learngenes (channels within conv kernels); "
             f"{model.arch} learngenes are heads and token/MLP channels, which LayerNorm mixes: keep "
             f"cross_scale=1 and closed_circuit=False")
-    modules = dict(model.named_modules())
-    out = {}
-    for s in model.conv_specs():
-        conv = modules[s.conv]
-        m_out = _group_mask(masks, s.out_group, conv.out_channels, "cpu")
-        m_in = _group_mask(masks, s.in_group, conv.in_channels, "cpu")
-        cross = m_out.unsqueeze(1) & ~m_in.unsqueeze(0)
-        if cross.any():
-            out[s.conv] = cross[:, :, None, None].expand_as(conv.weight)
-    return out
+    weights = {name: conv.weight for name, conv in model.named_modules() if isinstance(conv, nn.Conv2d)}
+    return {name: cross[:, :, None, None].expand_as(weights[name])
+            for name, cross in kernel_masks(model, masks, cross=True).items() if cross.any()}
 
 
 @torch.no_grad()

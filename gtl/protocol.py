@@ -12,8 +12,10 @@ episodes, never the test classes), by the rules below, fixed before any run
   (same profile, data and seed); its best learngene's descendants and Scratch
   meet the same validation episodes. Per episode, the Learngene − Scratch gap
   is averaged over the fine-tuning steps of :data:`CURVE_STEPS` after 0 (the
-  area between the two learning curves). The candidate with the largest mean
-  gap is chosen, if its paired 95% CI excludes 0; otherwise today's ``open``.
+  area between the two learning curves). Among the candidates whose averaged
+  gap is clearly above ``open``'s (paired on the episodes: Scratch is the same
+  for all), the one with the largest gap is chosen; if none is, ``open``, the
+  construction used before decision #16, stays.
 * **Fine-tuning steps** of the question notebooks: for the chosen isolation,
   the step count of :data:`CURVE_STEPS` (after 0) whose paired gap has the
   largest lower 95% bound, if that bound is above 0; otherwise the main
@@ -30,7 +32,7 @@ import pandas as pd
 from .evolution import GTLConfig
 from .experiments import learning_curves, run_evolution
 from .fewshot import EvalConfig
-from .stats import clear_difference, mean_ci95
+from .stats import clear_difference, mean_ci95, paired_difference
 
 # The candidates (GTLConfig overrides). "open" is the construction before decision #16.
 ISOLATIONS = {
@@ -72,23 +74,33 @@ def _gaps(curves: pd.DataFrame, isolation: str) -> dict[int, list[float]]:
             for s in sorted(rows.step.unique())}
 
 
+def _area(curves: pd.DataFrame, isolation: str) -> list[float]:
+    """Per episode: the Learngene - Scratch gap averaged over the curve's steps after 0."""
+    gaps = _gaps(curves, isolation)
+    return [sum(g) / len(gaps) for g in zip(*gaps.values())]
+
+
 def isolation_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per candidate: the gap averaged over the curve (mean ± 95% CI, paired) and whether it is clear."""
+    """Per candidate: the gap averaged over the curve (mean ± 95% CI, paired; ``clear`` against 0)
+    and its paired difference with :data:`DEFAULT_ISOLATION`'s (``vs_open``, ``clear_vs_open``)."""
+    base = _area(curves, DEFAULT_ISOLATION)
     rows = []
     for name in dict.fromkeys(curves.isolation):
-        gaps = _gaps(curves, name)
-        area = [sum(g) / len(gaps) for g in zip(*gaps.values())]
-        mean, ci = mean_ci95(area)
+        area = _area(curves, name)
+        (mean, ci), (diff, diff_ci) = mean_ci95(area), paired_difference(area, base)
         rows.append({"isolation": name, "mean_gap": mean, "gap_ci95": ci,
-                     "clear": clear_difference(area, [0.0] * len(area)), **ISOLATIONS[name]})
+                     "clear": clear_difference(area, [0.0] * len(area)), "vs_open": diff, "vs_open_ci95": diff_ci,
+                     "clear_vs_open": name != DEFAULT_ISOLATION and diff > 0 and clear_difference(area, base),
+                     **ISOLATIONS[name]})
     return pd.DataFrame(rows)
 
 
 def choose_isolation(curves: pd.DataFrame) -> str:
-    """The rule: the largest mean gap over the curve if its CI excludes 0, else :data:`DEFAULT_ISOLATION`."""
+    """The rule: among the candidates clearly above :data:`DEFAULT_ISOLATION` (paired), the largest
+    mean gap; if none is, :data:`DEFAULT_ISOLATION`."""
     table = isolation_table(curves)
-    best = table.loc[table.mean_gap.idxmax()]
-    return best.isolation if best.clear and best.mean_gap > 0 else DEFAULT_ISOLATION
+    better = table[table.clear_vs_open]
+    return better.loc[better.mean_gap.idxmax()].isolation if len(better) else DEFAULT_ISOLATION
 
 
 def steps_table(curves: pd.DataFrame, isolation: str) -> pd.DataFrame:

@@ -135,8 +135,12 @@ plt.show()
 # %% [markdown]
 # ## 4 · Inheritance
 #
-# A descendant is a **fresh, randomly initialised** network into which the learngene's weights are copied at
-# their positions; everything else (80% of the weights, and the classifier) stays random.
+# A descendant is a **fresh, randomly initialised** network into which the learngene's weights (and the BN
+# statistics of its channels) are copied at their positions; everything else (80% of the weights, and the
+# classifier) stays random. One exception can be asked for: the *cross-weights*, by which learngene channels read
+# the other channels, can be scaled at birth (`cross_scale`, docs/decisions.md #16); at 0 the inherited circuit
+# starts whole instead of flooded by random inputs. Notebook 12 chose that construction (*cut at birth*) on
+# validation classes, so the presets use it; below, the plain copy first, then the cut.
 
 # %% tags=["nbval-check-output"]
 child = L.build_descendant(lg, num_classes=cfg.ways, seed=seed + 1)
@@ -148,6 +152,9 @@ same_outside = all(torch.equal(p_child[n][~pm[n]], p_fresh[n][~pm[n]]) if n in p
                    for n in p_child)
 print("learngene weights copied exactly:", same_inside)
 print("every other weight as freshly initialised:", same_outside)
+cut = L.build_descendant(lg, num_classes=cfg.ways, seed=seed + 1, cross_scale=0.0)
+print("cut at birth, cross-weights all zero:",
+      all(float(cut.get_submodule(n).weight[m].abs().max()) == 0 for n, m in L.cross_masks(cut, masks).items()))
 
 # %% tags=["nbval-check-output"]
 ask("not_inherited")

@@ -11,13 +11,16 @@
 #
 # **Pre-Cut**, the network pre-trained on all 64 training classes cut to the learngene's size by GTL's own
 # saliency rule, is the control: its gap says what a learngene-sized piece of a well-trained network carries, and
-# its curve against the pre-training steps shows how that grows with *its* budget.
+# its curve against the pre-training steps shows how that grows with *its* budget. (Along the lineage budget
+# Pre-Cut does not train more: only its size follows each lineage's learngene, so its line there is a reference.)
 #
 # Every point is the paired difference with Scratch on the same 5-way 5-shot **test** episodes (mean ± 95% CI),
 # with the protocol of notebook 02. The budgets are `gtl.budget.BUDGETS` (**our choice**); the isolations are
 # the construction used before decision #16 (*open*) and the one chosen on validation classes (notebook 12).
-# Budgets beyond the quick profile's own need a GPU (the paper profile's budgets, or a longer run committed
-# with its command).
+# The test classes are used here to *describe* both isolations, not to choose between them (notebook 12 chose on
+# validation classes). In the quick profile the budgets go *up to* the quick lineage (6 × 100 steps): the curve
+# can say whether the gap grows over that range, not what a ten times longer evolution gives. Larger budgets
+# need a GPU (the paper profile's budgets).
 
 # %% tags=["parameters"]
 from gtl.profiles import default_profile
@@ -35,6 +38,7 @@ from gtl.fewshot import EvalConfig
 from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
 from gtl.evolution import GTLConfig
+from gtl.experiments import verdict
 
 tag = f"{profile}_{dataset}"
 eval_cfg = EvalConfig.from_profile(profile, dataset)
@@ -79,8 +83,8 @@ plt.show()
 
 # %%
 def change_line(label, episodes, column, method, **where):
-    small, large, change, ci = gap_change(episodes, column, method, **where)
-    clear = "clear" if abs(change) > ci else "not clear"
+    small, large, change, ci, clear = gap_change(episodes, column, method, **where)
+    clear = "clear" if clear else "not clear"
     return (f"{label}: {100 * small:+.1f} → {100 * large:+.1f} points; change {100 * change:+.1f} ± {100 * ci:.1f} "
             f"({clear})")
 
@@ -92,6 +96,15 @@ for name in isolations:
 for method in ("Pre-Cut", "Pre-Fin"):
     print(change_line(f"{method}, pre-training {min(PRETRAIN_STEPS[profile])}→{max(PRETRAIN_STEPS[profile])} steps",
                       pretraining, "pretrain_steps", method))
+
+# %% [markdown]
+# And the construction at each budget: the chosen isolation's learngene against *open*'s, paired on the episodes.
+
+# %%
+if len(isolations) > 1:
+    for steps, part in lineage[lineage.method == "Learngene"].groupby("lineage_steps"):
+        acc = {name: rows.sort_values("episode").accuracy.tolist() for name, rows in part.groupby("isolation")}
+        print(f"{steps} lineage steps: {verdict(acc[chosen], acc[DEFAULT_ISOLATION], chosen, DEFAULT_ISOLATION)}")
 
 # %%
 assert set(lineage_gaps.isolation) == set(isolations) and lineage_gaps.gap.between(-1, 1).all()

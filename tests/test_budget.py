@@ -29,8 +29,9 @@ def test_gaps_per_budget_and_method():
 
 
 def test_gap_change_is_paired_between_the_smallest_and_largest_budget():
-    small, large, change, ci = gap_change(_lineage(), "lineage_steps", "Learngene", isolation="open")
+    small, large, change, ci, clear = gap_change(_lineage(), "lineage_steps", "Learngene", isolation="open")
     assert (small, large, change) == pytest.approx((0.01, 0.05, 0.04)) and ci == pytest.approx(0, abs=1e-12)
+    assert clear and not gap_change(_lineage(), "lineage_steps", "Pre-Cut")[4]
     assert gap_change(_lineage(), "lineage_steps", "Pre-Cut")[2] == pytest.approx(0.0)
 
 

@@ -26,6 +26,15 @@ def test_eval_config_profiles():
     assert EvalConfig.quick().pretrain.steps < EvalConfig.paper().pretrain.steps
 
 
+def test_heur_lg_protocol_is_the_learngene_groups_longer_fine_tuning():
+    cfg = EvalConfig.heur_lg()
+    assert (cfg.ways, cfg.shots, cfg.queries, cfg.episodes) == (5, 20, 15, 600)
+    ft = cfg.finetune
+    assert (ft.lr, ft.momentum, ft.weight_decay, ft.batch_size) == (0.005, 0.9, 5e-4, 32)
+    assert 95 <= ft.steps * ft.batch_size / (cfg.ways * cfg.shots) <= 105  # about 100 epochs of the support set
+    assert EvalConfig.heur_lg(episodes=60).episodes == 60
+
+
 @pytest.mark.parametrize("profile", ["fast", "", "Quick"])
 def test_eval_config_rejects_unknown_profiles(profile):
     with pytest.raises(ValueError, match="profile must be"):

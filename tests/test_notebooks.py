@@ -107,6 +107,22 @@ def test_clean_drops_what_papermill_adds(tmp_path):
     assert dict(back.cells[0].metadata) == {} and back.cells[1].metadata["tags"] == ["parameters"]
 
 
+def test_parallel_runs_notebook_01_first_then_the_longest_each_in_a_process(monkeypatch, tmp_path):
+    tool = _tool("notebooks")
+    calls = []
+    monkeypatch.setattr(tool, "run", lambda nbs, profile, out, jobs=1: calls.append(("here", [n.name for n in nbs]))
+                        or list(nbs))
+    monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: calls.append(("process", cmd[-1].split("/")[-1])))
+    names = ["00_walkthrough.ipynb", "01_fig4_evolution.ipynb", "02_fewshot_table.ipynb", "03_fig1_3_framework.ipynb"]
+    written = tool.run_parallel([tmp_path / n for n in names], "smoke", None, jobs=1)
+    assert calls == [("here", ["01_fig4_evolution.ipynb"]), ("process", "02_fewshot_table.ipynb"),
+                     ("process", "00_walkthrough.ipynb"), ("process", "03_fig1_3_framework.ipynb")]
+    assert sorted(p.name for p in written) == sorted(names)
+    monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: (_ for _ in ()).throw(RuntimeError("cell 3")))
+    with pytest.raises(SystemExit, match="notebooks failed: 02_fewshot_table.ipynb"):
+        tool.run_parallel([tmp_path / n for n in names[1:3]], "smoke", None, jobs=2)
+
+
 def test_reproduce_compares_tables_exactly_or_within_a_band():
     drift = _tool("reproduce").drift
     old = pd.DataFrame({"method": ["A", "B"], "mean": [0.5, 0.25], "episodes": [60, 60]})

@@ -41,6 +41,15 @@ def test_no_clear_gap_keeps_the_open_construction():
     assert choose_isolation(curves) == "open"
 
 
+def test_a_candidate_must_beat_open_itself_not_only_scratch():
+    # "cut at birth" is clearly above Scratch, but so is open, by as much: no reason to leave open
+    curves = _curves({"open": {10: [0.05, 0.04] * 3}, "cut at birth": {10: [0.04, 0.05] * 3},
+                      "closed circuit": {10: NOISE}})
+    table = isolation_table(curves).set_index("isolation")
+    assert table.clear["cut at birth"] and not table.clear_vs_open.any()
+    assert choose_isolation(curves) == "open"
+
+
 def test_steps_by_the_largest_lower_bound_else_the_default():
     curves = _curves({"open": {5: [0.08, -0.02] * 3, 10: [0.04, 0.05] * 3, 25: [0.04, 0.05] * 3, 50: NOISE}})
     table = steps_table(curves, "open")

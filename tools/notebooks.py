@@ -8,13 +8,21 @@ The profile reaches a notebook through ``$GTL_PROFILE``, which its parameters ce
 reads, and not through a cell papermill would inject: a notebook run in place stays
 cell for cell what its paired script (``notebooks/NN_name.py``, jupytext) says.
 Figures are drawn with Jupyter's inline backend, so the stored notebooks show them.
+
+Each notebook computes with **one CPU thread** (unless ``$OMP_NUM_THREADS`` says
+otherwise): float sums then add up in the same order on any machine, so the tables
+do not depend on its core count. On a CPU several notebooks run at once instead
+(``--jobs``, default: up to 4, one per core), each in its own process; notebook 01
+runs first, alone, because it evolves the GTL run that most of the others reuse.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -24,6 +32,8 @@ from gtl.profiles import check_profile
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 INLINE = "module://matplotlib_inline.backend_inline"
+FIRST = "01_fig4_evolution.ipynb"  # evolves the run most notebooks reuse: alone, before the others
+LONGEST = ("02_", "13_", "07_", "05_", "12_", "10_")  # quick profile, measured: started first when in parallel
 
 
 def numbered(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -46,8 +56,15 @@ def clean(path: Path, profile: str) -> None:
     nbformat.write(nb, path)
 
 
-def run(notebooks: list[Path], profile: str, out: Path | None = None) -> list[Path]:
-    """Execute ``notebooks`` in ``profile``: into ``out`` (a folder), or in place when ``out`` is None.
+def default_jobs(profile: str) -> int:
+    """Notebooks at once: one per core, at most 4 (memory), on a CPU; one on a GPU or in the paper profile."""
+    import torch
+    return 1 if profile == "paper" or torch.cuda.is_available() else max(1, min(4, os.cpu_count() or 1))
+
+
+def run(notebooks: list[Path], profile: str, out: Path | None = None, jobs: int = 1) -> list[Path]:
+    """Execute ``notebooks`` in ``profile``: into ``out`` (a folder), or in place when ``out`` is None;
+    ``jobs`` at a time (:func:`run_parallel`) when more than 1.
 
     Stops at the first notebook that fails (papermill says which cell) and returns the written paths.
     """
@@ -55,6 +72,9 @@ def run(notebooks: list[Path], profile: str, out: Path | None = None) -> list[Pa
 
     os.environ["GTL_PROFILE"] = check_profile(profile)
     os.environ["MPLBACKEND"] = INLINE  # a user's MPLBACKEND=Agg would store no figure
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the same float order on any machine
+    if jobs > 1 and len(notebooks) > 1:
+        return run_parallel(notebooks, profile, out, jobs)
     written = []
     for nb in notebooks:
         target = nb if out is None else out / nb.name
@@ -69,17 +89,41 @@ def run(notebooks: list[Path], profile: str, out: Path | None = None) -> list[Pa
     return written
 
 
+def run_parallel(notebooks: list[Path], profile: str, out: Path | None, jobs: int) -> list[Path]:
+    """Notebook 01 first (alone), then the others ``jobs`` at a time, the longest first, each in a
+    process of its own (``python tools/notebooks.py run ... NOTEBOOK``). Raises after all have
+    ended if one failed; its own output says which cell."""
+    first = [nb for nb in notebooks if nb.name == FIRST]
+    written = run(first, profile, out) if first else []
+    rest = sorted((nb for nb in notebooks if nb.name != FIRST),
+                  key=lambda nb: next((i for i, p in enumerate(LONGEST) if nb.name.startswith(p)), len(LONGEST)))
+    where = ["--in-place"] if out is None else ["--out", str(out)]
+
+    def one(nb: Path) -> Path:
+        subprocess.run([sys.executable, __file__, "run", "--jobs", "1", "--profile", profile, *where, str(nb)],
+                       check=True)
+        return nb if out is None else out / nb.name
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(one, nb) for nb in rest]
+    failed = [nb.name for nb, f in zip(rest, futures) if f.exception() is not None]
+    if failed:
+        raise SystemExit(f"notebooks failed: {', '.join(failed)} (their output above says which cell)")
+    return written + [f.result() for f in futures]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="execute notebooks")
     r.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN_*.ipynb")
     r.add_argument("--profile", default=os.environ.get("PROFILE") or "quick", help="smoke, quick or paper")
+    r.add_argument("--jobs", type=int, help="notebooks at once (default: up to 4 on a CPU, 1 on a GPU or in paper)")
     where = r.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", type=Path, help="write the executed notebooks into this folder")
     where.add_argument("--in-place", action="store_true", help="store the outputs in the notebooks themselves")
     a = p.parse_args(argv)
-    run([n.resolve() for n in a.notebooks] or numbered(), a.profile, None if a.in_place else a.out)
+    run([n.resolve() for n in a.notebooks] or numbered(), a.profile, None if a.in_place else a.out,
+        a.jobs or default_jobs(a.profile))
     return 0
 
 

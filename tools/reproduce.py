@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snapshot of {len(list(snapshot.glob('*.csv')))} tables: {snapshot}", flush=True)
         os.environ["GTL_RUNS"] = str(work / "runs")  # an empty cache: everything is recomputed
         since = datetime.datetime.now().timestamp()
-        notebooks.run(notebooks.numbered(), a.profile)
+        notebooks.run(notebooks.numbered(), a.profile, jobs=notebooks.default_jobs(a.profile))
         minutes = (datetime.datetime.now().timestamp() - since) / 60
     table = compare(snapshot, FIGURES, a.rtol, a.atol, since)
     text = report(table, a.profile, a.rtol, a.atol, minutes, snapshot)

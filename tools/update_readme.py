@@ -61,7 +61,8 @@ def _fig4() -> str:
     d, ci = paired_difference(acc[best], acc[-1])
     return (f"population accuracy on the critics' episodes (fitted by selection) {100 * first.accuracy_mean:.1f}% → "
             f"{100 * last.accuracy_mean:.1f}% over {len(df)} generations; learngene "
-            f"{100 * first.learngene_fraction_mean:.1f}% → {100 * last.learngene_fraction_mean:.1f}% of the parameters; "
+            f"{100 * first.learngene_fraction_mean:.1f}% → {100 * last.learngene_fraction_mean:.1f}% of the "
+            f"parameters; "
             f"on {len(acc[-1])} fresh validation episodes the best learngene (generation {best}) vs Scratch, paired "
             f"{paired_text(d, ci, clear_difference(acc[best], acc[-1]))}")
 
@@ -76,7 +77,8 @@ def _fewshot(ds: str) -> str:
 
 
 def _curves(ds: str) -> str:
-    return "Learngene vs Scratch after N fine-tuning steps, 5-shot, " + _versus(f"curves_fewshot_{PROFILE}_{ds}", "step")
+    return ("Learngene vs Scratch after N fine-tuning steps, 5-shot, "
+            + _versus(f"curves_fewshot_{PROFILE}_{ds}", "step"))
 
 
 def _ablations() -> str:
@@ -100,11 +102,21 @@ def _vit() -> str:
 
 
 def _shares() -> str:
+    """The learngene's and Pre-Cut's share of Pre-Fin's gain, where Pre-Fin's own gain is clear (else the
+    ratio means nothing, and the line says so)."""
     df = pd.read_csv(FIG / f"table_gain_shares_{PROFILE}.csv")
     df = df[(df.dataset == DATASET) & df.method.isin(["Learngene", "Pre-Cut"])]
-    return "; ".join(f"{r.method} {r.setting.replace('5-way ', '')}: {r[2]:.0f}% [{r[3]:.0f}, {r[4]:.0f}]"
-                     for r in df[["method", "setting", "share of Pre-Fin's gain (%)", "95% CI low", "95% CI high"]]
-                     .itertuples(index=False))
+    episodes = pd.read_csv(FIG / f"table_fewshot_{PROFILE}_{DATASET}_episodes.csv")
+    parts = []
+    for r in df[["method", "setting", "share of Pre-Fin's gain (%)", "95% CI low", "95% CI high"]].itertuples(
+            index=False):
+        acc = {m: g.sort_values("episode").accuracy.tolist()
+               for m, g in episodes[episodes.setting == r.setting].groupby("method")}
+        label = f"{r.method} {r.setting.replace('5-way ', '')}"
+        clear = clear_difference(acc["Pre-Fin"], acc["Scratch"])
+        parts.append(f"{label}: {r[2]:.0f}% [{r[3]:.0f}, {r[4]:.0f}]" if clear
+                     else f"{label}: undefined (Pre-Fin's own gain is not clear)")
+    return "; ".join(parts)
 
 
 def _selection() -> str:
@@ -141,13 +153,13 @@ def _budget() -> str:
     parts = []
     for name in dict.fromkeys(lineage.isolation):
         for method in ("Learngene", "Pre-Cut"):
-            small, large, change, ci = gap_change(lineage, "lineage_steps", method, isolation=name)
+            small, large, change, ci, clear = gap_change(lineage, "lineage_steps", method, isolation=name)
             parts.append(f"{method} ({name}) {100 * small:+.1f} → {100 * large:+.1f} "
-                         f"(change {paired_text(change, ci, abs(change) > ci)})")
+                         f"(change {paired_text(change, ci, clear)})")
     steps = f"{lineage.lineage_steps.min()} → {lineage.lineage_steps.max()} lineage steps: " + "; ".join(parts)
-    small, large, change, ci = gap_change(pretraining, "pretrain_steps", "Pre-Cut")
+    small, large, change, ci, clear = gap_change(pretraining, "pretrain_steps", "Pre-Cut")
     return (f"{steps}. Pre-Cut over {pretraining.pretrain_steps.min()} → {pretraining.pretrain_steps.max()} "
-            f"pre-training steps: {100 * small:+.1f} → {100 * large:+.1f} (change {paired_text(change, ci, abs(change) > ci)})")
+            f"pre-training steps: {100 * small:+.1f} → {100 * large:+.1f} (change {paired_text(change, ci, clear)})")
 
 
 def headline_section() -> str:
@@ -172,8 +184,9 @@ def headline_section() -> str:
                  f"{_paired(name, 'Pre-Cut', setting='5-way 5-shot')}.")
     lines.append("- **Learning speed** (miniImageNet 5-shot, Learngene − Scratch after N steps): " + "; ".join(
         f"{n}: {_paired(f'curves_fewshot_{PROFILE}_miniimagenet', 'Learngene', step=n)}" for n in (10, 50)) + ".")
-    lines.append(f"- **Figure 4 on fresh episodes**: {_fig4().split('; on ')[-1]}.")
-    lines.append(f"- **The gap's budget curve** (gap over Scratch in points, paired, 5-shot test episodes): {_budget()}.")
+    lines.append(f"- **Figure 4 on fresh episodes**: on {_fig4().split('; on ')[-1]}.")
+    lines.append(f"- **The gap's budget curve** (gap over Scratch in points, paired, 5-shot test episodes): "
+                 f"{_budget()}.")
     lines.append(f"- **Does selection select?** Members' fitness against their descendants' test accuracy, "
                  f"Spearman's rho with 95% CI: {_selection()}.")
     return "\n".join(lines) + "\n"
