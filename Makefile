@@ -17,7 +17,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 JOBS ?=
 RUN_NOTEBOOKS = $(BIN)/python tools/notebooks.py run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: install figures walkthrough test notebooks sync reproduce bench book clean-runs help
+.PHONY: install figures walkthrough test notebooks sync reproduce budget-long bench book clean-runs help
 
 help:
 	@echo "make figures      run every notebook (PROFILE=$(PROFILE), data: $(GTL_DATA)) -> figures/, figures/executed/"
@@ -27,7 +27,8 @@ help:
 	@echo "make book         the executed notebooks as a static HTML site -> book/index.html (BOOK_SRC=$(BOOK_SRC))"
 	@echo "make bench        loop vs batched population training on this machine -> figures/bench_<device>.csv"
 	@echo "maintainers: make sync (notebooks <-> notebooks/*.py), make notebooks (refresh stored outputs),"
-	@echo "             make reproduce (rerun from an empty cache, compare every table with the committed one)"
+	@echo "             make reproduce (rerun from an empty cache, compare every table with the committed one),"
+	@echo "             make budget-long (notebook 14's ten-times-longer lineages: hours on a CPU; run after make figures)"
 
 install: $(STAMP)
 
@@ -65,6 +66,12 @@ notebooks: $(STAMP)
 
 reproduce: $(STAMP)
 	$(BIN)/python tools/reproduce.py --profile $(PROFILE) $(REPRODUCE_ARGS)
+
+# The long budgets of docs/decisions.md #18 (notebook 14 computes them and stores its outputs): hours on a CPU.
+# `make figures` only reads the tables this writes (figures/budget_long_*); run it after make figures (its
+# quick budgets are then cached in runs/).
+budget-long: $(STAMP)
+	GTL_BUDGET_LONG=1 $(RUN_NOTEBOOKS) --in-place notebooks/14_budget_long.ipynb
 
 # The static site: notebooks/ holds executed quick-profile outputs; after `make figures`
 # use BOOK_SRC=figures/executed for this machine's run.

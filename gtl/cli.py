@@ -1,4 +1,4 @@
-"""Command line: ``python -m gtl {evolve,evaluate,info,download}``.
+"""Command line: ``python -m gtl {evolve,evaluate,inherit,info,download}``.
 
 Examples::
 
@@ -6,6 +6,7 @@ Examples::
     python -m gtl evolve --profile paper --dataset cifar-fs --arch resnet12
     python -m gtl info runs/<run>/learngene.pt
     python -m gtl evaluate runs/<run>/learngene.pt --shots 1 5 --episodes 600
+    python -m gtl inherit runs/<run>/learngene.pt --arch vgg16 --out descendant.pt   # a plain state_dict
     python -m gtl evolve --set lifetime.steps=200 --set mutation_rate=0.5   # any GTLConfig field
     torchrun --nproc-per-node 4 -m gtl evolve --profile paper           # the population over 4 GPUs
 """
@@ -13,22 +14,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import torch
+from PIL import Image
 
-from .data import DATASETS, DatasetError, download, load_dataset
+from . import __version__
+from .data import DATASETS, DatasetError, class_folders, class_split, download, is_folder_dataset, load_dataset
 from .distributed import init_from_env, shutdown
-from .evolution import Environment, GTLConfig, default_run_dir, evolve
+from .evolution import Environment, GTLConfig, RunLockedError, default_run_dir, evolve
 from .experiments import METHODS, default_device, evaluate_methods
 from .fewshot import EvalConfig
-from .learngene import IncompatibleLearngeneError, Learngene
+from .inherit import build, inherited_params, mapping_table
+from .learngene import IncompatibleLearngeneError, Learngene, count_params
 from .models import ARCHITECTURES
 from .plots import percent_table, to_markdown
 from .population import Runtime
-from .profiles import PROFILES
+from .profiles import CHOSEN_ISOLATION, PROFILES
 from .stats import PAIRED, summarize
 
 
@@ -40,6 +47,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is often "
+                                               "fastest when another job shares the cores)")
 
 
 def _runtime_options(p: argparse.ArgumentParser) -> None:
@@ -50,6 +59,14 @@ def _runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--chunk", type=int, default=64, help="most networks in one stacked network (default 64)")
     g.add_argument("--fp32", action="store_true", help="no bf16 autocast on CUDA")
     g.add_argument("--compile", action="store_true", help="torch.compile the stacked network (CUDA)")
+
+
+def birth_scale(lg: Learngene, given: float | None) -> float:
+    """The cross-weights' scale at a descendant's birth: ``given`` (``--cross-scale``), else the one
+    the learngene's own run used (recorded in it), else the value chosen on validation classes."""
+    if given is not None:
+        return given
+    return lg.meta.get("cross_scale", CHOSEN_ISOLATION["cross_scale"])
 
 
 def runtime_from_args(a: argparse.Namespace) -> Runtime:
@@ -88,7 +105,8 @@ def _typed(default, value: str, key: str):
             return value.lower() in ("true", "1")
         return type(default)(value)
     except ValueError:
-        raise ValueError(f"--set {key}={value}: expected a {type(default).__name__}") from None
+        kind = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a word"}
+        raise ValueError(f"--set {key}={value}: expected {kind.get(type(default).__name__, 'a value')}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "checkpoint per generation and the best learngene (learngene.pt) to the "
                                    "run directory; an interrupted run resumes where it stopped.")
     _common(p)
-    p.add_argument("--dataset", choices=DATASETS[:2], default="miniimagenet")
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--dataset", choices=DATASETS[:2], default="miniimagenet", help="a benchmark (default "
+                                                                                   "miniimagenet)")
+    data.add_argument("--data", metavar="DIR", help="your own images instead: DIR/<class>/<image> (see "
+                                                    "`python -m gtl info --data DIR` first)")
+    p.add_argument("--strict", action="store_true", help="stop at an unreadable image instead of skipping it")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="vgg11")
     p.add_argument("--population", type=int, help="members per generation (quick 12, paper 50)")
     p.add_argument("--generations", type=int, help="number of generations (quick 6, paper 30)")
@@ -135,14 +158,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", nargs="*", default=["Scratch"], choices=METHODS[1:],
                    help="methods to compare with (Pre-Fin, Layer-LG and Random-mask pre-train a network first; cached)")
     p.add_argument("--cross-scale", type=float,
-                   help="scale of the cross-weights at a descendant's birth, 0 to 1 (default: the preset's, "
-                        "chosen on validation classes; docs/decisions.md #16)")
+                   help="scale of the cross-weights at a descendant's birth, 0 to 1 (default: the run's that "
+                        "evolved the learngene, else the preset's; docs/decisions.md #16)")
     p.add_argument("--out", help="also write the table to this CSV file, and the per-episode accuracies "
                                  "next to it (<name>_episodes.csv)")
+    p.add_argument("--strict", action="store_true", help="stop at an unreadable image instead of skipping it")
     _runtime_options(p)
 
-    p = sub.add_parser("info", help="describe a learngene file")
-    p.add_argument("learngene")
+    p = sub.add_parser("inherit", help="initialise a network from a learngene and save its plain state_dict",
+                       description="Build a descendant (any architecture and width gtl knows: the learngene is "
+                                   "mapped into deeper, wider and other networks, docs/decisions.md #9) and "
+                                   "save its state_dict with torch.save, plus a JSON of what was inherited. "
+                                   "Load it with gtl.models.build_model(ARCH, num_classes, WIDTH)"
+                                   ".load_state_dict(torch.load(OUT)).")
+    p.add_argument("learngene", help="a learngene file (learngene.pt of a run)")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), help="the descendant's architecture (default: the "
+                                                                   "learngene's)")
+    p.add_argument("--width", type=float, help="its channel width multiplier (default: the learngene's)")
+    p.add_argument("--classes", type=int, default=5, help="outputs of its (random) head (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random, non-learngene weights (default 0)")
+    p.add_argument("--cross-scale", type=float,
+                   help="scale of the cross-weights at birth, 0 to 1 (default: the learngene's run's)")
+    p.add_argument("--out", required=True, help="where to write the state_dict (e.g. descendant.pt); the "
+                                                "JSON goes next to it (descendant.json)")
+
+    p = sub.add_parser("info", help="describe a learngene file, or a folder of your images before a run")
+    p.add_argument("learngene", nargs="?", help="a learngene file")
+    p.add_argument("--data", metavar="DIR", help="a class-folder dataset (DIR/<class>/<image>): its classes, "
+                                                 "images, sizes, split, and whether --profile's tasks fit")
+    p.add_argument("--profile", choices=PROFILES, default="quick")
 
     p = sub.add_parser("download", help="fetch a dataset with its usual downloader (needs internet)")
     p.add_argument("dataset", choices=("cifar-fs", "miniimagenet"))
@@ -153,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_evolve(a: argparse.Namespace) -> None:
     overrides = {k: v for k, v in dict(population=a.population, generations=a.generations, width=a.width,
                                        image_size=a.image_size).items() if v is not None}
-    cfg = GTLConfig.from_profile(a.profile, dataset=a.dataset, arch=a.arch, seed=a.seed, **overrides)
+    dataset = a.dataset if a.data is None else _folder_dataset(a.data)
+    cfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=a.arch, seed=a.seed, **overrides)
     nested = parse_overrides(a.overrides)
     cfg = replace(cfg, **{k: replace(getattr(cfg, k), **v) if isinstance(v, dict) else v for k, v in nested.items()})
     world, device = init_from_env(a.device or default_device())
@@ -168,6 +213,8 @@ def cmd_evolve(a: argparse.Namespace) -> None:
                         runtime=runtime_from_args(a), world=world)
     finally:
         shutdown()
+    if is_folder_dataset(cfg.dataset):  # which of your classes the run trained on (train, val) and left for test
+        (run_dir / "split.json").write_text(json.dumps(class_split(cfg.dataset), indent=1))
     say(result.best.describe())
     say(f"best learngene: {run_dir / 'learngene.pt'}\nlog: {run_dir / 'generations.csv'}")
 
@@ -179,10 +226,10 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     eval_cfg = EvalConfig.from_profile(a.profile, dataset, ways=a.ways)
     if a.episodes:
         eval_cfg = replace(eval_cfg, episodes=a.episodes)
-    # the settings Pre-Fin's pre-training needs: the learngene's architecture, width and data
-    birth = {} if a.cross_scale is None else {"cross_scale": a.cross_scale}
+    # the settings Pre-Fin's pre-training needs: the learngene's architecture, width and data; descendants
+    # are born as in the run that evolved the learngene unless --cross-scale says otherwise
     gcfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=lg.arch, width=lg.width, image_size=size,
-                                  seed=a.seed, **birth)
+                                  seed=a.seed, cross_scale=birth_scale(lg, a.cross_scale))
     test_set = load_dataset(dataset, a.split, a.data_root, size).to(device)
     results = evaluate_methods(lg, gcfg, eval_cfg, test_set, tuple(a.shots), ("Learngene", *a.baselines),
                                a.data_root, device, not a.quiet, runtime=runtime_from_args(a))
@@ -195,20 +242,123 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
         episodes.to_csv(Path(a.out).with_name(f"{Path(a.out).stem}_episodes.csv"), index=False)
 
 
+def cmd_inherit(a: argparse.Namespace) -> None:
+    """A descendant as a plain state_dict: usable with nothing but torch and the architecture's code."""
+    lg = Learngene.load(a.learngene)
+    arch, width = a.arch or lg.arch, lg.width if a.width is None else a.width
+    cross_scale = birth_scale(lg, a.cross_scale)
+    model = build(lg, arch, width, a.classes, a.seed, cross_scale)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out)
+    info = {"learngene": str(a.learngene), "arch": arch, "width": width, "num_classes": a.classes, "seed": a.seed,
+            "cross_scale": cross_scale, "inherited_params": inherited_params(lg, model),
+            "total_params": count_params(model), "learngene_meta": lg.meta,
+            "mapping": mapping_table(lg, arch, width), "load_with": f"gtl.models.build_model({arch!r}, "
+            f"{a.classes}, {width}).load_state_dict(torch.load({out.name!r}))", "gtl_version": __version__}
+    out.with_suffix(".json").write_text(json.dumps(info, indent=2, default=str))
+    print(f"{arch} x{width:g}: {info['inherited_params']:,} of {info['total_params']:,} parameters inherited "
+          f"(cross-weights x{cross_scale:g}) -> {out} (+ {out.with_suffix('.json').name})")
+
+
+def _folder_dataset(path: str) -> str:
+    """The absolute path of a class-folder dataset, or an error saying what was expected."""
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise DatasetError(f"--data {path}: no such folder; give a folder of class folders (<folder>/<class>/<image>)")
+    class_folders(folder)  # says what is wrong with its layout, if anything
+    return str(folder)
+
+
+def cmd_info(a: argparse.Namespace) -> None:
+    if a.learngene:
+        lg = Learngene.load(a.learngene)
+        print(lg.describe())
+        print("  metadata:", {k: v for k, v in lg.meta.items() if k not in ("total_params",)})
+    if a.data:
+        print(describe_folder(_folder_dataset(a.data), a.profile))
+    if not (a.learngene or a.data):
+        raise ValueError("info needs a learngene file or --data DIR")
+
+
+def describe_folder(folder: str, profile: str) -> str:
+    """What a user wants to know about their images before a long run, and whether ``profile`` fits."""
+    files, split = class_folders(Path(folder)), class_split(folder)
+    counts = sorted(len(v) for v in files.values())
+    sizes = {}
+    for paths in files.values():
+        for path in paths[:5]:  # image headers only: a sample of every class, fast on any folder
+            try:
+                with Image.open(path) as im:
+                    sizes[(im.size, im.mode)] = sizes.get((im.size, im.mode), 0) + 1
+            except Exception:
+                sizes[("unreadable", "")] = sizes.get(("unreadable", ""), 0) + 1
+    common = ", ".join(f"{s[0][0]}x{s[0][1]} {s[1]}" if s[0] != "unreadable" else "unreadable" for s, _ in
+                       sorted(sizes.items(), key=lambda kv: -kv[1])[:4])
+    cfg, ev = GTLConfig.from_profile(profile, dataset=folder), EvalConfig.from_profile(profile, folder)
+    lines = [f"{folder}: {len(files)} classes, {sum(counts)} images; per class min {counts[0]}, median "
+             f"{counts[len(counts) // 2]}, max {counts[-1]}",
+             f"  sizes and modes (a sample): {common}; every image becomes {cfg.image_size}x{cfg.image_size} RGB "
+             f"(EXIF rotation, transparency on white, centre crop)",
+             f"  split: {', '.join(f'{s} {len(c)} classes' for s, c in split.items())} "
+             f"({'the split files in splits/' if (Path(folder) / 'splits').is_dir() else 'seeded, 64/16/20%'})"]
+    needs = {"train": (cfg.ways, cfg.task_shots + cfg.task_queries, "task_shots/task_queries"),
+             "val": (cfg.ways, cfg.critic_shots + cfg.critic_queries, "critic_shots/critic_queries"),
+             "test": (ev.ways, max(ev.shots, 5) + ev.queries, "evaluate --shots, queries")}
+    for s, (ways, per_class, options) in needs.items():
+        short = sorted((len(files[c]), c) for c in split[s] if len(files[c]) < per_class)
+        if len(split[s]) < ways:
+            verdict = "does not fit: fewer classes than ways (lower ways with --set, or add classes)"
+        elif short:
+            verdict = (f"does not fit: {len(short)} of them have fewer images, the fewest {short[0][0]} "
+                       f"({short[0][1]}); lower {options} to at most {short[0][0]} images in all")
+        else:
+            verdict = "fits"
+        lines.append(f"  {s}: {len(split[s])} classes for {ways}-way tasks of {per_class} images per class: {verdict}")
+    return "\n".join(lines)
+
+
+def check_device(device: str | None) -> None:
+    """``cpu``, ``cuda`` or ``cuda:N`` that this machine has, else a ValueError saying what to use."""
+    if device is None:
+        return
+    if device != "cpu" and not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise ValueError(f"--device {device}: use cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: this machine has no CUDA GPU that torch can use; use --device cpu "
+                             f"(or leave --device out)")
+        if ":" in device and int(device[5:]) >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s), "
+                             f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+
+
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
+    if getattr(a, "strict", False):
+        os.environ["GTL_STRICT_IMAGES"] = "1"
+    if getattr(a, "quiet", False):
+        os.environ["TQDM_DISABLE"] = "1"  # the bars of phases that take no progress flag (pre-training)
+    if getattr(a, "threads", None):
+        torch.set_num_threads(a.threads)
     try:
+        check_device(getattr(a, "device", None))
         if a.command == "evolve":
             cmd_evolve(a)
         elif a.command == "evaluate":
             cmd_evaluate(a)
+        elif a.command == "inherit":
+            cmd_inherit(a)
         elif a.command == "info":
-            lg = Learngene.load(a.learngene)
-            print(lg.describe())
-            print("  metadata:", {k: v for k, v in lg.meta.items() if k not in ("total_params",)})
+            cmd_info(a)
         elif a.command == "download":
             print(f"{a.dataset} is in {download(a.dataset, a.data_root)}")
-    except (DatasetError, IncompatibleLearngeneError, FileNotFoundError, ValueError) as e:
+    except (DatasetError, IncompatibleLearngeneError, FileNotFoundError, ValueError, RunLockedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        where = ("the run folder named above keeps every finished generation: the same command resumes it "
+                 "(--fresh starts over)") if a.command == "evolve" else "nothing was written"
+        print(f"\ninterrupted: {where}", file=sys.stderr)
+        return 130
     return 0

@@ -11,6 +11,16 @@ Three benchmarks, each with the loader a user with the full download needs:
 * **CUB-200-2011**: ``images/<class>/<file>.jpg`` with the standard
   100/50/50 class split that ships inside this package.
 
+And a user's own images: any folder ``<root>/<class>/<image>`` (torchvision's
+ImageFolder layout), named by its path where a benchmark is named by its name.
+Its classes are split into train/val/test by the split files in
+``<root>/splits/{train,val,test}.txt`` (one class per line) when they exist,
+else by a seeded split of :data:`SPLIT_FRACTIONS` (:func:`class_split`).
+Every image, of any format, size or mode, is converted the same way: EXIF
+rotation applied, transparency laid on white, then RGB, short side to the
+image size and a centre crop. Unreadable files of such a folder are skipped
+and listed once (``$GTL_STRICT_IMAGES=1``, or ``--strict``, stops instead).
+
 A data root is found from an explicit argument, then ``$GTL_DATA``, then
 the project's ``data/`` folder. Every image is decoded once (in parallel threads), resized to a
 square ``image_size`` and cached on disk under ``$GTL_CACHE`` (default
@@ -23,19 +33,27 @@ import hashlib
 import json
 import os
 import pickle
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
+from tqdm.auto import tqdm
 
 from .cache import digest
 from .paths import cache_dir, data_root
 
 SPLITS_DIR = Path(__file__).parent / "splits"
 DATASETS = ("miniimagenet", "cifar-fs", "cub")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+# A class-folder dataset without split files: the shares of its classes for train, val and test (miniImageNet's
+# 64/16/20), drawn with SPLIT_SEED (our choice, docs/decisions.md #14).
+SPLIT_FRACTIONS = (0.64, 0.16, 0.20)
+SPLIT_SEED = 0
+DECODE_VERSION = 2  # part of the decode cache's key: a change in how images are converted decodes them again
 NATIVE_SIZE = {"miniimagenet": 84, "cifar-fs": 32, "cub": 84}
 
 # Folder names looked for under the data root, first match wins.
@@ -126,10 +144,24 @@ def class_examples(ds: ImageDataset, n: int, seed: int = 0) -> tuple[torch.Tenso
     return ds.images[picks].cpu(), [ds.classes[c] for c in classes]
 
 
+def is_folder_dataset(name: str) -> bool:
+    """Is ``name`` a user's class-folder dataset (a path to a folder), not one of :data:`DATASETS`?"""
+    return name not in DATASETS and Path(name).expanduser().is_dir()
+
+
+def dataset_label(name: str) -> str:
+    """A short name for files and folders: a benchmark's name, or a class folder's own name."""
+    return name if name in DATASETS else Path(name).expanduser().resolve().name
+
+
 def find_folder(name: str, root: str | os.PathLike | None = None) -> Path:
-    """The folder of dataset ``name`` under the data root, or a :class:`DatasetError`."""
+    """The folder of dataset ``name`` under the data root (or ``name`` itself, a class folder),
+    or a :class:`DatasetError`."""
+    if is_folder_dataset(name):
+        return Path(name).expanduser().resolve()
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}, or give the path of a "
+                         f"folder of class folders (<folder>/<class>/<image>)")
     base = data_root(root)
     for folder in FOLDERS[name]:
         if (base / folder).is_dir():
@@ -144,7 +176,7 @@ def load_dataset(name: str, split: str, root: str | os.PathLike | None = None,
     """Load one split (``train``/``val``/``test``, or ``all``) of a dataset.
 
     Args:
-        name: ``"miniimagenet"``, ``"cifar-fs"`` or ``"cub"``.
+        name: ``"miniimagenet"``, ``"cifar-fs"`` or ``"cub"``, or the path of a class-folder dataset.
         split: class split; ``"all"`` keeps every class present.
         root: data root (default: ``$GTL_DATA``, then ``./data``).
         image_size: side of the square images returned (default: the
@@ -159,19 +191,33 @@ def load_dataset(name: str, split: str, root: str | os.PathLike | None = None,
         raise ValueError(f"split must be train, val, test or all, got {split!r}")
     size = image_size or NATIVE_SIZE.get(name, 84)
     folder = find_folder(name, root)
-    loader = {"miniimagenet": _load_miniimagenet, "cifar-fs": _load_cifar_fs, "cub": _load_cub}[name]
+    loader = {"miniimagenet": _load_miniimagenet, "cifar-fs": _load_cifar_fs, "cub": _load_cub}.get(name, _load_folder)
     images, labels, classes = loader(folder, split, size)
-    return ImageDataset(images, labels, classes, f"{name}/{split}")
+    return ImageDataset(images, labels, classes, f"{dataset_label(name)}/{split}")
 
 
 # ---------------------------------------------------------------- decoding
 
 
+def _rgb(im: Image.Image) -> Image.Image:
+    """Any image as upright RGB: EXIF rotation applied, transparency laid on white (grayscale,
+    palette, CMYK and 16-bit modes all end as 8-bit RGB)."""
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, im)
+    elif im.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grayscale: to 8 bits before RGB
+        im = Image.fromarray((np.asarray(im, dtype=np.float64) / 256).clip(0, 255).astype(np.uint8))
+    return im.convert("RGB")
+
+
 def _decode(path: Path, size: int) -> np.ndarray:
-    """One image file -> (size, size, 3) uint8: short side to ``size``, centre crop."""
+    """One image file -> (size, size, 3) uint8: upright RGB (:func:`_rgb`), short side to ``size``,
+    centre crop."""
     try:
         with Image.open(path) as im:
-            im = im.convert("RGB")
+            im = _rgb(im)
             w, h = im.size
             if (w, h) != (size, size):
                 scale = size / min(w, h)
@@ -196,28 +242,43 @@ def _stamp(path: Path) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _decode_all(paths: list[Path], size: int, cache_key: str) -> torch.Tensor:
-    """Decode ``paths`` to an (N, 3, size, size) uint8 tensor, through the on-disk cache."""
-    digest = hashlib.sha1("\n".join([cache_key, str(size)] + [_stamp(p) for p in paths]).encode()).hexdigest()[:16]
-    cached = cache_dir() / f"{digest}.pt"
+def _decode_all(paths: list[Path], size: int, cache_key: str, skip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode ``paths`` through the on-disk cache: ``(images, kept)``, an (N, 3, size, size) uint8
+    tensor of the readable files and a bool mask over ``paths`` of which they are. Without
+    ``skip`` the first unreadable file raises a :class:`DatasetError` (``kept`` is all True)."""
+    text = "\n".join([cache_key, str(size), f"decode v{DECODE_VERSION}", f"skip {skip}"] + [_stamp(p) for p in paths])
+    cached = cache_dir() / f"{hashlib.sha1(text.encode()).hexdigest()[:16]}.pt"
     if cached.exists():
         try:
-            images = torch.load(cached, weights_only=True)
-            if images.shape == (len(paths), 3, size, size):
-                return images
+            entry = torch.load(cached, weights_only=True)
+            images, kept = entry["images"], entry["kept"]
+            if images.shape[1:] == (3, size, size) and len(kept) == len(paths) and int(kept.sum()) == len(images):
+                return images, kept
         except Exception:
-            pass  # a broken cache file is rebuilt below
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
-        arrays = list(pool.map(lambda p: _decode(p, size), paths, chunksize=64))
-    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+            pass  # a broken or old cache file is rebuilt below
+
+    def one(p: Path):
+        try:
+            return _decode(p, size)
+        except DatasetError:
+            if not skip:
+                raise
+            return None  # unreadable or truncated: left out, and the caller says so
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:  # a bar on a terminal only
+        arrays = list(tqdm(pool.map(one, paths, chunksize=64), total=len(paths), leave=False, disable=None,
+                           desc=f"decoding {len(paths)} images (once: cached in {cache_dir()})"))
+    kept = torch.tensor([a is not None for a in arrays], dtype=torch.bool)
+    if not kept.any():
+        raise DatasetError(f"none of the {len(paths)} images could be read (first: {paths[0] if paths else '-'})")
+    images = torch.from_numpy(np.stack([a for a in arrays if a is not None])).permute(0, 3, 1, 2).contiguous()
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")  # processes of one torchrun may race here
-        torch.save(images, tmp)
+        torch.save({"images": images, "kept": kept}, tmp)
         tmp.replace(cached)
     except OSError:
         pass  # a read-only home only costs re-decoding next time
-    return images
+    return images, kept
 
 
 def _resize_array(images: np.ndarray, size: int) -> torch.Tensor:
@@ -247,7 +308,7 @@ def _load_miniimagenet(folder: Path, split: str, size: int):
         rows = [r for s in splits for r in _read_ravi_csv(folder / f"{s}.csv")]
         paths = [folder / "images" / f for f, _ in rows]
         labels, classes = _labels_of([c for _, c in rows])
-        return _decode_all(paths, size, f"mini:{folder.resolve()}"), labels, classes
+        return _decode_all(paths, size, f"mini:{folder.resolve()}")[0], labels, classes
     pickles = [folder / f"mini-imagenet-cache-{MINI_PICKLE[s]}.pkl" for s in splits]
     if all(p.exists() for p in pickles):
         parts = [_read_mini_pickle(p) for p in pickles]
@@ -355,7 +416,65 @@ def _load_cub(folder: Path, split: str, size: int):
         paths += files
         names += [c] * len(files)
     labels, classes = _labels_of(names)
-    return _decode_all(paths, size, f"cub:{folder.resolve()}"), labels, classes
+    return _decode_all(paths, size, f"cub:{folder.resolve()}")[0], labels, classes
+
+
+# ------------------------------------------------------ a user's class folders
+
+
+def class_folders(folder: Path) -> dict[str, list[Path]]:
+    """The image files of each class folder (sorted; hidden files and other suffixes left out)."""
+    found = {}
+    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "splits"):
+        files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        if files:
+            found[d.name] = files
+    if not found:
+        raise DatasetError(f"{folder} has no class folders with images: expected <folder>/<class>/<image> with "
+                           f"images ending in {', '.join(IMAGE_SUFFIXES)}")
+    return found
+
+
+def class_split(folder: str | os.PathLike, fractions: tuple[float, float, float] = SPLIT_FRACTIONS,
+                seed: int = SPLIT_SEED) -> dict[str, list[str]]:
+    """The train/val/test classes of a class-folder dataset: its split files
+    (``splits/{train,val,test}.txt``, one class name per line) when present, else a seeded
+    draw of ``fractions`` of its classes (at least one class per split)."""
+    folder = Path(folder)
+    classes = list(class_folders(folder))
+    files = {s: folder / "splits" / f"{s}.txt" for s in ("train", "val", "test")}
+    if any(f.exists() for f in files.values()):
+        split = {s: [ln.strip() for ln in f.read_text().splitlines() if ln.strip()] if f.exists() else []
+                 for s, f in files.items()}
+        unknown = sorted({c for names in split.values() for c in names} - set(classes))
+        if unknown:
+            raise DatasetError(f"{folder / 'splits'} names classes that have no image folder: {unknown[:5]}")
+        return split
+    if len(classes) < 3:
+        raise DatasetError(f"{folder} has {len(classes)} class folder(s): a split needs at least 3 (train, val and "
+                           f"test classes are different classes)")
+    order = [classes[i] for i in torch.randperm(len(classes), generator=torch.Generator().manual_seed(seed))]
+    n_val = max(1, round(fractions[1] * len(classes)))
+    n_test = max(1, round(fractions[2] * len(classes)))
+    n_train = len(classes) - n_val - n_test
+    return {"train": sorted(order[:n_train]), "val": sorted(order[n_train:n_train + n_val]),
+            "test": sorted(order[n_train + n_val:])}
+
+
+def _load_folder(folder: Path, split: str, size: int):
+    files = class_folders(folder)
+    wanted = list(files) if split == "all" else class_split(folder)[split]
+    if not wanted:
+        raise DatasetError(f"{folder}: the {split} split has no classes (see {folder / 'splits'})")
+    paths = [p for c in wanted for p in files[c]]
+    names = [c for c in wanted for _ in files[c]]
+    images, kept = _decode_all(paths, size, f"folder:{folder}", skip=os.environ.get("GTL_STRICT_IMAGES") != "1")
+    if not kept.all():
+        bad = [str(p.relative_to(folder)) for p, k in zip(paths, kept.tolist()) if not k]
+        print(f"gtl: skipped {len(bad)} unreadable image(s) in {folder} ({split}): {', '.join(bad[:3])}"
+              f"{', ...' if len(bad) > 3 else ''} (--strict to stop at them instead)", file=sys.stderr)
+    labels, classes = _labels_of([n for n, k in zip(names, kept.tolist()) if k])
+    return images, labels, classes
 
 
 # ---------------------------------------------------------------- download

@@ -27,6 +27,7 @@ never interrupted.
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 import hashlib
 import json
 import os
@@ -37,12 +38,13 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from . import __version__
 from .cache import digest, key
-from .data import ImageDataset, load_dataset
+from .data import ImageDataset, dataset_label, load_dataset
 from .distributed import World
 from .fewshot import EvalConfig, episode_accuracies, from_learngene
-from .learngene import (ChannelMasks, Learngene, channel_saliency, close_circuit, extract, inherit,
-                        seeded_model, top_channels)
+from .learngene import (ChannelMasks, Learngene, channel_saliency, close_circuit, extract, implant, seeded_model,
+                        top_channels)
 from .models import FewShotNet
 from .population import Runtime, train_population
 from .paths import runs_dir
@@ -318,7 +320,7 @@ def birth(env: Environment, generation: int, index: int, parent: Member | None):
                        derive_seed(cfg.seed, "mutate", generation, index))
         host = env.new_network(0)
         host.load_state_dict(parent.host_state)
-        inherit(net, extract(host, masks), cfg.cross_scale)
+        implant(net, extract(host, masks), cfg.cross_scale)
         if cfg.closed_circuit:
             close_circuit(net, masks)
     return net, masks, env.tasks.sample(derive_seed(cfg.seed, "task", generation, index))
@@ -336,7 +338,9 @@ def mature(env: Environment, generation: int, index: int, parent: Member | None,
     if masks is None:  # generation 0: the most salient channels become the first learngene
         masks = top_channels(saliency, cfg.initial_channel_fraction)
     lg = extract(net, masks, dataset=cfg.dataset, image_size=cfg.image_size, generation=generation,
-                 seed=cfg.seed, member=index, config_key=cfg.key())
+                 seed=cfg.seed, member=index, config_key=cfg.key(), cross_scale=cfg.cross_scale,
+                 closed_circuit=cfg.closed_circuit,  # how its descendants are born: `gtl evaluate` reads it
+                 data_fingerprint=env.fingerprint, gtl_version=__version__)  # what it was evolved on, and by
     return Member(generation, index, -1 if parent is None else parent.index, masks, lg, saliency,
                   {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
                   accuracy(net, task.query_x, task.query_y), classes=task.classes)
@@ -380,7 +384,8 @@ def critic_protocol(cfg: GTLConfig) -> EvalConfig:
                       episodes=cfg.critic_tasks, finetune=cfg.critic)
 
 
-def critic_accuracies(env: Environment, learngenes: list[Learngene], runtime: Runtime | None = None) -> list[float]:
+def critic_accuracies(env: Environment, learngenes: list[Learngene], runtime: Runtime | None = None,
+                      progress: bool = False) -> list[float]:
     """Mean query accuracy of critics that inherit each learngene and train on validation-class episodes.
 
     Every member of every generation meets the same episodes and fine-tuning
@@ -391,7 +396,8 @@ def critic_accuracies(env: Environment, learngenes: list[Learngene], runtime: Ru
     like a member, its cross-weights scaled by ``cross_scale``, but trains open.
     """
     makers = [from_learngene(lg, env.cfg.cross_scale) for lg in learngenes]
-    accs = episode_accuracies(makers, env.val_set, critic_protocol(env.cfg), env.cfg.seed, env.device, runtime)
+    accs = episode_accuracies(makers, env.val_set, critic_protocol(env.cfg), env.cfg.seed, env.device, runtime,
+                              desc="critics", progress=progress)
     return [mean_ci95([a[-1] for a in member])[0] for member in accs]
 
 
@@ -400,11 +406,13 @@ def critic_accuracy(env: Environment, lg: Learngene) -> float:
     return critic_accuracies(env, [lg])[0]
 
 
-def score(env: Environment, members: Member | list[Member], runtime: Runtime | None = None) -> None:
-    """Fill in the members' critic accuracy and fitness."""
+def score(env: Environment, members: Member | list[Member], runtime: Runtime | None = None,
+          progress: bool = False) -> None:
+    """Fill in the members' critic accuracy and fitness (about half of a generation's time: a bar
+    when ``progress``)."""
     cfg = env.cfg
     members = [members] if isinstance(members, Member) else members
-    for m, acc in zip(members, critic_accuracies(env, [m.learngene for m in members], runtime)):
+    for m, acc in zip(members, critic_accuracies(env, [m.learngene for m in members], runtime, progress)):
         m.critic_accuracy = acc
         base = m.critic_accuracy if cfg.fitness == "critic" else m.host_accuracy
         m.fitness = base - cfg.size_penalty * abs(m.learngene.fraction - cfg.target_fraction)
@@ -431,7 +439,7 @@ def default_run_dir(cfg: GTLConfig, profile: str, data: str) -> Path:
     ``data`` (:attr:`Environment.fingerprint`) and the code version, so other images or
     changed code get a run of their own instead of an old one's results.
     """
-    return runs_dir() / f"{cfg.dataset}-{cfg.arch}-{profile}-{key(cfg.key(), data)}"
+    return runs_dir() / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{profile}-{key(cfg.key(), data)}"
 
 
 def _row(m: Member) -> dict:
@@ -471,6 +479,50 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg, "custom", env.fingerprint)
     if world.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        with _run_lock(run_dir):
+            return _evolve(cfg, run_dir, env, resume, progress, runtime, world)
+    return _evolve(cfg, run_dir, env, resume, progress, runtime, world)
+
+
+class RunLockedError(RuntimeError):
+    """Another live process is evolving in this run folder."""
+
+
+@contextmanager
+def _run_lock(run_dir: Path):
+    """One process writes a run folder at a time: a second ``evolve`` on it is refused, not
+    left to overwrite the first one's learngene. A lock whose process is gone is taken over."""
+    lock = run_dir / ".lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        pid = int(lock.read_text().strip() or 0) if lock.exists() else 0
+        if pid and _alive(pid):
+            raise RunLockedError(f"another process (pid {pid}) is evolving in {run_dir}: wait for it to finish, or "
+                               f"give this run another folder (--run-dir)") from None
+        lock.unlink(missing_ok=True)  # stale: its process is gone
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progress: bool, runtime: Runtime,
+            world: World) -> EvolutionResult:
+    """The generations of :func:`evolve`, in a run folder this process holds."""
     ckpt_path = run_dir / "checkpoint.pt"
     world.barrier()  # a fresh run on rank 0 must not race the others reading an old checkpoint
     state = _load_checkpoint(ckpt_path, cfg, env.fingerprint) if resume and ckpt_path.exists() else None
@@ -483,7 +535,7 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
                initial=start, total=cfg.generations)
     for gen in bar:
         mine = live_generation(env, gen, world.members(cfg.population), parents, runtime, progress)
-        score(env, mine, runtime)
+        score(env, mine, runtime, progress and world.is_main)
         rows = sorted((r for part in world.all_gather([_row(m) for m in mine]) for r in part),
                       key=lambda r: r["member"])
         winners = tournament([r["fitness"] for r in rows], cfg.tournament_size,
@@ -530,7 +582,12 @@ def _save_checkpoint(path: Path, cfg: GTLConfig, gen: int, parents: list[Member]
 
 
 def _load_checkpoint(path: Path, cfg: GTLConfig, data: str) -> dict:
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # written atomically by us, so damaged from outside: say so, lose nothing silently
+        raise ValueError(f"{path} cannot be read ({type(e).__name__}): it is empty, truncated or damaged. "
+                         f"resume=False (--fresh on the command line) starts the run over there; the learngenes "
+                         f"of finished generations stay in {path.parent / 'champions'}") from None
     if state.get("key") != cfg.key():
         raise ValueError(f"{path} belongs to a run with other settings (key {state.get('key')}, "
                          f"this config {cfg.key()}): pass another run directory, or resume=False "

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from .cache import cached_state, cached_table, key
-from .data import ImageDataset, load_dataset
+from .data import ImageDataset, dataset_label, load_dataset
 from .evolution import (
     Environment,
     EvolutionResult,
@@ -53,7 +53,7 @@ from .models import FewShotNet, build_model
 from .paths import runs_dir
 from .population import Runtime
 from .tasks import derive_seed
-from .stats import PAIRED, clear_difference, long_rows, mean_ci95, paired_difference, paired_text, summarize
+from .stats import PAIRED, by_episode, clear_difference, long_rows, mean_ci95, paired_difference, paired_text, summarize
 
 METHODS = ("Learngene", "Scratch", "Pre-Fin", "Pre-Cut", "Layer-LG", "Random-mask")
 PRETRAINED = ("Pre-Fin", "Pre-Cut", "Layer-LG", "Random-mask")  # the methods built from a network pre-trained first
@@ -85,7 +85,7 @@ def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, dev
     device = device or default_device()
     train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
     name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint())
-    state = cached_state(runs_dir() / "pretrained" / f"{cfg.dataset}-{cfg.arch}-{name}.pt",
+    state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{name}.pt",
                          lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
                                           device, runtime).state_dict())
     net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
@@ -344,12 +344,7 @@ def verdicts(episodes: pd.DataFrame, by: str | list[str], others: tuple[str, ...
     present there, ``method`` against it on the group's episodes."""
     lines = []
     for group, rows in episodes.groupby(by, sort=False):
-        acc = {}
-        for m, r in rows.groupby("method", sort=False):
-            if r.episode.duplicated().any():
-                raise ValueError(f"{m} has several rows per episode in group {group}: add the column that "
-                                 f"tells them apart to `by`")
-            acc[m] = r.sort_values("episode").accuracy.tolist()
+        acc = by_episode(rows)  # refuses a group that is more than one cell: add the column that tells them apart
         label = ", ".join(map(str, group)) if isinstance(group, tuple) else str(group)
         lines += [f"{label}: {verdict(acc[method], acc[o], method, o)}" for o in others if o in acc and method in acc]
     return lines

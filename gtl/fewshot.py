@@ -288,20 +288,6 @@ def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
     return [accs[k] for k in at]
 
 
-def learning_curve(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cfg: EvalConfig, seed: int,
-                   method: str, at: tuple[int, ...] = (0, 5, 10, 25, 50, 100), device: str = "cpu",
-                   progress: bool = True, runtime: Runtime | None = None) -> list[dict]:
-    """Mean ± 95% CI of query accuracy against fine-tuning steps, on :func:`evaluate`'s episodes."""
-    curves = episode_accuracies([make_model], test_set, cfg, seed, device, runtime, at=at,
-                                desc=f"{method} curve", progress=progress)[0]
-    rows = []
-    for i, step in enumerate(at):
-        mean, ci = mean_ci95([c[i] for c in curves])
-        rows.append({"method": method, "step": step, "mean": mean, "ci95": ci, "episodes": len(curves),
-                     "ways": cfg.ways, "shots": cfg.shots, "seed": seed})
-    return rows
-
-
 # ------------------------------------------------------------- baselines
 
 
@@ -338,9 +324,11 @@ def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig,
     """
     runtime = runtime or Runtime()
     net = seeded_model(arch, len(train_set.classes), width, seed).to(device)
-    with runtime.backend(device):
+    # minutes of silence otherwise: a bar on a terminal (tqdm's own rule; $TQDM_DISABLE=1, set by --quiet, hides it)
+    with runtime.backend(device), tqdm(total=cfg.steps, desc="Pre-Fin pre-training (cached once done)",
+                                       disable=None, leave=False) as bar:
         train(net, train_set.images, train_set.labels.to(train_set.images.device), cfg, seed,
-              channels_last=runtime.channels_last, bf16=runtime.bf16)
+              on_step=lambda _: bar.update(), channels_last=runtime.channels_last, bf16=runtime.bf16)
     return net
 
 

@@ -57,7 +57,7 @@ import torch
 from torch import nn
 
 from .learngene import IncompatibleLearngeneError, Learngene, _group_mask, check_cross_scale, seeded_model
-from .learngene import inherit as inherit_same
+from .learngene import implant
 from .models import ConvSpec, FewShotNet, build_model
 
 
@@ -99,7 +99,7 @@ class Step:
 
 def learngene_stages(lg: Learngene) -> list[SourceStage]:
     """The learngene's pieces, stage by stage, read from a network that inherited it."""
-    host = inherit_same(build_model(lg.arch, 5, lg.width), lg)
+    host = implant(build_model(lg.arch, 5, lg.width), lg)
     modules = dict(host.named_modules())
 
     def piece(spec: ConvSpec) -> Piece:
@@ -225,12 +225,12 @@ def inherit(model: FewShotNet, lg: Learngene, cross_scale: float = 1.0) -> FewSh
     """Initialise ``model`` from ``lg`` in place, whatever its depth, width or architecture.
 
     The same architecture and width keeps the learngene at its own channel
-    positions (:func:`gtl.learngene.inherit`); anything else is mapped by
+    positions (:func:`gtl.learngene.implant`); anything else is mapped by
     :func:`plan` (see the module docstring). Either way the cross-weights are
     multiplied by ``cross_scale``.
     """
     if model.arch == lg.arch and abs(model.width - lg.width) < 1e-9:
-        return inherit_same(model, lg, cross_scale)
+        return implant(model, lg, cross_scale)
     return apply(model, lg, plan(lg, model), cross_scale)
 
 

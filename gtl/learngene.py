@@ -131,6 +131,8 @@ class Learngene:
                  f"  dataset    : {m.get('dataset', '?')}, image size {m.get('image_size', '?')}",
                  f"  generation : {m.get('generation', '?')}, seed {m.get('seed', '?')}, "
                  f"fitness {m.get('fitness', float('nan')):.3f}",
+                 f"  births     : cross-weights x{m.get('cross_scale', '?')}, closed circuit "
+                 f"{m.get('closed_circuit', '?')}",
                  "  channels kept per group:"]
         for g, mask in self.masks.items():
             lines.append(f"    {g:<22} {int(mask.sum()):>4} / {mask.numel():<4}")
@@ -290,8 +292,11 @@ def check_compatible(model: FewShotNet, lg: Learngene) -> None:
 
 
 @torch.no_grad()
-def inherit(model: FewShotNet, lg: Learngene, cross_scale: float = 1.0) -> FewShotNet:
-    """Copy the learngene (weights and BN statistics) into ``model`` in place.
+def implant(model: FewShotNet, lg: Learngene, cross_scale: float = 1.0) -> FewShotNet:
+    """Copy the learngene (weights and BN statistics) into ``model`` in place, at the channel
+    positions it had in its ancestor: ``model`` has the learngene's own architecture and width.
+    (:func:`gtl.inherit.inherit`, the one public way to inherit, calls this for such a network
+    and maps the learngene into any other.)
 
     ``model`` should be freshly (randomly) initialised: that is a descendant.
     Every other weight stays as it was, except the cross-weights, by which
@@ -322,8 +327,8 @@ def check_cross_scale(cross_scale: float) -> None:
 
 def build_descendant(lg: Learngene, num_classes: int, seed: int, cross_scale: float = 1.0) -> FewShotNet:
     """A fresh network of the learngene's architecture, seeded, with the learngene inherited
-    (cross-weights scaled by ``cross_scale``, see :func:`inherit`)."""
-    return inherit(seeded_model(lg.arch, num_classes, lg.width, seed), lg, cross_scale)
+    (cross-weights scaled by ``cross_scale``, see :func:`implant`)."""
+    return implant(seeded_model(lg.arch, num_classes, lg.width, seed), lg, cross_scale)
 
 
 def seeded_model(arch: str, num_classes: int, width: float, seed: int) -> FewShotNet:

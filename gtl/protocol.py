@@ -32,7 +32,7 @@ import pandas as pd
 from .evolution import GTLConfig
 from .experiments import learning_curves, run_evolution
 from .fewshot import EvalConfig
-from .stats import clear_difference, mean_ci95, paired_difference
+from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
 # The candidates (GTLConfig overrides). "open" is the construction before decision #16.
 ISOLATIONS = {
@@ -69,7 +69,7 @@ def validation_curves(profile: str, dataset: str, arch: str, seed: int, eval_cfg
 def _gaps(curves: pd.DataFrame, isolation: str) -> dict[int, list[float]]:
     """Per step after 0: the per-episode Learngene - Scratch gaps of one candidate."""
     rows = curves[(curves.isolation == isolation) & (curves.step > 0)]
-    acc = {(m, s): r.sort_values("episode").accuracy.tolist() for (m, s), r in rows.groupby(["method", "step"])}
+    acc = by_episode(rows, ["method", "step"])
     return {s: [a - b for a, b in zip(acc["Learngene", s], acc["Scratch", s])]
             for s in sorted(rows.step.unique())}
 

@@ -26,7 +26,7 @@ from .fewshot import EvalConfig, evaluate, from_learngene, scratch
 from .learngene import ChannelMasks, count_params, extract, masked_fraction, seeded_model, top_channels
 from .models import FewShotNet
 from .profiles import CHOSEN_QUESTION_STEPS
-from .stats import clear_difference, mean_ci95, paired_difference
+from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
 # Learngene sizes to test, as shares of the parameters; the paper's is ~20% (abstract).
 SIZE_FRACTIONS = (0.02, 0.05, 0.10, 0.20, 0.30, 0.45, 0.60)
@@ -190,13 +190,6 @@ def vit_comparison(profile: str, dataset: str, seed: int, eval_cfg: EvalConfig, 
     return pd.concat(tables, ignore_index=True), vit
 
 
-def _cell(rows: pd.DataFrame) -> list[float]:
-    """The accuracies of one cell of a long table, in episode order."""
-    if rows.episode.duplicated().any():
-        raise ValueError("several rows per episode: these rows are more than one cell")
-    return rows.sort_values("episode").accuracy.tolist()
-
-
 def _pct(acc: list[float]) -> str:
     mean, ci = mean_ci95(acc)
     return f"{100 * mean:.1f} ± {100 * ci:.1f}%"
@@ -207,8 +200,9 @@ def size_summary(episodes: pd.DataFrame) -> list[str]:
     95% CI above 0, :func:`gtl.stats.clear_difference`), the best size, the paper's size against it."""
     lines = []
     for score, rows in episodes.groupby("score", sort=False):
-        sc = _cell(rows[rows.method == "Scratch"])
-        lg = {f: _cell(r) for f, r in rows[rows.method == "Learngene"].groupby("target_fraction", sort=False)}
+        acc = by_episode(rows, ["method", "target_fraction"])
+        sc = next(a for (m, _), a in acc.items() if m == "Scratch")
+        lg = {f: a for (m, f), a in acc.items() if m == "Learngene"}
         steps = int(rows.finetune_steps.iloc[0])
         label = "no learning (instincts)" if score == "instinct" else f"after {steps} steps"
         above = [f"{100 * f:g}%" for f, a in lg.items() if paired_difference(a, sc)[0] > 0 and clear_difference(a, sc)]
@@ -227,9 +221,9 @@ def sensitivity_summary(episodes: pd.DataFrame) -> list[str]:
     """Per hyper-parameter: which values differ clearly from the base run, paired on the same episodes."""
     lines = []
     for factor, rows in episodes[episodes.factor != "Scratch"].groupby("factor", sort=False):
-        base = _cell(rows[rows.is_base])
+        values = by_episode(rows, "value")
         base_value = rows[rows.is_base].value.iloc[0]
-        values = {v: _cell(r) for v, r in rows.groupby("value", sort=False)}
+        base = values[base_value]
         means = [mean_ci95(a)[0] for a in values.values()]
         apart = [f"{v:g}" if isinstance(v, float) else str(v) for v, a in values.items()
                  if v != base_value and clear_difference(a, base)]

@@ -30,8 +30,8 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     """Mean and half-width of the normal 95% confidence interval, 1.96 · sd / sqrt(n).
 
     Example:
-        >>> mean_ci95([0.5, 0.7])
-        (0.6, 0.196...)
+        >>> [round(v, 3) for v in mean_ci95([0.5, 0.7])]
+        [0.6, 0.196]
     """
     values = [float(v) for v in values]
     n = len(values)
@@ -48,8 +48,8 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, fl
     """Mean ± 95% CI half-width of ``a[i] - b[i]``: ``a`` and ``b`` scored on the same episodes.
 
     Example:
-        >>> paired_difference([0.6, 0.8, 0.4], [0.5, 0.7, 0.3])
-        (0.1..., 0.0...)
+        >>> [round(v, 3) for v in paired_difference([0.6, 0.8, 0.4], [0.5, 0.7, 0.3])]
+        [0.1, 0.0]
     """
     if len(a) != len(b):
         raise ValueError(f"a paired difference needs the same episodes on both sides, got {len(a)} and {len(b)}")
@@ -74,12 +74,15 @@ def share_of_gain(method: Sequence[float], base: Sequence[float], reference: Seq
 
     E.g. the learngene's gain over Scratch as a share of Pre-Fin's gain: 1 means it
     transfers all that pre-training does, 0 nothing. Episodes are resampled jointly
-    (the three methods met the same ones). Returns ``(share, low, high)``; the
-    interval is wide, or unbounded, when the reference gain itself is near 0.
+    (the three methods met the same ones). Returns ``(share, low, high)``, all NaN
+    when the reference's own gain is not clear (:func:`clear_difference`): a ratio
+    over a gain that may be 0 means nothing.
     """
     m, b, r = (np.asarray(x, dtype=float) for x in (method, base, reference))
     if not len(m) == len(b) == len(r) or len(m) == 0:
         raise ValueError(f"need the same (non-empty) episodes for all three, got {len(m)}, {len(b)}, {len(r)}")
+    if not clear_difference(r, b):
+        return float("nan"), float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(m), size=(draws, len(m)))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -111,6 +114,34 @@ def rank_correlation(x: Sequence[float], y: Sequence[float]) -> tuple[float, flo
 # ------------------------------------------------------------- long tables
 
 
+def by_episode(rows: pd.DataFrame, column: str | Sequence[str] = "method") -> dict:
+    """The accuracies of a long table per value of ``column``, aligned on ``episode``:
+    ``{value: [accuracy of episode e, in episode order]}``, ready for :func:`paired_difference`.
+
+    Pairs by the episode number, not by position, and refuses what cannot be paired: a value
+    with an episode twice (the rows are more than one cell: group by the column that tells them
+    apart first), or values that met different episodes.
+
+    Example:
+        >>> rows = pd.DataFrame({"method": ["A", "B", "A", "B"], "episode": [1, 0, 0, 1], "accuracy": [.6, .5, .4, .7]})
+        >>> by_episode(rows)
+        {'A': [0.4, 0.6], 'B': [0.5, 0.7]}
+    """
+    series = {}
+    for value, part in rows.groupby(column, sort=False):
+        value = value[0] if isinstance(value, tuple) and len(value) == 1 else value
+        if part.episode.duplicated().any():
+            raise ValueError(f"{column}={value!r} has several rows for one episode: these rows are more than one "
+                             f"cell; select or group by the column that tells them apart first")
+        series[value] = part.set_index("episode").accuracy.sort_index()
+    episodes = {tuple(s.index) for s in series.values()}
+    if len(episodes) > 1:
+        counts = {v: len(s) for v, s in series.items()}
+        raise ValueError(f"the values of {column!r} met different episodes ({counts} episodes each, or other "
+                         f"numbers): a paired difference needs the same episodes on both sides")
+    return {v: s.tolist() for v, s in series.items()}
+
+
 def cells(episodes: pd.DataFrame) -> list[tuple[dict, pd.DataFrame]]:
     """The cells of a long table, in order of appearance: (what names the cell, its episodes
     sorted by episode). A cell is a set of rows equal in every column but episode and accuracy."""
@@ -130,17 +161,17 @@ def summarize(episodes: pd.DataFrame, pair_on: Sequence[str] = (), baseline: str
     The baseline's own row and rows without a baseline get NaN / False there.
     """
     found = cells(episodes)
-    by_pair = {(tuple(str(c[k]) for k in pair_on), c[method]): rows.accuracy.tolist() for c, rows in found}
+    by_pair = {(tuple(str(c[k]) for k in pair_on), c[method]): rows for c, rows in found}
     out = []
     for cell, rows in found:
-        acc = rows.accuracy.tolist()
-        mean, ci = mean_ci95(acc)
-        row = {**cell, "mean": mean, "ci95": ci, "episodes": len(acc), "diff": float("nan"),
+        mean, ci = mean_ci95(rows.accuracy)
+        row = {**cell, "mean": mean, "ci95": ci, "episodes": len(rows), "diff": float("nan"),
                "diff_ci95": float("nan"), "clear": False}
         base = by_pair.get((tuple(str(cell[k]) for k in pair_on), baseline))
         if base is not None and cell[method] != baseline:
-            row["diff"], row["diff_ci95"] = paired_difference(acc, base)
-            row["clear"] = clear_difference(acc, base)
+            acc = by_episode(pd.concat([rows, base]), method)
+            row["diff"], row["diff_ci95"] = paired_difference(acc[cell[method]], acc[baseline])
+            row["clear"] = clear_difference(acc[cell[method]], acc[baseline])
         out.append(row)
     return pd.DataFrame(out)
 
@@ -166,7 +197,7 @@ def gain_shares(episodes: pd.DataFrame, pair_on: Sequence[str], base: str = "Scr
     rows = []
     for group, part in episodes.groupby(list(pair_on), sort=False):
         group = group if isinstance(group, tuple) else (group,)
-        acc = {m: r.sort_values("episode").accuracy.tolist() for m, r in part.groupby("method", sort=False)}
+        acc = by_episode(part)
         if base not in acc or reference not in acc:
             continue
         for m, a in acc.items():

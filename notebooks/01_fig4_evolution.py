@@ -28,7 +28,7 @@ import dataclasses
 import pandas as pd
 import matplotlib.pyplot as plt
 from gtl.experiments import fresh_validation, run_evolution, reference_lines, verdict
-from gtl.stats import summarize
+from gtl.stats import by_episode, summarize
 from gtl.evolution import GTLConfig
 from gtl.fewshot import EvalConfig
 from gtl.plots import percent_table, plot_evolution, save_episodes, save_figure, save_table
@@ -101,7 +101,7 @@ last = history[history.generation == history.generation.max()]
 first = history[history.generation == 0]
 print(f"critics' episodes (fitted by selection): population accuracy {first.critic_accuracy.mean():.1%} in "
       f"generation 0, {last.critic_accuracy.mean():.1%} in the last; best fitness {history.fitness.max():.3f}")
-acc = {g: rows.sort_values("episode").accuracy.tolist() for g, rows in fresh_episodes.groupby("generation")}
+acc = by_episode(fresh_episodes, "generation")
 best_gen, last_gen = int(result.best.meta["generation"]), int(history.generation.max())
 print("fresh episodes, paired:")
 print(f"  the run's best learngene (generation {best_gen}): "

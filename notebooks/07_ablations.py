@@ -16,7 +16,11 @@
 #
 # To fit the quick profile's time budget every GTL variant here runs a smaller population for fewer
 # generations (`gtl.experiments.ABLATION_BUDGET`) than notebook 01. `best_from_generation` says where each
-# run's best learngene came from: variants whose best is a generation-0 learngene end up identical.
+# run's best learngene came from: variants whose best is a generation-0 learngene end up identical. So, most
+# likely, do GTL and *no tournament* in the quick run (same accuracies, best from generation 1 with the same
+# fitness): generation 0's best member heads the parents with or without tournaments, its first child is
+# mutated with the same seed in both runs, and at this small budget that child is the best of either run.
+# Removing tournaments changed the other members, not the winner.
 
 # %% tags=["parameters"]
 from gtl.profiles import default_profile

@@ -19,8 +19,8 @@
 # the construction used before decision #16 (*open*) and the one chosen on validation classes (notebook 12).
 # The test classes are used here to *describe* both isolations, not to choose between them (notebook 12 chose on
 # validation classes). In the quick profile the budgets go *up to* the quick lineage (6 × 100 steps): the curve
-# can say whether the gap grows over that range, not what a ten times longer evolution gives. Larger budgets
-# need a GPU (the paper profile's budgets).
+# can say whether the gap grows over that range, not what a ten times longer evolution gives; notebook 14 adds
+# that (6 × 1000 steps, computed once by `make budget-long`).
 
 # %% tags=["parameters"]
 from gtl.profiles import default_profile
@@ -33,12 +33,12 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
-from gtl.budget import BUDGETS, PRETRAIN_STEPS, gap_change, gaps, lineage_curve, pretraining_curve
+from gtl.budget import (BUDGETS, PRETRAIN_STEPS, answer, construction_verdicts, gaps, lineage_curve,
+                        pretraining_curve)
 from gtl.fewshot import EvalConfig
 from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
 from gtl.evolution import GTLConfig
-from gtl.experiments import verdict
 
 tag = f"{profile}_{dataset}"
 eval_cfg = EvalConfig.from_profile(profile, dataset)
@@ -82,29 +82,14 @@ plt.show()
 # episodes (a clear change has a 95% CI that excludes 0).
 
 # %%
-def change_line(label, episodes, column, method, **where):
-    small, large, change, ci, clear = gap_change(episodes, column, method, **where)
-    clear = "clear" if clear else "not clear"
-    return (f"{label}: {100 * small:+.1f} → {100 * large:+.1f} points; change {100 * change:+.1f} ± {100 * ci:.1f} "
-            f"({clear})")
-
-
-for name in isolations:
-    for method in ("Learngene", "Pre-Cut"):
-        print(change_line(f"{method}, {name}, lineage budget {lineage.lineage_steps.min()}→"
-                          f"{lineage.lineage_steps.max()} steps", lineage, "lineage_steps", method, isolation=name))
-for method in ("Pre-Cut", "Pre-Fin"):
-    print(change_line(f"{method}, pre-training {min(PRETRAIN_STEPS[profile])}→{max(PRETRAIN_STEPS[profile])} steps",
-                      pretraining, "pretrain_steps", method))
+print("\n".join(answer(lineage, pretraining)))
 
 # %% [markdown]
 # And the construction at each budget: the chosen isolation's learngene against *open*'s, paired on the episodes.
 
 # %%
 if len(isolations) > 1:
-    for steps, part in lineage[lineage.method == "Learngene"].groupby("lineage_steps"):
-        acc = {name: rows.sort_values("episode").accuracy.tolist() for name, rows in part.groupby("isolation")}
-        print(f"{steps} lineage steps: {verdict(acc[chosen], acc[DEFAULT_ISOLATION], chosen, DEFAULT_ISOLATION)}")
+    print("\n".join(construction_verdicts(lineage, chosen, DEFAULT_ISOLATION)))
 
 # %%
 assert set(lineage_gaps.isolation) == set(isolations) and lineage_gaps.gap.between(-1, 1).all()

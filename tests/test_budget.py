@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gtl.budget import BUDGETS, PRETRAIN_STEPS, gap_change, gaps
+from gtl.budget import (BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, answer, change_text,
+                        construction_verdicts, gap_change, gaps, in_points)
 from gtl.profiles import PROFILES
 from gtl.stats import long_rows
 
@@ -40,3 +41,30 @@ def test_every_profile_has_budgets_smallest_first():
         lineage = [g * s for g, s in BUDGETS[profile]]
         assert lineage == sorted(lineage) and list(PRETRAIN_STEPS[profile]) == sorted(PRETRAIN_STEPS[profile])
     assert (6, 100) in BUDGETS["quick"]  # the quick profile's own lineage is one of its points
+
+
+def test_the_long_budgets_go_beyond_each_profiles_own():
+    for profile in PROFILES:
+        own = max(g * s for g, s in BUDGETS[profile])
+        assert min(g * s for g, s in LONG_BUDGETS[profile]) > own
+    assert max(g * s for g, s in LONG_BUDGETS["quick"]) == 10 * 6 * 100  # ten times the quick lineage
+
+
+def test_change_text_and_points_for_people():
+    line = change_text(_lineage(), "lineage_steps", "Learngene", "LG", isolation="open")
+    assert line == "LG: +1.0 → +5.0 points; change +4.0 ± 0.0 (clear)"
+    table = in_points(gaps(_lineage(), ["isolation", "lineage_steps"]))
+    assert {"gap (points)", "95% CI (±)"} <= set(table.columns) and table["gap (points)"].abs().max() <= 5.0
+
+
+def test_the_answer_and_the_construction_at_each_budget():
+    lineage = _lineage()
+    pretraining = lineage.rename(columns={"lineage_steps": "pretrain_steps"}).replace({"Learngene": "Pre-Fin"})
+    lines = answer(lineage, pretraining)
+    assert lines[0] == "Learngene, open, lineage budget 150→600 steps: +1.0 → +5.0 points; change +4.0 ± 0.0 (clear)"
+    assert len(lines) == 4 and lines[-1].startswith("Pre-Fin, pre-training 150→600 steps: +1.0 → +5.0")
+    assert answer(lineage) == lines[:2]
+    cut = lineage.assign(isolation="cut", accuracy=lineage.accuracy + 0.01)
+    verdicts = construction_verdicts(pd.concat([lineage, cut]), "cut", "open")
+    assert [v.split(":")[0] for v in verdicts] == ["150 lineage steps", "600 lineage steps"]
+    assert "paired difference +1.0 ± 0.0 points over 6 episodes, a clear difference" in verdicts[0]

@@ -1,6 +1,7 @@
 """gtl.cli: ``python -m gtl`` (help, info, evolve's options, evaluate, errors)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from _helpers import PROJECT
 from gtl.cli import main
 from gtl.evolution import EvolutionResult, default_run_dir
 from gtl.fewshot import FewShotResult
-from gtl.learngene import extract, random_channels, seeded_model
+from gtl.learngene import extract, param_masks, random_channels, seeded_model
+from gtl.models import build_model
 
 
 def _python_m_gtl(*args: str) -> subprocess.CompletedProcess:
@@ -139,11 +141,27 @@ def test_set_overrides_any_config_field_with_its_type(tmp_path, monkeypatch, lea
 
 @pytest.mark.parametrize("item, message", [("mutation_rate", "FIELD=VALUE"), ("nope=1", "no field 'nope'"),
                                            ("lifetime.nope=1", "no field 'nope'"), ("lifetime=3", "group"),
-                                           ("population=many", "expected a int"),
-                                           ("lifetime.augment=maybe", "expected a bool")])
+                                           ("population=many", "expected an integer"),
+                                           ("lifetime.augment=maybe", "expected true or false")])
 def test_bad_set_overrides_are_clean_errors(item, message, capsys, tmp_path):
     assert main(["evolve", "--quiet", "--run-dir", str(tmp_path), "--set", item]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device, message", [("gpu", "use cpu, cuda or cuda:N"), ("cuda:x", "use cpu, cuda or cuda:N")]
+                         + ([] if torch.cuda.is_available() else [("cuda", "no CUDA GPU")]))
+def test_a_device_this_machine_lacks_is_a_clean_error(device, message, capsys, tmp_path):
+    assert main(["evolve", "--quiet", "--run-dir", str(tmp_path), "--device", device]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_ctrl_c_says_how_to_resume_instead_of_a_traceback(monkeypatch, capsys, no_data):
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(gtl.cli, "evolve", interrupted)
+    assert main(["evolve", "--quiet", "--device", "cpu", "--threads", "1"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "resumes" in err and "Traceback" not in err
 
 
 def test_evolve_without_data_is_a_clean_error(tmp_path, capsys, tmp_cache):
@@ -189,6 +207,19 @@ def test_evaluate_passes_its_speed_options_on(learngene_file, monkeypatch, capsy
     assert (seen[1].mode, seen[1].bf16, seen[1].chunk) == ("loop", False, 8)
 
 
+def test_evaluate_births_descendants_as_the_run_recorded_unless_told(tmp_path, monkeypatch):
+    net = seeded_model("conv4", 5, 0.25, 0)
+    lg = extract(net, random_channels(net, 0.45, 0), dataset="miniimagenet", image_size=32, cross_scale=0.3)
+    lg.save(tmp_path / "lg.pt")
+    seen = []
+    row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: torch.zeros(1))
+    monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda lg, gcfg, *a, **k: seen.append(gcfg.cross_scale) or [row])
+    assert main(["evaluate", str(tmp_path / "lg.pt"), "--quiet", "--device", "cpu"]) == 0
+    assert main(["evaluate", str(tmp_path / "lg.pt"), "--quiet", "--device", "cpu", "--cross-scale", "1"]) == 0
+    assert seen == [0.3, 1.0]
+
+
 @pytest.mark.slow
 def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_path, capsys):
     path, _ = learngene_file
@@ -205,6 +236,36 @@ def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_p
     assert (df.episodes == 2).all() and df["accuracy (%)"].between(0, 100).all()
     episodes = pd.read_csv(tmp_path / "results_episodes.csv")
     assert len(episodes) == 4 and set(episodes.method) == {"Learngene", "Scratch"}
+
+
+def test_inherit_writes_a_plain_state_dict_that_torch_loads(tmp_path, capsys):
+    net = seeded_model("vgg11", 5, 0.25, 0)
+    lg = extract(net, random_channels(net, 0.45, 0), dataset="miniimagenet", image_size=32, cross_scale=1.0)
+    lg.save(tmp_path / "learngene.pt")
+    out = tmp_path / "out" / "descendant.pt"
+    assert main(["inherit", str(tmp_path / "learngene.pt"), "--out", str(out), "--seed", "3"]) == 0
+    assert "inherited" in capsys.readouterr().out
+    # what a user does with nothing but torch and the architecture: a fresh model, load_state_dict
+    model = build_model("vgg11", num_classes=5, width=0.25)
+    model.load_state_dict(torch.load(out, weights_only=True))
+    params = dict(model.named_parameters())
+    for name, mask in param_masks(model, lg.masks).items():
+        assert torch.equal(params[name][mask], lg.weights[name]), name  # the learngene, exactly
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert (info["arch"], info["width"], info["cross_scale"]) == ("vgg11", 0.25, 1.0)
+    assert info["inherited_params"] == lg.num_params
+
+    deeper = tmp_path / "vgg16.pt"
+    assert main(["inherit", str(tmp_path / "learngene.pt"), "--arch", "vgg16", "--out", str(deeper)]) == 0
+    build_model("vgg16", 5, 0.25).load_state_dict(torch.load(deeper, weights_only=True))
+    assert 0 < json.loads(deeper.with_suffix(".json").read_text())["inherited_params"] <= lg.num_params
+
+
+def test_inherit_into_a_network_too_narrow_for_the_learngene_says_so(tmp_path, capsys):
+    net = seeded_model("vgg11", 5, 0.5, 0)
+    extract(net, random_channels(net, 0.9, 0)).save(tmp_path / "lg.pt")
+    assert main(["inherit", str(tmp_path / "lg.pt"), "--width", "0.25", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "error:" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
 
 
 def test_resume_is_the_default_and_fresh_starts_over():

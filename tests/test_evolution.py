@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import asdict
 
 import pandas as pd
 import pytest
 import torch
 
+import gtl
 import gtl.evolution as evo
 from _helpers import tiny_config
 from gtl.evolution import GTLConfig, config_from_dict, critic_protocol, default_run_dir, evolve, mutate, tournament
@@ -301,6 +303,8 @@ def test_the_best_learngene_is_saved_and_within_bounds(finished_run):
     assert all(torch.equal(saved.weights[k], best.weights[k]) for k in best.weights)
     assert (best.arch, best.width) == (CFG.arch, CFG.width)
     assert best.meta["config_key"] == CFG.key() and best.meta["image_size"] == 32
+    assert (best.meta["cross_scale"], best.meta["closed_circuit"]) == (CFG.cross_scale, CFG.closed_circuit)
+    assert len(best.meta["data_fingerprint"]) >= 10 and best.meta["gtl_version"] == gtl.__version__
     assert best.meta["fitness"] == pytest.approx(finished_run.history.fitness.max())
     groups = channel_groups(build_model(CFG.arch, width=CFG.width))
     assert best.masks.keys() == groups.keys()
@@ -356,6 +360,22 @@ def test_a_checkpoint_of_another_config_is_refused(finished_run):
     with pytest.raises(ValueError, match="resume") as e:
         evolve(other, finished_run.run_dir, progress=False)
     assert "fresh" in str(e.value) and other.key() in str(e.value) and CFG.key() in str(e.value)
+
+
+def test_a_damaged_checkpoint_is_a_clear_error_and_a_live_run_folder_is_refused(finished_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes((finished_run.run_dir / "checkpoint.pt").read_bytes()[:100])
+    with pytest.raises(ValueError, match="truncated or damaged") as e:
+        evolve(CFG, run_dir, progress=False)
+    assert "fresh" in str(e.value)
+    (run_dir / ".lock").write_text(str(os.getppid()))  # a live process (our parent) holds the folder
+    with pytest.raises(evo.RunLockedError, match="another process"):
+        evolve(CFG, run_dir, progress=False)
+    (run_dir / ".lock").write_text("999999999")  # its process is gone: the lock is stale and taken over
+    with pytest.raises(ValueError, match="truncated or damaged"):
+        evolve(CFG, run_dir, progress=False)
+    assert not (run_dir / ".lock").exists()  # released
 
 
 @pytest.mark.slow

@@ -170,7 +170,7 @@ def test_verdicts_one_line_per_group_and_baseline_paired():
     assert len(lines) == 4 and lines[0].startswith("1-shot: Learngene 50.0")
     assert "paired difference +10.0 ± 0.0 points over 3 episodes, a clear difference" in lines[0]
     assert "-10.0 ± 0.0 points" in lines[1]
-    with pytest.raises(ValueError, match="several rows per episode"):
+    with pytest.raises(ValueError, match="several rows for one episode"):
         ex.verdicts(pd.DataFrame(rows).assign(run="one"), "run", ("Scratch",))  # two settings in one group
 
 

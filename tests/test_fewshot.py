@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from _helpers import indexed_dataset
-from gtl.fewshot import (EvalConfig, FewShotResult, activation_maps, calibrate_bn, evaluate, finetune_on_task,
-                         from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers, pre_cut, pretrain,
-                         pretrained_params, random_like, scratch)
+from gtl.fewshot import (EvalConfig, FewShotResult, activation_maps, calibrate_bn, episode_accuracies, evaluate,
+                         finetune_on_task, from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers,
+                         pre_cut, pretrain, pretrained_params, random_like, scratch)
 from gtl.learngene import channel_saliency, extract, random_channels, seeded_model
 from gtl.stats import mean_ci95
 from gtl.tasks import TaskSampler
@@ -255,12 +255,11 @@ def test_activation_maps_have_one_map_per_image():
     assert maps.shape == (3, 8, 8) and (maps >= 0).all()
 
 
-def test_learning_curve_ends_where_finetuning_ends():
-    from gtl.fewshot import learning_curve
+def test_a_learning_curve_ends_where_finetuning_ends():
     ds = indexed_dataset([8] * 6, size=32)
     cfg = EvalConfig(ways=3, shots=2, queries=2, episodes=2, finetune=TrainConfig(steps=4, batch_size=4))
     make = lambda s: seeded_model("conv4", 5, 0.25, s)  # noqa: E731
-    rows = learning_curve(make, ds, cfg, seed=1, method="x", at=(0, 2, 4), progress=False)
-    assert [r["step"] for r in rows] == [0, 2, 4] and all(r["episodes"] == 2 for r in rows)
+    curve = episode_accuracies([make], ds, cfg, seed=1, at=(0, 2, 4), progress=False)[0]
+    assert [len(c) for c in curve] == [3, 3]  # per episode: the accuracy at each of the three steps
     plain = evaluate(make, ds, cfg, seed=1, method="x", progress=False)
-    assert rows[-1]["mean"] == pytest.approx(plain.mean)  # the same training run, stopped at 4 steps
+    assert [c[-1] for c in curve] == pytest.approx(plain.accuracies)  # one training run, read at 4 steps

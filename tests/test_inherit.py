@@ -6,7 +6,7 @@ import torch
 
 from _helpers import circuit_outputs, closed_ancestor
 from gtl import inherit as I
-from gtl.learngene import IncompatibleLearngeneError, extract, inherit, random_channels, seeded_model
+from gtl.learngene import IncompatibleLearngeneError, extract, implant, random_channels, seeded_model
 from gtl.models import build_model
 
 
@@ -23,7 +23,7 @@ def learngene_of(arch: str, width: float = 0.25, seed: int = 0):
 def test_same_architecture_and_width_keeps_the_channel_positions():
     _, lg = learngene_of("vgg11")
     a = I.build(lg, "vgg11", 0.25, 5, seed=4)
-    b = inherit(seeded_model("vgg11", 5, 0.25, 4), lg)
+    b = implant(seeded_model("vgg11", 5, 0.25, 4), lg)
     for (n, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p, q), n
     assert I.inherited_params(lg, a) == lg.num_params

@@ -8,7 +8,7 @@ import torch
 
 from _helpers import circuit_outputs, closed_ancestor
 from gtl.learngene import (IncompatibleLearngeneError, Learngene, LearngeneFormatError, build_descendant,
-                           channel_saliency, close_circuit, count_params, cross_masks, extract, inherit, kernel_masks,
+                           channel_saliency, close_circuit, count_params, cross_masks, extract, implant, kernel_masks,
                            masked_fraction, param_masks, random_channels, seeded_model, top_channels)
 from gtl.models import INPUT_GROUP, build_model, channel_groups
 
@@ -78,7 +78,7 @@ def test_extract_then_inherit_copies_exactly_the_learngene(arch):
 
     fresh = seeded_model(arch, 5, 0.25, seed=2)
     before = {k: v.clone() for k, v in fresh.state_dict().items()}
-    descendant = inherit(fresh, lg)
+    descendant = implant(fresh, lg)
     assert descendant is fresh  # in place
 
     src_state, after = source.state_dict(), fresh.state_dict()
@@ -112,7 +112,7 @@ def test_build_descendant_is_seeded_model_plus_inherit():
     source = perturbed(seeded_model("conv4", 5, 0.25, seed=1), seed=4)
     lg = extract(source, random_channels(source, 0.45, seed=0))
     a = build_descendant(lg, 7, seed=5)
-    b = inherit(seeded_model("conv4", 7, 0.25, seed=5), lg)
+    b = implant(seeded_model("conv4", 7, 0.25, seed=5), lg)
     assert a.num_classes == 7
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(va, vb), k
@@ -194,7 +194,7 @@ def test_load_missing_file_is_a_clear_error(tmp_path):
 def test_inherit_into_other_architecture_names_both():
     lg = extract(build_model("vgg11", width=0.25), random_channels(build_model("vgg11", width=0.25), 0.45, 0))
     with pytest.raises(IncompatibleLearngeneError) as e:
-        inherit(build_model("resnet12", width=0.25), lg)
+        implant(build_model("resnet12", width=0.25), lg)
     assert "vgg11" in str(e.value) and "resnet12" in str(e.value)
     assert isinstance(e.value, ValueError)  # callers catching ValueError keep working
 
@@ -205,7 +205,7 @@ def test_inherit_into_other_width_names_both():
     target = build_model("conv4", width=0.5)
     before = {k: v.clone() for k, v in target.state_dict().items()}
     with pytest.raises(IncompatibleLearngeneError) as e:
-        inherit(target, lg)
+        implant(target, lg)
     assert "0.25" in str(e.value) and "0.5" in str(e.value)
     for k, v in target.state_dict().items():  # nothing half-copied
         assert torch.equal(v, before[k])
@@ -217,7 +217,7 @@ def test_inherit_rejects_masks_and_weights_that_disagree():
     name = next(iter(lg.weights))
     lg.weights[name] = lg.weights[name][:-1]
     with pytest.raises(IncompatibleLearngeneError, match="do not match"):
-        inherit(build_model("conv4", width=0.25), lg)
+        implant(build_model("conv4", width=0.25), lg)
 
 
 def test_masks_of_wrong_length_are_rejected():

@@ -107,16 +107,18 @@ def test_clean_drops_what_papermill_adds(tmp_path):
     assert dict(back.cells[0].metadata) == {} and back.cells[1].metadata["tags"] == ["parameters"]
 
 
-def test_parallel_runs_notebook_01_first_then_the_longest_each_in_a_process(monkeypatch, tmp_path):
+def test_parallel_runs_notebook_01_first_then_the_longest_each_in_a_process_then_the_readers(monkeypatch, tmp_path):
     tool = _tool("notebooks")
     calls = []
     monkeypatch.setattr(tool, "run", lambda nbs, profile, out, jobs=1: calls.append(("here", [n.name for n in nbs]))
                         or list(nbs))
     monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: calls.append(("process", cmd[-1].split("/")[-1])))
-    names = ["00_walkthrough.ipynb", "01_fig4_evolution.ipynb", "02_fewshot_table.ipynb", "03_fig1_3_framework.ipynb"]
+    names = ["00_walkthrough.ipynb", "01_fig4_evolution.ipynb", "02_fewshot_table.ipynb", "03_fig1_3_framework.ipynb",
+             "14_budget_long.ipynb"]
     written = tool.run_parallel([tmp_path / n for n in names], "smoke", None, jobs=1)
     assert calls == [("here", ["01_fig4_evolution.ipynb"]), ("process", "02_fewshot_table.ipynb"),
-                     ("process", "00_walkthrough.ipynb"), ("process", "03_fig1_3_framework.ipynb")]
+                     ("process", "00_walkthrough.ipynb"), ("process", "03_fig1_3_framework.ipynb"),
+                     ("here", ["14_budget_long.ipynb"])]  # it reads notebook 13's tables: after the others
     assert sorted(p.name for p in written) == sorted(names)
     monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: (_ for _ in ()).throw(RuntimeError("cell 3")))
     with pytest.raises(SystemExit, match="notebooks failed: 02_fewshot_table.ipynb"):
@@ -150,7 +152,7 @@ def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):
     table.assign(mean=0.6).to_csv(figs / "kept.csv", index=False)
     os.utime(figs / "kept.csv", (since + 1, since + 1))
     report = reproduce.compare(snap, figs, 0, 0, since)
-    assert dict(zip(report.table, report.status)) == {"bench_cpu.csv": "not written by the notebooks",
+    assert dict(zip(report.table, report.status)) == {"bench_cpu.csv": "not rewritten by make figures",
                                                       "kept.csv": "DRIFT", "lost.csv": "NOT WRITTEN",
                                                       "stale.csv": "NOT WRITTEN"}
     text = reproduce.report(report, "quick", 0, 0, None, snap)

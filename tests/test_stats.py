@@ -1,12 +1,15 @@
 """gtl.stats: confidence intervals, the paired rule, long tables, shares and rank correlation."""
 from __future__ import annotations
 
+import doctest
 import math
 
 import pandas as pd
 import pytest
 
-from gtl.stats import (clear_difference, gain_shares, long_rows, mean_ci95, paired_difference, paired_text,
+import gtl.stats
+
+from gtl.stats import (by_episode, clear_difference, gain_shares, long_rows, mean_ci95, paired_difference, paired_text,
                        rank_correlation, share_of_gain, summarize)
 
 
@@ -61,6 +64,20 @@ def test_share_of_gain_is_the_ratio_of_mean_gains_with_an_interval_around_it():
     assert share_of_gain(half, base, ref, seed=0) == (share, low, high)  # seeded: reproducible
     with pytest.raises(ValueError):
         share_of_gain([0.1], [0.1, 0.2], [0.3, 0.4])
+    noisy_ref = [x + (0.1 if i % 2 else -0.1) for i, x in enumerate(base)]  # a reference gain that is not clear
+    assert all(math.isnan(v) for v in share_of_gain(half, base, noisy_ref))
+
+
+def test_by_episode_pairs_on_the_episode_number_and_refuses_what_cannot_be_paired():
+    rows = pd.DataFrame({"method": ["A", "B", "A", "B"], "episode": [1, 0, 0, 1], "accuracy": [.6, .5, .4, .7]})
+    assert by_episode(rows) == {"A": [0.4, 0.6], "B": [0.5, 0.7]}  # episode order, not row order
+    with pytest.raises(ValueError, match="different episodes"):
+        by_episode(rows.iloc[:3])
+    with pytest.raises(ValueError, match="more than one cell"):
+        by_episode(pd.concat([rows, rows]))
+    shuffled = pd.DataFrame(long_rows([0.3, 0.5, 0.4], method="Scratch") + long_rows([0.4, 0.6, 0.5], method="LG"))
+    assert summarize(shuffled.sample(frac=1, random_state=0), [], method="method").set_index("method").loc[
+        "LG", "diff_ci95"] == pytest.approx(0.0)  # rows in any order: still paired episode by episode
 
 
 def test_rank_correlation_of_monotone_and_reversed_orders():
@@ -112,3 +129,7 @@ def test_paired_text():
     assert paired_text(0.012, 0.02, False) == "+1.2 ± 2.0"
     assert paired_text(-0.05, 0.02, True) == "**-5.0 ± 2.0**"
     assert paired_text(float("nan"), float("nan"), False) == ""
+
+
+def test_the_examples_in_the_docstrings_are_true():
+    assert doctest.testmod(gtl.stats).failed == 0

@@ -34,6 +34,7 @@ NOTEBOOKS = ROOT / "notebooks"
 INLINE = "module://matplotlib_inline.backend_inline"
 FIRST = "01_fig4_evolution.ipynb"  # evolves the run most notebooks reuse: alone, before the others
 LONGEST = ("02_", "13_", "07_", "05_", "12_", "10_")  # quick profile, measured: started first when in parallel
+LAST = ("14_",)  # reads the tables of others (notebook 13's): after them, when in parallel
 
 
 def numbered(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -91,11 +92,12 @@ def run(notebooks: list[Path], profile: str, out: Path | None = None, jobs: int 
 
 def run_parallel(notebooks: list[Path], profile: str, out: Path | None, jobs: int) -> list[Path]:
     """Notebook 01 first (alone), then the others ``jobs`` at a time, the longest first, each in a
-    process of its own (``python tools/notebooks.py run ... NOTEBOOK``). Raises after all have
-    ended if one failed; its own output says which cell."""
+    process of its own (``python tools/notebooks.py run ... NOTEBOOK``), then those of :data:`LAST`.
+    Raises after all have ended if one failed; its own output says which cell."""
     first = [nb for nb in notebooks if nb.name == FIRST]
+    last = [nb for nb in notebooks if nb.name.startswith(LAST)]
     written = run(first, profile, out) if first else []
-    rest = sorted((nb for nb in notebooks if nb.name != FIRST),
+    rest = sorted((nb for nb in notebooks if nb.name != FIRST and nb not in last),
                   key=lambda nb: next((i for i, p in enumerate(LONGEST) if nb.name.startswith(p)), len(LONGEST)))
     where = ["--in-place"] if out is None else ["--out", str(out)]
 
@@ -108,7 +110,7 @@ def run_parallel(notebooks: list[Path], profile: str, out: Path | None, jobs: in
     failed = [nb.name for nb, f in zip(rest, futures) if f.exception() is not None]
     if failed:
         raise SystemExit(f"notebooks failed: {', '.join(failed)} (their output above says which cell)")
-    return written + [f.result() for f in futures]
+    return written + [f.result() for f in futures] + (run(last, profile, out) if last else [])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,8 @@ from gtl.plots import to_markdown  # noqa: E402
 
 FIGURES = figures_dir()
 # Tables written by tools, not by the notebooks (benchmarks, this report): not rerun here.
-NOT_FROM_NOTEBOOKS = ("bench_", "flops_per_step", "cpu_bf16_ratio", "reproduce")
+# tables that `make figures` does not write again: benchmarks, and the long budgets (`make budget-long`, hours)
+NOT_FROM_NOTEBOOKS = ("bench_", "flops_per_step", "cpu_bf16_ratio", "reproduce", "budget_long_")
 
 
 def drift(old: pd.DataFrame, new: pd.DataFrame, rtol: float, atol: float) -> dict:
@@ -73,7 +74,7 @@ def compare(snapshot: Path, figures: Path, rtol: float, atol: float, since: floa
     for before in sorted(snapshot.glob("*.csv")):
         after = figures / before.name
         if before.name.startswith(NOT_FROM_NOTEBOOKS):
-            rows.append({"table": before.name, "status": "not written by the notebooks", "cells": 0,
+            rows.append({"table": before.name, "status": "not rewritten by make figures", "cells": 0,
                          "max_drift": float("nan"), "where": ""})
             continue
         if not after.exists() or (since is not None and after.stat().st_mtime < since):
@@ -92,7 +93,7 @@ def report(table: pd.DataFrame, profile: str, rtol: float, atol: float, minutes:
     ``minutes`` is the rerun's duration; None means a comparison only (``--compare``, against ``snapshot``)."""
     import torch
 
-    checked = table[table.status != "not written by the notebooks"]
+    checked = table[table.status != "not rewritten by make figures"]
     drifted = checked[checked.status != "ok"]
     tol = "exact" if rtol == atol == 0 else f"|new - old| <= {atol:g} + {rtol:g}·|old| for floats, exact otherwise"
     drifts = checked.max_drift.dropna()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from gtl.budget import gap_change
+from gtl.budget import BUDGETS, gap_change
 from gtl.questions import sensitivity_summary, size_summary
-from gtl.stats import PAIRED, clear_difference, mean_ci95, paired_difference, paired_text
+from gtl.stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference, paired_text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIG = ROOT / "figures"
@@ -43,7 +43,7 @@ def _versus(name: str, by: str | list[str], a: str = "Learngene", b: str = "Scra
     df = pd.read_csv(FIG / f"{name}_episodes.csv")
     parts = []
     for key, rows in df.groupby(by, sort=False):
-        acc = {m: r.sort_values("episode").accuracy.tolist() for m, r in rows.groupby("method", sort=False)}
+        acc = by_episode(rows)
         (ma, ca), (mb, cb) = mean_ci95(acc[a]), mean_ci95(acc[b])
         d, cd = paired_difference(acc[a], acc[b])
         label = ", ".join(map(str, key)) if isinstance(key, tuple) else str(key)
@@ -57,7 +57,7 @@ def _fig4() -> str:
     first, last = df.iloc[0], df.iloc[-1]
     fresh = pd.read_csv(FIG / f"fig4_fresh_validation_{TAG}_episodes.csv")
     best = int(df.generation[df.fitness_max.idxmax()])
-    acc = {g: r.sort_values("episode").accuracy.tolist() for g, r in fresh.groupby("generation")}
+    acc = by_episode(fresh, "generation")
     d, ci = paired_difference(acc[best], acc[-1])
     return (f"population accuracy on the critics' episodes (fitted by selection) {100 * first.accuracy_mean:.1f}% → "
             f"{100 * last.accuracy_mean:.1f}% over {len(df)} generations; learngene "
@@ -106,15 +106,11 @@ def _shares() -> str:
     ratio means nothing, and the line says so)."""
     df = pd.read_csv(FIG / f"table_gain_shares_{PROFILE}.csv")
     df = df[(df.dataset == DATASET) & df.method.isin(["Learngene", "Pre-Cut"])]
-    episodes = pd.read_csv(FIG / f"table_fewshot_{PROFILE}_{DATASET}_episodes.csv")
     parts = []
     for r in df[["method", "setting", "share of Pre-Fin's gain (%)", "95% CI low", "95% CI high"]].itertuples(
             index=False):
-        acc = {m: g.sort_values("episode").accuracy.tolist()
-               for m, g in episodes[episodes.setting == r.setting].groupby("method")}
         label = f"{r.method} {r.setting.replace('5-way ', '')}"
-        clear = clear_difference(acc["Pre-Fin"], acc["Scratch"])
-        parts.append(f"{label}: {r[2]:.0f}% [{r[3]:.0f}, {r[4]:.0f}]" if clear
+        parts.append(f"{label}: {r[2]:.0f}% [{r[3]:.0f}, {r[4]:.0f}]" if not pd.isna(r[2])
                      else f"{label}: undefined (Pre-Fin's own gain is not clear)")
     return "; ".join(parts)
 
@@ -141,15 +137,13 @@ def _paired(name: str, a: str, b: str = "Scratch", **where) -> str:
     df = pd.read_csv(FIG / f"{name}_episodes.csv")
     for column, value in where.items():
         df = df[df[column] == value]
-    acc = {m: r.sort_values("episode").accuracy.tolist() for m, r in df.groupby("method")}
+    acc = by_episode(df)
     d, ci = paired_difference(acc[a], acc[b])
     return f"{100 * d:+.1f} ± {100 * ci:.1f} points ({'clear' if clear_difference(acc[a], acc[b]) else 'not clear'})"
 
 
-def _budget() -> str:
-    """The budget curve's answer: each line's gap at the smallest and largest budget, and the paired change."""
-    lineage = pd.read_csv(FIG / f"budget_lineage_{TAG}_episodes.csv")
-    pretraining = pd.read_csv(FIG / f"budget_pretraining_{TAG}_episodes.csv")
+def _budget_answer(lineage: pd.DataFrame, pretraining: pd.DataFrame | None = None) -> str:
+    """A budget curve's answer: each line's gap at the smallest and largest budget, and the paired change."""
     parts = []
     for name in dict.fromkeys(lineage.isolation):
         for method in ("Learngene", "Pre-Cut"):
@@ -157,9 +151,25 @@ def _budget() -> str:
             parts.append(f"{method} ({name}) {100 * small:+.1f} → {100 * large:+.1f} "
                          f"(change {paired_text(change, ci, clear)})")
     steps = f"{lineage.lineage_steps.min()} → {lineage.lineage_steps.max()} lineage steps: " + "; ".join(parts)
+    if pretraining is None:
+        return steps
     small, large, change, ci, clear = gap_change(pretraining, "pretrain_steps", "Pre-Cut")
     return (f"{steps}. Pre-Cut over {pretraining.pretrain_steps.min()} → {pretraining.pretrain_steps.max()} "
             f"pre-training steps: {100 * small:+.1f} → {100 * large:+.1f} (change {paired_text(change, ci, clear)})")
+
+
+def _budget() -> str:
+    """Notebook 13's answer, over the quick budgets."""
+    return _budget_answer(pd.read_csv(FIG / f"budget_lineage_{TAG}_episodes.csv"),
+                          pd.read_csv(FIG / f"budget_pretraining_{TAG}_episodes.csv"))
+
+
+def _budget_long() -> str:
+    """Notebook 14's answer: from the quick profile's own lineage to the long one."""
+    if not (FIG / f"budget_long_lineage_{TAG}_episodes.csv").exists():
+        return "not run yet (`make budget-long`)"
+    lineage = pd.concat([pd.read_csv(FIG / f"budget_{what}_{TAG}_episodes.csv") for what in ("lineage", "long_lineage")])
+    return _budget_answer(lineage[lineage.lineage_steps >= max(g * s for g, s in BUDGETS[PROFILE])])
 
 
 def headline_section() -> str:
@@ -187,6 +197,7 @@ def headline_section() -> str:
     lines.append(f"- **Figure 4 on fresh episodes**: on {_fig4().split('; on ')[-1]}.")
     lines.append(f"- **The gap's budget curve** (gap over Scratch in points, paired, 5-shot test episodes): "
                  f"{_budget()}.")
+    lines.append(f"  Ten times the quick lineage (notebook 14, `make budget-long`): {_budget_long()}.")
     lines.append(f"- **Does selection select?** Members' fitness against their descendants' test accuracy, "
                  f"Spearman's rho with 95% CI: {_selection()}.")
     return "\n".join(lines) + "\n"
@@ -241,6 +252,9 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
         ("The gap's budget curve: lineage budget, isolation, Pre-Cut's pre-training", nb("13_budget_curve"),
          out(f"budget_curve_{TAG}.png", f"budget_lineage_{TAG}.csv", f"budget_pretraining_{TAG}.csv"), _budget(),
          "not addressed"),
+        ("The budget curve at ten times the quick lineage (`make budget-long`)", nb("14_budget_long"),
+         out(f"budget_curve_long_{TAG}.png", f"budget_all_lineage_{TAG}.csv"),
+         _budget_long(), "not addressed"),
         ("Teaching: the walkthrough, with six checked exercises", nb("00_walkthrough"),
          out(f"walkthrough_evolved_learngene_{TAG}.png"), "one generation step by step, an evolved learngene",
          "—"),
