@@ -27,7 +27,7 @@ from PIL import Image
 from . import __version__
 from .data import DATASETS, DatasetError, class_folders, class_split, download, is_folder_dataset, load_dataset
 from .distributed import init_from_env, shutdown
-from .evolution import Environment, GTLConfig, RunLockedError, default_run_dir, evolve
+from .evolution import Environment, GTLConfig, RunLockedError, chosen_isolation, default_run_dir, evolve
 from .experiments import METHODS, default_device, evaluate_methods
 from .fewshot import EvalConfig
 from .inherit import build, inherited_params, mapping_table
@@ -35,7 +35,7 @@ from .learngene import IncompatibleLearngeneError, Learngene, count_params
 from .models import ARCHITECTURES
 from .plots import percent_table, to_markdown
 from .population import Runtime
-from .profiles import CHOSEN_ISOLATION, PROFILES
+from .profiles import PROFILES
 from .stats import PAIRED, summarize
 
 
@@ -66,7 +66,7 @@ def birth_scale(lg: Learngene, given: float | None) -> float:
     the learngene's own run used (recorded in it), else the value chosen on validation classes."""
     if given is not None:
         return given
-    return lg.meta.get("cross_scale", CHOSEN_ISOLATION["cross_scale"])
+    return lg.meta.get("cross_scale", chosen_isolation({"arch": lg.arch}).get("cross_scale", 1.0))
 
 
 def runtime_from_args(a: argparse.Namespace) -> Runtime:
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "evolved the learngene, else the preset's; docs/decisions.md #16)")
     p.add_argument("--out", help="also write the table to this CSV file, and the per-episode accuracies "
                                  "next to it (<name>_episodes.csv)")
+    p.add_argument("--data", metavar="DIR", help="the class folder a learngene evolved on your images lives in "
+                                                 "now (default: where it was)")
     p.add_argument("--strict", action="store_true", help="stop at an unreadable image instead of skipping it")
     _runtime_options(p)
 
@@ -209,20 +211,37 @@ def cmd_evolve(a: argparse.Namespace) -> None:
         run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint)
         say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
             f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
+        if getattr(env, "split", None) and world.is_main:  # which of your classes it trains on (train, val) and leaves for test
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "split.json").write_text(json.dumps(env.split, indent=1))
         result = evolve(cfg, run_dir, a.data_root, device, resume=not a.fresh, progress=not a.quiet, env=env,
                         runtime=runtime_from_args(a), world=world)
     finally:
         shutdown()
-    if is_folder_dataset(cfg.dataset):  # which of your classes the run trained on (train, val) and left for test
-        (run_dir / "split.json").write_text(json.dumps(class_split(cfg.dataset), indent=1))
     say(result.best.describe())
     say(f"best learngene: {run_dir / 'learngene.pt'}\nlog: {run_dir / 'generations.csv'}")
+
+
+def evaluation_data(lg: Learngene, data: str | None) -> str:
+    """The dataset to evaluate ``lg`` on: ``--data`` (a class folder), else the one it was evolved on.
+    A class folder must still split as it did then, or its "test" classes may be ones the
+    learngene was trained on."""
+    dataset = _folder_dataset(data) if data else lg.meta.get("dataset", "miniimagenet")
+    if dataset not in DATASETS and not is_folder_dataset(dataset):
+        raise DatasetError(f"this learngene was evolved on {dataset}, which is not a folder here: give its images "
+                           f"with --data DIR")
+    then = lg.meta.get("class_split")
+    if then and is_folder_dataset(dataset) and class_split(dataset) != then:
+        raise DatasetError(f"{dataset} no longer splits into the classes this learngene was evolved with (classes "
+                           f"were added or removed): write its split into {Path(dataset) / 'splits'}/train.txt, "
+                           f"val.txt and test.txt (the learngene's metadata has it: python -m gtl info LEARNGENE)")
+    return dataset
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
     lg = Learngene.load(a.learngene)
     device = a.device or default_device()
-    dataset, size = lg.meta.get("dataset", "miniimagenet"), lg.meta.get("image_size", 84)
+    dataset, size = evaluation_data(lg, a.data), lg.meta.get("image_size", 84)
     eval_cfg = EvalConfig.from_profile(a.profile, dataset, ways=a.ways)
     if a.episodes:
         eval_cfg = replace(eval_cfg, episodes=a.episodes)
@@ -248,15 +267,16 @@ def cmd_inherit(a: argparse.Namespace) -> None:
     arch, width = a.arch or lg.arch, lg.width if a.width is None else a.width
     cross_scale = birth_scale(lg, a.cross_scale)
     model = build(lg, arch, width, a.classes, a.seed, cross_scale)
+    same = arch == lg.arch and abs(width - lg.width) < 1e-9  # channels kept in place: nothing to map
     out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out)
     info = {"learngene": str(a.learngene), "arch": arch, "width": width, "num_classes": a.classes, "seed": a.seed,
             "cross_scale": cross_scale, "inherited_params": inherited_params(lg, model),
             "total_params": count_params(model), "learngene_meta": lg.meta,
-            "mapping": mapping_table(lg, arch, width), "load_with": f"gtl.models.build_model({arch!r}, "
-            f"{a.classes}, {width}).load_state_dict(torch.load({out.name!r}))", "gtl_version": __version__}
+            "mapping": [] if same else mapping_table(lg, arch, width), "load_with": f"gtl.models.build_model("
+            f"{arch!r}, {a.classes}, {width}).load_state_dict(torch.load({out.name!r}))", "gtl_version": __version__}
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(info, indent=2, default=str))
+    torch.save(model.state_dict(), out)
     print(f"{arch} x{width:g}: {info['inherited_params']:,} of {info['total_params']:,} parameters inherited "
           f"(cross-weights x{cross_scale:g}) -> {out} (+ {out.with_suffix('.json').name})")
 
@@ -301,7 +321,7 @@ def describe_folder(folder: str, profile: str) -> str:
              f"  sizes and modes (a sample): {common}; every image becomes {cfg.image_size}x{cfg.image_size} RGB "
              f"(EXIF rotation, transparency on white, centre crop)",
              f"  split: {', '.join(f'{s} {len(c)} classes' for s, c in split.items())} "
-             f"({'the split files in splits/' if (Path(folder) / 'splits').is_dir() else 'seeded, 64/16/20%'})"]
+             f"({'your split files in splits/' if list(Path(folder).glob('splits/*.txt')) else 'seeded, 64/16/20%'})"]
     needs = {"train": (cfg.ways, cfg.task_shots + cfg.task_queries, "task_shots/task_queries"),
              "val": (cfg.ways, cfg.critic_shots + cfg.critic_queries, "critic_shots/critic_queries"),
              "test": (ev.ways, max(ev.shots, 5) + ev.queries, "evaluate --shots, queries")}
@@ -319,10 +339,10 @@ def describe_folder(folder: str, profile: str) -> str:
 
 
 def check_device(device: str | None) -> None:
-    """``cpu``, ``cuda`` or ``cuda:N`` that this machine has, else a ValueError saying what to use."""
+    """``cpu``, ``mps``, or ``cuda`` / ``cuda:N`` that this machine has, else a ValueError saying what to use."""
     if device is None:
         return
-    if device != "cpu" and not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
+    if device not in ("cpu", "mps") and not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
         raise ValueError(f"--device {device}: use cpu, cuda or cuda:N")
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
@@ -339,9 +359,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["GTL_STRICT_IMAGES"] = "1"
     if getattr(a, "quiet", False):
         os.environ["TQDM_DISABLE"] = "1"  # the bars of phases that take no progress flag (pre-training)
-    if getattr(a, "threads", None):
-        torch.set_num_threads(a.threads)
     try:
+        if getattr(a, "threads", None) is not None:
+            if a.threads < 1:
+                raise ValueError(f"--threads {a.threads}: give 1 or more")
+            torch.set_num_threads(a.threads)
         check_device(getattr(a, "device", None))
         if a.command == "evolve":
             cmd_evolve(a)
@@ -357,8 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        where = ("the run folder named above keeps every finished generation: the same command resumes it "
-                 "(--fresh starts over)") if a.command == "evolve" else "nothing was written"
-        print(f"\ninterrupted: {where}", file=sys.stderr)
+        where = (": the run folder keeps every finished generation, and the same command resumes it (--fresh starts "
+                 "over)") if a.command == "evolve" else ""
+        print(f"\ninterrupted{where}", file=sys.stderr)
         return 130
     return 0

@@ -19,7 +19,7 @@ else by a seeded split of :data:`SPLIT_FRACTIONS` (:func:`class_split`).
 Every image, of any format, size or mode, is converted the same way: EXIF
 rotation applied, transparency laid on white, then RGB, short side to the
 image size and a centre crop. Unreadable files of such a folder are skipped
-and listed once (``$GTL_STRICT_IMAGES=1``, or ``--strict``, stops instead).
+and listed each time the folder is loaded (``$GTL_STRICT_IMAGES=1``, or ``--strict``, stops instead).
 
 A data root is found from an explicit argument, then ``$GTL_DATA``, then
 the project's ``data/`` folder. Every image is decoded once (in parallel threads), resized to a
@@ -228,7 +228,7 @@ def _decode(path: Path, size: int) -> np.ndarray:
             return np.asarray(im, dtype=np.uint8)
     except FileNotFoundError:
         raise DatasetError(f"image listed but missing: {path}") from None
-    except OSError as e:
+    except (OSError, ValueError, Image.DecompressionBombError) as e:  # unreadable, truncated, odd or huge
         raise DatasetError(f"cannot decode image {path}: {e}. Re-download or delete this file.") from None
 
 
@@ -448,7 +448,11 @@ def class_split(folder: str | os.PathLike, fractions: tuple[float, float, float]
                  for s, f in files.items()}
         unknown = sorted({c for names in split.values() for c in names} - set(classes))
         if unknown:
-            raise DatasetError(f"{folder / 'splits'} names classes that have no image folder: {unknown[:5]}")
+            raise DatasetError(f"{folder / 'splits'} names classes that have no folder with images: {unknown[:5]}")
+        twice = sorted(set(split["train"]) & set(split["val"]) | set(split["train"]) & set(split["test"])
+                       | set(split["val"]) & set(split["test"]))
+        if twice:
+            raise DatasetError(f"{folder / 'splits'}: a class belongs to one split only, but {twice[:5]} are in two")
         return split
     if len(classes) < 3:
         raise DatasetError(f"{folder} has {len(classes)} class folder(s): a split needs at least 3 (train, val and "

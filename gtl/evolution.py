@@ -27,6 +27,7 @@ never interrupted.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 from contextlib import contextmanager
 import hashlib
 import json
@@ -40,7 +41,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .cache import digest, key
-from .data import ImageDataset, dataset_label, load_dataset
+from .data import ImageDataset, class_split, dataset_label, is_folder_dataset, load_dataset
 from .distributed import World
 from .fewshot import EvalConfig, episode_accuracies, from_learngene
 from .learngene import (ChannelMasks, Learngene, channel_saliency, close_circuit, extract, implant, seeded_model,
@@ -288,6 +289,8 @@ class Environment:
         train_set = train_set or load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
         val_set = val_set or load_dataset(cfg.dataset, "val", data_root, cfg.image_size)
         self.fingerprint = digest(train_set.fingerprint(), val_set.fingerprint())
+        # a class folder's split, kept with every learngene: its test classes must stay unseen where it is evaluated
+        self.split = class_split(cfg.dataset) if is_folder_dataset(cfg.dataset) else None
         self.train_set, self.val_set = train_set.to(device), val_set.to(device)
         try:  # both task sizes are checked before the first lifetime, not after it
             self.tasks = TaskSampler(self.train_set, cfg.ways, cfg.task_shots, cfg.task_queries)
@@ -340,7 +343,8 @@ def mature(env: Environment, generation: int, index: int, parent: Member | None,
     lg = extract(net, masks, dataset=cfg.dataset, image_size=cfg.image_size, generation=generation,
                  seed=cfg.seed, member=index, config_key=cfg.key(), cross_scale=cfg.cross_scale,
                  closed_circuit=cfg.closed_circuit,  # how its descendants are born: `gtl evaluate` reads it
-                 data_fingerprint=env.fingerprint, gtl_version=__version__)  # what it was evolved on, and by
+                 data_fingerprint=env.fingerprint, gtl_version=__version__,  # what it was evolved on, and by
+                 **({"class_split": env.split} if env.split else {}))
     return Member(generation, index, -1 if parent is None else parent.index, masks, lg, saliency,
                   {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
                   accuracy(net, task.query_x, task.query_y), classes=task.classes)
@@ -490,34 +494,26 @@ class RunLockedError(RuntimeError):
 
 @contextmanager
 def _run_lock(run_dir: Path):
-    """One process writes a run folder at a time: a second ``evolve`` on it is refused, not
-    left to overwrite the first one's learngene. A lock whose process is gone is taken over."""
-    lock = run_dir / ".lock"
+    """One process writes a run folder at a time: a second ``evolve`` on it is refused
+    (:class:`RunLockedError`), not left to overwrite the first one's learngene. An OS file lock:
+    the system releases it when its process ends, however it ends. A folder we cannot write
+    (a finished run on a read-only disk) is read without one."""
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        pid = int(lock.read_text().strip() or 0) if lock.exists() else 0
-        if pid and _alive(pid):
-            raise RunLockedError(f"another process (pid {pid}) is evolving in {run_dir}: wait for it to finish, or "
-                               f"give this run another folder (--run-dir)") from None
-        lock.unlink(missing_ok=True)  # stale: its process is gone
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    os.write(fd, str(os.getpid()).encode())
-    os.close(fd)
+        fd = os.open(run_dir / ".lock", os.O_CREAT | os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunLockedError(f"another process is evolving in {run_dir}: wait for it to finish, or give this run "
+                             f"another folder (--run-dir)") from None
     try:
         yield
     finally:
-        lock.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        (run_dir / ".lock").unlink(missing_ok=True)
+        os.close(fd)  # closing releases the lock
 
 
 def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progress: bool, runtime: Runtime,

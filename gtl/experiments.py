@@ -14,6 +14,7 @@ Notebooks call these and draw; tests call them on tiny settings.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pandas as pd
@@ -25,6 +26,7 @@ from .evolution import (
     Environment,
     EvolutionResult,
     GTLConfig,
+    RunLockedError,
     champion_path,
     critic_protocol,
     default_run_dir,
@@ -73,8 +75,12 @@ def run_evolution(profile: str = "quick", dataset: str = "miniimagenet", arch: s
     cfg = GTLConfig.from_profile(profile, dataset=dataset, arch=arch, seed=seed, **overrides)
     device = device or default_device()
     env = Environment(cfg, data_root, device)  # loaded once: fingerprinted here, trained on in evolve
-    return evolve(cfg, default_run_dir(cfg, profile, env.fingerprint), data_root=data_root, device=device,
-                  progress=progress, env=env)
+    while True:
+        try:
+            return evolve(cfg, default_run_dir(cfg, profile, env.fingerprint), data_root=data_root, device=device,
+                          progress=progress, env=env)
+        except RunLockedError:  # a notebook running beside this one evolves the same run: take its result
+            time.sleep(10)
 
 
 def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None,

@@ -136,9 +136,10 @@ def by_episode(rows: pd.DataFrame, column: str | Sequence[str] = "method") -> di
         series[value] = part.set_index("episode").accuracy.sort_index()
     episodes = {tuple(s.index) for s in series.values()}
     if len(episodes) > 1:
-        counts = {v: len(s) for v, s in series.items()}
-        raise ValueError(f"the values of {column!r} met different episodes ({counts} episodes each, or other "
-                         f"numbers): a paired difference needs the same episodes on both sides")
+        every = set().union(*(set(s.index) for s in series.values()))
+        missing = {v: sorted(every - set(s.index))[:5] for v, s in series.items() if len(s) < len(every)}
+        raise ValueError(f"the values of {column!r} met different episodes (missing, first five: {missing}): a "
+                         f"paired difference needs the same episodes on both sides")
     return {v: s.tolist() for v, s in series.items()}
 
 

@@ -160,6 +160,7 @@ def test_ctrl_c_says_how_to_resume_instead_of_a_traceback(monkeypatch, capsys, n
         raise KeyboardInterrupt
     monkeypatch.setattr(gtl.cli, "evolve", interrupted)
     assert main(["evolve", "--quiet", "--device", "cpu", "--threads", "1"]) == 130
+    assert main(["evolve", "--quiet", "--device", "cpu", "--threads", "0"]) == 2
     err = capsys.readouterr().err
     assert "interrupted" in err and "resumes" in err and "Traceback" not in err
 

@@ -37,6 +37,9 @@ def test_a_seeded_split_of_the_classes_or_the_users_split_files(tmp_path):
     (root / "splits" / "val.txt").write_text("c3\nnot-a-class\n")
     with pytest.raises(DatasetError, match="not-a-class"):
         class_split(root)
+    (root / "splits" / "val.txt").write_text("c3\nc4\n")  # c4 is a test class too
+    with pytest.raises(DatasetError, match="one split only"):
+        class_split(root)
 
 
 def test_a_folder_is_a_dataset_named_by_its_path(tmp_path):
@@ -121,3 +124,7 @@ def test_evolve_inherit_and_evaluate_on_a_class_folder_dataset(data_root, tmp_pa
     out = capsys.readouterr().out
     assert "| Learngene | 5-way 1-shot |" in out and "| Scratch | 5-way 1-shot |" in out
     assert np.isfinite(json.loads((tmp_path / "bird.json").read_text())["inherited_params"])
+    # add a class: the seeded split changes, so the learngene's test classes would no longer be unseen
+    shutil.copytree(source / sorted(p.name for p in source.iterdir())[40], birds / "new-class")
+    assert main(["evaluate", str(run_dir / "learngene.pt"), "--profile", "smoke", "--quiet", "--device", "cpu"]) == 2
+    assert "no longer splits" in capsys.readouterr().err
