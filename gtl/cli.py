@@ -211,7 +211,7 @@ def cmd_evolve(a: argparse.Namespace) -> None:
         run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint)
         say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
             f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
-        if getattr(env, "split", None) and world.is_main:  # which of your classes it trains on (train, val) and leaves for test
+        if getattr(env, "split", None) and world.is_main:  # your classes it trains on (train, val), leaves for test
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "split.json").write_text(json.dumps(env.split, indent=1))
         result = evolve(cfg, run_dir, a.data_root, device, resume=not a.fresh, progress=not a.quiet, env=env,

@@ -61,7 +61,8 @@ def test_the_answer_and_the_construction_at_each_budget():
     lineage = _lineage()
     pretraining = lineage.rename(columns={"lineage_steps": "pretrain_steps"}).replace({"Learngene": "Pre-Fin"})
     lines = answer(lineage, pretraining)
-    assert lines[0] == "Learngene, open, lineage budget 150→600 steps: +1.0 → +5.0 points; change +4.0 ± 0.0 (clear)"
+    assert lines[0] == ("Learngene, open, lineage budget 150→600 steps: +1.0 → +5.0 points; change +4.0 ± 0.0 "
+                        "(clear)")
     assert len(lines) == 4 and lines[-1].startswith("Pre-Fin, pre-training 150→600 steps: +1.0 → +5.0")
     assert answer(lineage) == lines[:2]
     cut = lineage.assign(isolation="cut", accuracy=lineage.accuracy + 0.01)

@@ -168,7 +168,7 @@ def _budget_long() -> str:
     """Notebook 14's answer: from the quick profile's own lineage to the long one."""
     if not (FIG / f"budget_long_lineage_{TAG}_episodes.csv").exists():
         return "not run yet (`make budget-long`)"
-    lineage = pd.concat([pd.read_csv(FIG / f"budget_{what}_{TAG}_episodes.csv") for what in ("lineage", "long_lineage")])
+    lineage = pd.concat([pd.read_csv(FIG / f"budget_{n}_{TAG}_episodes.csv") for n in ("lineage", "long_lineage")])
     return _budget_answer(lineage[lineage.lineage_steps >= max(g * s for g, s in BUDGETS[PROFILE])])
 
 
