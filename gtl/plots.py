@@ -203,9 +203,12 @@ def plot_budget_curve(lineage: pd.DataFrame, pretraining: pd.DataFrame, title: s
     for method, r in pretraining.groupby("method", sort=False):
         right.errorbar(r.pretrain_steps, 100 * r.gap, yerr=100 * r.gap_ci95, fmt="-o", capsize=3, ms=4,
                        color=PALETTE[method], label=method)
-    for ax, label in ((left, "lineage budget: generations × lifetime steps"), (right, "Pre-Fin's pre-training steps")):
+    for ax, label, steps in ((left, "lineage budget: generations × lifetime steps", lineage.lineage_steps),
+                             (right, "Pre-Fin's pre-training steps", pretraining.pretrain_steps)):
         ax.axhline(0, color=PALETTE["Scratch"], lw=1.2)
         ax.set_xscale("log")
+        ax.set_xticks(sorted(set(steps)), [str(s) for s in sorted(set(steps))])  # the budgets measured, no more
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_xlabel(label)
         ax.legend(frameon=False, fontsize=8)
     left.set_ylabel("gap over Scratch, paired (points)")
