@@ -404,17 +404,15 @@ def _read_cifar100(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 def _load_cub(folder: Path, split: str, size: int):
     img_dir = folder / "images" if (folder / "images").is_dir() else folder
-    present = sorted(d.name for d in img_dir.iterdir() if d.is_dir())
-    if not present:
-        raise DatasetError(f"no class folders in {img_dir}. {HOW_TO_GET['cub']}")
+    try:
+        files = class_folders(img_dir)
+    except DatasetError:
+        raise DatasetError(f"no class folders with images in {img_dir}. {HOW_TO_GET['cub']}") from None
+    present = list(files)
     wanted = present if split == "all" else [c for c in split_classes("cub", split) if c in present]
     if not wanted:
         raise DatasetError(f"none of the CUB {split} classes is in {img_dir} (found {present[:3]}...)")
-    paths, names = [], []
-    for c in wanted:
-        files = sorted(p for p in (img_dir / c).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-        paths += files
-        names += [c] * len(files)
+    paths, names = _class_files(files, wanted)
     labels, classes = _labels_of(names)
     return _decode_all(paths, size, f"cub:{folder.resolve()}")[0], labels, classes
 
@@ -433,6 +431,11 @@ def class_folders(folder: Path) -> dict[str, list[Path]]:
         raise DatasetError(f"{folder} has no class folders with images: expected <folder>/<class>/<image> with "
                            f"images ending in {', '.join(IMAGE_SUFFIXES)}")
     return found
+
+
+def _class_files(files: dict[str, list[Path]], wanted: list[str]) -> tuple[list[Path], list[str]]:
+    """The image paths of the ``wanted`` classes of :func:`class_folders`, and each one's class."""
+    return [p for c in wanted for p in files[c]], [c for c in wanted for _ in files[c]]
 
 
 def class_split(folder: str | os.PathLike, fractions: tuple[float, float, float] = SPLIT_FRACTIONS,
@@ -470,8 +473,7 @@ def _load_folder(folder: Path, split: str, size: int):
     wanted = list(files) if split == "all" else class_split(folder)[split]
     if not wanted:
         raise DatasetError(f"{folder}: the {split} split has no classes (see {folder / 'splits'})")
-    paths = [p for c in wanted for p in files[c]]
-    names = [c for c in wanted for _ in files[c]]
+    paths, names = _class_files(files, wanted)
     images, kept = _decode_all(paths, size, f"folder:{folder}", skip=os.environ.get("GTL_STRICT_IMAGES") != "1")
     if not kept.all():
         bad = [str(p.relative_to(folder)) for p, k in zip(paths, kept.tolist()) if not k]
