@@ -21,8 +21,9 @@ One generation (paper abstract; docs/decisions.md #2-#8 for what it leaves open)
    (elitism) and is the run's output.
 
 Every random choice is derived from ``(seed, what, generation, member)``, so a
-run resumed from its per-generation checkpoint is identical to one that was
-never interrupted.
+run resumed from its checkpoint (every finished generation, and every scored
+member of the generation under way) is identical to one that was never
+interrupted.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from contextlib import contextmanager
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -362,7 +364,7 @@ def live(env: Environment, generation: int, index: int, parent: Member | None,
 
 
 def live_generation(env: Environment, generation: int, indices: list[int], parents: list[Member],
-                    runtime: Runtime, progress: bool = False) -> list[Member]:
+                    runtime: Runtime) -> list[Member]:
     """The lives of members ``indices`` of a generation (member ``i`` descends from
     ``parents[i % len(parents)]``): one by one, or as one batched population.
 
@@ -372,8 +374,7 @@ def live_generation(env: Environment, generation: int, indices: list[int], paren
     parent_of = {i: parents[i % len(parents)] if parents else None for i in indices}
     if not runtime.batched_on(env.device):
         with runtime.backend(env.device):
-            return [live(env, generation, i, parent_of[i], runtime)
-                    for i in tqdm(indices, desc=f"generation {generation}", leave=False, disable=not progress)]
+            return [live(env, generation, i, parent_of[i], runtime) for i in indices]
     born = [birth(env, generation, i, parent_of[i]) for i in indices]
     nets, tasks = [b[0] for b in born], [b[2] for b in born]
     train_population(nets, [t.support_x for t in tasks], [t.support_y for t in tasks], env.cfg.lifetime,
@@ -458,7 +459,7 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
            device: str | None = None, resume: bool = True, progress: bool = True,
            env: Environment | None = None, runtime: Runtime | None = None,
            world: World = World()) -> EvolutionResult:
-    """Run GTL; checkpoint every generation into ``run_dir`` and resume from it.
+    """Run GTL; checkpoint every generation (and every scored member) into ``run_dir`` and resume from it.
 
     Args:
         cfg: the run's settings.
@@ -483,9 +484,8 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg, "custom", env.fingerprint)
     if world.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        with _run_lock(run_dir):
-            return _evolve(cfg, run_dir, env, resume, progress, runtime, world)
-    return _evolve(cfg, run_dir, env, resume, progress, runtime, world)
+    with _run_lock(run_dir, world):
+        return _evolve(cfg, run_dir, env, resume, progress, runtime, world)
 
 
 class RunLockedError(RuntimeError):
@@ -493,33 +493,40 @@ class RunLockedError(RuntimeError):
 
 
 @contextmanager
-def _run_lock(run_dir: Path):
+def _run_lock(run_dir: Path, world: World = World()):
     """One process writes a run folder at a time: a second ``evolve`` on it is refused
     (:class:`RunLockedError`), not left to overwrite the first one's learngene. An OS file lock:
-    the system releases it when its process ends, however it ends. A folder we cannot write
-    (a finished run on a read-only disk) is read without one."""
-    try:
-        fd = os.open(run_dir / ".lock", os.O_CREAT | os.O_WRONLY)
-    except OSError:
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RunLockedError(f"another process is evolving in {run_dir}: wait for it to finish, or give this run "
-                             f"another folder (--run-dir)") from None
+    the system releases it when its process ends, however it ends. Rank 0 takes it for all
+    ranks, and a refusal reaches every rank (none is left waiting for the others). A folder we
+    cannot write (a finished run on a read-only disk) is read without one."""
+    fd, refusal = None, None
+    if world.is_main:
+        try:
+            fd = os.open(run_dir / ".lock", os.O_CREAT | os.O_WRONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            fd, refusal = None, (f"another process is evolving in {run_dir}: wait for it to finish, or give this "
+                                 f"run another folder (--run-dir)")
+        except OSError:
+            fd = None
+    refusal = world.broadcast(refusal, 0)
+    if refusal:
+        raise RunLockedError(refusal)
     try:
         yield
     finally:
-        (run_dir / ".lock").unlink(missing_ok=True)
-        os.close(fd)  # closing releases the lock
+        if fd is not None:
+            (run_dir / ".lock").unlink(missing_ok=True)
+            os.close(fd)  # closing releases the lock
 
 
 def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progress: bool, runtime: Runtime,
             world: World) -> EvolutionResult:
     """The generations of :func:`evolve`, in a run folder this process holds."""
     ckpt_path = run_dir / "checkpoint.pt"
+    if world.is_main and not resume:
+        shutil.rmtree(run_dir / "lived", ignore_errors=True)
     world.barrier()  # a fresh run on rank 0 must not race the others reading an old checkpoint
     state = _load_checkpoint(ckpt_path, cfg, env.fingerprint) if resume and ckpt_path.exists() else None
     world.barrier()
@@ -530,8 +537,8 @@ def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progr
     bar = tqdm(range(start, cfg.generations), desc="GTL generations", disable=not progress or not world.is_main,
                initial=start, total=cfg.generations)
     for gen in bar:
-        mine = live_generation(env, gen, world.members(cfg.population), parents, runtime, progress)
-        score(env, mine, runtime, progress and world.is_main)
+        mine = live_and_score(env, gen, world.members(cfg.population), parents, runtime, run_dir,
+                              progress and world.is_main)
         rows = sorted((r for part in world.all_gather([_row(m) for m in mine]) for r in part),
                       key=lambda r: r["member"])
         winners = tournament([r["fitness"] for r in rows], cfg.tournament_size,
@@ -554,8 +561,60 @@ def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progr
             best.learngene.save(run_dir / "learngene.pt")
             pd.DataFrame(history).to_csv(run_dir / "generations.csv", index=False)
         world.barrier()
+        if world.is_main:  # the generation is in the checkpoint: its lived members are no longer needed
+            shutil.rmtree(lived_path(run_dir, gen, 0).parent, ignore_errors=True)
         bar.set_postfix(best_fitness=f"{best.fitness:.3f}", size=f"{100 * best.learngene.fraction:.1f}%")
+    if world.is_main:
+        shutil.rmtree(run_dir / "lived", ignore_errors=True)
     return EvolutionResult(cfg, best.learngene, pd.DataFrame(history), run_dir)
+
+
+def live_and_score(env: Environment, generation: int, indices: list[int], parents: list[Member],
+                   runtime: Runtime, run_dir: Path, progress: bool = False) -> list[Member]:
+    """Members ``indices`` of a generation, lived (:func:`live_generation`) and scored (:func:`score`).
+
+    A chunk at a time (one member on a CPU, up to ``runtime.chunk`` when batched), and every
+    scored member is saved at once (:func:`lived_path`): a generation interrupted after some of
+    its members resumes from the next one instead of from its start. Each member's life and
+    critics depend on its own seeds alone, so the members do not depend on the chunking.
+    """
+    cfg = env.cfg
+    done = {i: m for i in indices if (m := _load_lived(lived_path(run_dir, generation, i), cfg, env.fingerprint))}
+    todo = [i for i in indices if i not in done]
+    size = runtime.chunk if runtime.batched_on(env.device) else 1
+    with tqdm(total=len(indices), initial=len(done), desc=f"generation {generation}", leave=False,
+              disable=not progress) as bar:
+        for start in range(0, len(todo), size):
+            chunk = live_generation(env, generation, todo[start: start + size], parents, runtime)
+            score(env, chunk, runtime, progress)
+            for m in chunk:
+                _save_lived(lived_path(run_dir, generation, m.index), cfg, env.fingerprint, m)
+                done[m.index] = m
+            bar.update(len(chunk))
+    return [done[i] for i in indices]
+
+
+def lived_path(run_dir: str | os.PathLike, generation: int, member: int) -> Path:
+    """Where a scored member of a generation not yet in the checkpoint waits (the whole member:
+    its network is a parent's if it wins). Removed once the generation is checkpointed."""
+    return Path(run_dir) / "lived" / f"generation-{generation:03d}" / f"member-{member:03d}.pt"
+
+
+def _save_lived(path: Path, cfg: GTLConfig, data: str, m: Member) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"key": cfg.key(), "data": data, "member": m.cpu().to_dict()}, f"{path}.tmp")
+    os.replace(f"{path}.tmp", path)
+
+
+def _load_lived(path: Path, cfg: GTLConfig, data: str) -> Member | None:
+    """The member saved at ``path`` by a run of these settings and data, else None (it lives again)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not there, or (written atomically by us) damaged from outside: it lives again
+        return None
+    if state.get("key") != cfg.key() or state.get("data") != data:
+        return None
+    return Member.from_dict(state["member"])
 
 
 def member_path(run_dir: str | os.PathLike, generation: int, member: int) -> Path:

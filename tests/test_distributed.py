@@ -1,6 +1,7 @@
 """The population over several processes (gtl.distributed): equal to one process."""
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -39,20 +40,22 @@ TINY = ["--arch", "conv4", "--width", "0.25", "--population", "5", "--generation
           for x in ("--set", item)]]
 
 
-def _run(launcher: list[str], run_dir, data_root) -> subprocess.CompletedProcess:
+def _run(launcher: list[str], run_dir, data_root, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GTL_DATA": str(data_root)}
     env.pop("WORLD_SIZE", None)
     cmd = [*launcher, "-m", "gtl", "evolve", *TINY, "--run-dir", str(run_dir)]
     done = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+    assert not check or done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
     return done
+
+
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 
 
 @pytest.mark.slow
 def test_two_gloo_processes_equal_one_process(data_root, tmp_path):
     one = _run([sys.executable], tmp_path / "one", data_root)
-    two = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"],
-               tmp_path / "two", data_root)
+    two = _run(TORCHRUN, tmp_path / "two", data_root)
     assert "2 processes" in two.stdout and two.stdout.count("best learngene:") == 1  # rank 0 speaks
     assert "2 processes" not in one.stdout
     a, b = pd.read_csv(tmp_path / "one" / "generations.csv"), pd.read_csv(tmp_path / "two" / "generations.csv")
@@ -68,3 +71,18 @@ def test_two_gloo_processes_equal_one_process(data_root, tmp_path):
     assert [p["index"] for p in ca["parents"]] == [p["index"] for p in cb["parents"]]
     assert all(torch.equal(ca["parents"][i]["host_state"][k], cb["parents"][i]["host_state"][k])
                for i in range(len(ca["parents"])) for k in ca["parents"][i]["host_state"])
+
+
+@pytest.mark.slow
+def test_a_run_folder_another_process_holds_is_refused_on_every_rank(data_root, tmp_path):
+    """Rank 0 takes the run folder's lock for all ranks; its refusal must reach rank 1 too, which
+    would otherwise wait for rank 0 at the first barrier."""
+    run_dir = tmp_path / "held"
+    run_dir.mkdir()
+    holder = os.open(run_dir / ".lock", os.O_CREAT | os.O_WRONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        done = _run(TORCHRUN, run_dir, data_root, check=False)
+    finally:
+        os.close(holder)
+    assert done.returncode != 0 and done.stderr.count("another process is evolving") == 2, done.stderr

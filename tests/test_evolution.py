@@ -356,6 +356,48 @@ def test_a_resumed_run_equals_an_uninterrupted_one(finished_run, data_root, tmp_
 
 
 @pytest.mark.slow
+def test_an_interrupted_generation_resumes_from_its_next_member(finished_run, data_root, tmp_path, monkeypatch):
+    class Interrupted(Exception):
+        pass
+
+    save, lived = evo._save_lived, []
+
+    def save_then_die(path, cfg, data, m):
+        save(path, cfg, data, m)
+        lived.append((m.generation, m.index))
+        if (m.generation, m.index) == (1, 1):
+            raise Interrupted
+    monkeypatch.setattr(evo, "_save_lived", save_then_die)
+    with pytest.raises(Interrupted):
+        evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)
+    assert sorted(p.name for p in (tmp_path / "lived" / "generation-001").iterdir()) == ["member-000.pt",
+                                                                                          "member-001.pt"]
+    monkeypatch.setattr(evo, "_save_lived", save)
+
+    lives = []
+    live = evo.live
+    monkeypatch.setattr(evo, "live", lambda env, gen, i, *rest: lives.append((gen, i)) or live(env, gen, i, *rest))
+    evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)
+    assert lives[:CFG.population - 2] == [(1, i) for i in range(2, CFG.population)]  # the rest of generation 1
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "generations.csv"),
+                                  pd.read_csv(finished_run.run_dir / "generations.csv"))
+    a, b = Learngene.load(finished_run.run_dir / "learngene.pt"), Learngene.load(tmp_path / "learngene.pt")
+    assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
+    assert not (tmp_path / "lived").exists()
+
+
+def test_a_lived_member_of_other_settings_or_data_lives_again(tmp_path):
+    m = evo.Member(0, 3, -1, {}, Learngene("vgg11", 0.25, {}, {}, {}), {}, {}, 0.5, 0.4, 0.3, [1, 2])
+    path = evo.lived_path(tmp_path, 0, 3)
+    evo._save_lived(path, CFG, "data-a", m)
+    assert evo._load_lived(path, CFG, "data-a").fitness == 0.3
+    assert evo._load_lived(path, CFG, "data-b") is None
+    assert evo._load_lived(path, dataclasses.replace(CFG, seed=CFG.seed + 1), "data-a") is None
+    path.write_bytes(path.read_bytes()[:50])
+    assert evo._load_lived(path, CFG, "data-a") is None
+
+
+@pytest.mark.slow
 def test_a_checkpoint_of_another_config_is_refused(finished_run):
     other = dataclasses.replace(CFG, seed=CFG.seed + 1)
     with pytest.raises(ValueError, match="resume") as e:
