@@ -38,8 +38,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .data import DatasetError
 from .learngene import seeded_model
 from .population import Runtime, train_population
+from .stats import paired_difference
 from .train import TrainConfig, train
 
 # Dense tensor-core peaks in TFLOP/s, (bf16, tf32), from the vendors' data sheets.
@@ -147,6 +149,27 @@ def cpu_precision(arch: str = "vgg11", rounds: int = 12, steps: int = 10) -> pd.
                      "bf16_over_fp32": fp32 / bf16})
     return pd.DataFrame(rows).assign(device_name=device_name("cpu"), cpu_flags=cpu_matrix_units(),
                                      torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
+
+
+def cpu_precision_accuracy(episodes: int = 60, data_root=None) -> pd.DataFrame:
+    """How close bf16 autocast stays to fp32 on this CPU where it matters: Scratch fine-tuned on the
+    quick profile's miniImageNet test episodes in each precision (the same episodes and seeds), one
+    row per episode: the quick profile's evaluation, in both. (Its speed is :func:`cpu_precision`'s.)"""
+    from .baselines import scratch
+    from .data import load_dataset
+    from .evaluation import EvalConfig, episode_accuracies
+    from .evolution import GTLConfig
+    cfg, protocol = GTLConfig.quick(), EvalConfig.quick("miniimagenet", episodes=episodes)
+    test = load_dataset("miniimagenet", "test", data_root, cfg.image_size)
+    out = {}
+    for name, runtime in (("fp32", Runtime(mode="loop")), ("bf16", Runtime(mode="loop", cpu_bf16=True))):
+        accs = episode_accuracies([scratch(cfg.arch, cfg.width)], test, protocol, cfg.seed, runtime=runtime)[0]
+        out[name] = [a[-1] for a in accs]
+    return pd.DataFrame({"episode": range(episodes), "method": "Scratch", "fp32": out["fp32"], "bf16": out["bf16"]}
+                        ).assign(arch=cfg.arch, width=cfg.width, image_size=cfg.image_size, ways=protocol.ways,
+                                 shots=protocol.shots, finetune_steps=protocol.finetune.steps, seed=cfg.seed,
+                                 device_name=device_name("cpu"), cpu_flags=cpu_matrix_units(),
+                                 torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
 
 
 def cpu_info(field: str) -> str:
@@ -299,8 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", help="output name (default bench_<device>)")
     p.add_argument("--replot", metavar="CSV", help="only redraw the plot of a benchmark CSV written before")
     p.add_argument("--cpu-bf16", action="store_true",
-                   help="only time bf16 autocast against fp32 on this CPU, rounds alternating "
-                        "(figures/cpu_bf16_ratio.csv)")
+                   help="only bf16 autocast against fp32 on this CPU: a lifetime step's speed, rounds "
+                        "alternating (figures/cpu_bf16_ratio.csv), and Scratch's accuracy on the quick profile's "
+                        "miniImageNet test episodes in each (figures/cpu_bf16_accuracy.csv)")
     p.add_argument("--flops", action="store_true",
                    help="only count FLOPs per member-step at both sizes (figures/flops_per_step.csv; no timing)")
     a = p.parse_args(argv)
@@ -313,6 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bf16 / fp32 on {df.device_name.iloc[0]} ({df.cpu_flags.iloc[0]}): median "
               f"{df.bf16_over_fp32.median():.2f}x, rounds {df.bf16_over_fp32.min():.2f}-{df.bf16_over_fp32.max():.2f}x")
         print(f"wrote {save_table(df, 'cpu_bf16_ratio')[0]}")
+        try:
+            acc = cpu_precision_accuracy().assign(command="python -m gtl.bench --cpu-bf16")
+        except DatasetError as e:
+            print(f"no accuracy check ({e})")
+            return 0
+        diff, ci = paired_difference(acc.bf16, acc.fp32)
+        print(f"Scratch on {len(acc)} quick miniImageNet test episodes: fp32 {100 * acc.fp32.mean():.1f}%, "
+              f"bf16 {100 * acc.bf16.mean():.1f}%, bf16 - fp32 {100 * diff:+.1f} ± {100 * ci:.1f} points, paired")
+        print(f"wrote {save_table(acc, 'cpu_bf16_accuracy')[0]}")
         return 0
     if a.flops:
         df = flops_table(a.arch).assign(command="python -m gtl.bench --flops")

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .evolution import GTLConfig
 from .experiments import method_episodes, run_evolution, verdict
-from .fewshot import EvalConfig
+from .evaluation import EvalConfig
 from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
 # (generations, lifetime steps) per profile, smallest first; the quick profile's own (6, 100) among them.

@@ -34,8 +34,8 @@ import torch
 CACHE_VERSION = 1
 
 # The modules whose code produces results (not plotting, command line, notebooks' helpers or paths).
-RESULT_MODULES = ("data", "tasks", "models", "train", "learngene", "evolution", "population", "fewshot", "stats",
-                  "inherit", "experiments", "questions")
+RESULT_MODULES = ("data", "tasks", "models", "train", "learngene", "evolution", "population", "evaluation",
+                  "baselines", "stats", "inherit", "experiments", "questions")
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from .data import DATASETS, DatasetError, class_folders, class_split, download, 
 from .distributed import init_from_env, shutdown
 from .evolution import Environment, GTLConfig, RunLockedError, chosen_isolation, default_run_dir, evolve
 from .experiments import METHODS, default_device, evaluate_methods
-from .fewshot import EvalConfig
+from .evaluation import EvalConfig
 from .inherit import build, inherited_params, mapping_table
 from .learngene import IncompatibleLearngeneError, Learngene, count_params
 from .models import ARCHITECTURES
@@ -58,6 +58,9 @@ def _runtime_options(p: argparse.ArgumentParser) -> None:
                         "auto: batched on CUDA, loop on a CPU")
     g.add_argument("--chunk", type=int, default=64, help="most networks in one stacked network (default 64)")
     g.add_argument("--fp32", action="store_true", help="no bf16 autocast on CUDA")
+    g.add_argument("--cpu-bf16", action="store_true",
+                   help="bf16 autocast on a CPU too: other numbers than fp32, faster on some CPUs (python -m "
+                        "gtl.bench --cpu-bf16 measures it; default: $GTL_CPU_BF16=1, else off; docs/decisions.md #19)")
     g.add_argument("--compile", action="store_true", help="torch.compile the stacked network (CUDA)")
 
 
@@ -70,7 +73,8 @@ def birth_scale(lg: Learngene, given: float | None) -> float:
 
 
 def runtime_from_args(a: argparse.Namespace) -> Runtime:
-    return Runtime(mode=a.runtime, chunk=a.chunk, bf16=not a.fp32, compile=a.compile)
+    return Runtime(mode=a.runtime, chunk=a.chunk, bf16=not a.fp32, cpu_bf16=a.cpu_bf16 or Runtime().cpu_bf16,
+                   compile=a.compile)
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -208,7 +212,8 @@ def cmd_evolve(a: argparse.Namespace) -> None:
     share = f", {world.size} processes" if world.size > 1 else ""
     try:
         env = Environment(cfg, a.data_root, device)  # the default run folder is named after its data too
-        run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint)
+        precision = runtime_from_args(a).precision(device)
+        run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint, precision)
         say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
             f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
         if getattr(env, "split", None) and world.is_main:  # your classes it trains on (train, val), leaves for test

@@ -45,7 +45,8 @@ from . import __version__
 from .cache import digest, key
 from .data import ImageDataset, class_split, dataset_label, is_folder_dataset, load_dataset
 from .distributed import World
-from .fewshot import EvalConfig, episode_accuracies, from_learngene
+from .baselines import from_learngene
+from .evaluation import EvalConfig, episode_accuracies
 from .learngene import (ChannelMasks, Learngene, channel_saliency, close_circuit, extract, implant, seeded_model,
                         top_channels)
 from .models import FewShotNet
@@ -359,7 +360,7 @@ def live(env: Environment, generation: int, index: int, parent: Member | None,
     runtime = runtime or Runtime()
     net, masks, task = birth(env, generation, index, parent)
     train(net, task.support_x, task.support_y, env.cfg.lifetime, lifetime_seed(env.cfg, generation, index),
-          channels_last=runtime.channels_last, bf16=runtime.bf16)
+          channels_last=runtime.channels_last, bf16=runtime.bf16_on(env.device))
     return mature(env, generation, index, parent, net, masks, task)
 
 
@@ -437,14 +438,16 @@ class EvolutionResult:
     run_dir: Path
 
 
-def default_run_dir(cfg: GTLConfig, profile: str, data: str) -> Path:
+def default_run_dir(cfg: GTLConfig, profile: str, data: str, precision: str = "fp32") -> Path:
     """``$GTL_RUNS`` (default ``<project>/runs``) / ``<dataset>-<arch>-<profile>-<run key>``.
 
     The run key (:func:`gtl.cache.key`) covers the settings, the data's fingerprint
-    ``data`` (:attr:`Environment.fingerprint`) and the code version, so other images or
-    changed code get a run of their own instead of an old one's results.
+    ``data`` (:attr:`Environment.fingerprint`), the code version and the precision members
+    train in (:meth:`Runtime.precision`), so other images, changed code or bf16 get a run of
+    their own instead of an old one's results.
     """
-    return runs_dir() / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{profile}-{key(cfg.key(), data)}"
+    run_key = key(cfg.key(), data) if precision == "fp32" else key(cfg.key(), data, precision)
+    return runs_dir() / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{profile}-{run_key}"
 
 
 def _row(m: Member) -> dict:
@@ -481,7 +484,9 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     runtime = runtime or Runtime()
     env = env or Environment(cfg, data_root, device)
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg, "custom", env.fingerprint)
+    if run_dir is None:
+        run_dir = default_run_dir(cfg, "custom", env.fingerprint, runtime.precision(device))
+    run_dir = Path(run_dir)
     if world.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(run_dir, world):

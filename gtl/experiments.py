@@ -33,21 +33,23 @@ from .evolution import (
     evolve,
     member_path,
 )
-from .fewshot import (
-    EvalConfig,
-    FewShotResult,
-    episode_accuracies,
-    evaluate,
-    finetune_on_task,
+from .baselines import (
     from_layers,
     from_learngene,
     from_pretrained,
-    instinct_on_task,
     pretrain,
     pre_cut,
     pretrained_params,
     random_like,
     scratch,
+)
+from .evaluation import (
+    EvalConfig,
+    FewShotResult,
+    episode_accuracies,
+    evaluate,
+    finetune_on_task,
+    instinct_on_task,
 )
 from .inherit import build, inherited_params
 from .learngene import Learngene, count_params, seeded_model
@@ -77,8 +79,8 @@ def run_evolution(profile: str = "quick", dataset: str = "miniimagenet", arch: s
     env = Environment(cfg, data_root, device)  # loaded once: fingerprinted here, trained on in evolve
     while True:
         try:
-            return evolve(cfg, default_run_dir(cfg, profile, env.fingerprint), data_root=data_root, device=device,
-                          progress=progress, env=env)
+            return evolve(cfg, default_run_dir(cfg, profile, env.fingerprint, Runtime().precision(device)),
+                          data_root=data_root, device=device, progress=progress, env=env)
         except RunLockedError:  # a notebook running beside this one evolves the same run: take its result
             time.sleep(10)
 
@@ -87,10 +89,12 @@ def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, dev
                        runtime: Runtime | None = None) -> FewShotNet:
     """Pre-Fin's ancestor: same architecture, trained on all training classes, cached in
     ``runs/pretrained/`` under its settings, the training images' fingerprint and the code
-    version; ``runtime`` gives its precision (see :func:`gtl.fewshot.pretrain`)."""
+    version; ``runtime`` gives its precision (see :func:`gtl.baselines.pretrain`)."""
     device = device or default_device()
     train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
-    name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint())
+    precision = (runtime or Runtime()).precision(device)
+    name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint(),
+               *(() if precision == "fp32" else (precision,)))
     state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{name}.pt",
                          lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
                                           device, runtime).state_dict())

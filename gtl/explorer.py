@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from .evolution import EvolutionResult, champion_path
-from .fewshot import curve_on_task
+from .evaluation import curve_on_task
 from .learngene import Learngene, build_descendant, seeded_model
 from .plots import PALETTE
 from .tasks import TaskSampler

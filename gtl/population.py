@@ -15,21 +15,23 @@ tests check the two agree to float tolerance.
 
 :class:`Runtime` says how to run: ``"loop"`` or ``"batched"`` (``"auto"``
 picks batched on CUDA and the loop on a CPU, where the benchmark
-``python -m gtl.bench`` shows batching no faster), and on CUDA bf16 autocast,
-channels-last memory and optional ``torch.compile``.
+``python -m gtl.bench`` shows batching no faster), and on CUDA bf16 autocast
+(on a CPU only when asked: ``cpu_bf16``), channels-last memory and optional
+``torch.compile``.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .train import TrainConfig, batch_plan, hold_circuits, normalize, shift_and_flip, train
+from .train import TrainConfig, autocast, batch_plan, hold_circuits, normalize, shift_and_flip, train
 
 # Modules without parameters that act on each channel (or each position) alone:
 # they need no change to serve P stacked members.
@@ -40,14 +42,18 @@ CHANNELWISE = (nn.ReLU, nn.LeakyReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvg
 @dataclass(frozen=True)
 class Runtime:
     """How to train populations: not a hyper-parameter (results agree to float tolerance,
-    bf16 aside), so it is not part of any config key. Wherever a function takes
-    ``runtime=None``, None means ``Runtime()``: ``auto``, bf16 on CUDA, channels-last.
+    bf16 aside), so it is not part of any config key; the precision (:meth:`precision`) is
+    part of a run folder's name. Wherever a function takes ``runtime=None``, None means
+    ``Runtime()``: ``auto``, bf16 on CUDA, fp32 on a CPU, channels-last.
 
     Args:
         mode: ``"loop"`` (one network after another, the reference), ``"batched"``
             (stacked, see the module docstring) or ``"auto"``.
         chunk: most members trained in one stacked network (bounds memory).
-        bf16: bf16 autocast on CUDA (ignored on CPU).
+        bf16: bf16 autocast on CUDA; False trains in fp32 everywhere.
+        cpu_bf16: bf16 autocast on a CPU too (docs/decisions.md #19): other numbers than fp32,
+            faster on some CPUs (``python -m gtl.bench --cpu-bf16``). Default: ``$GTL_CPU_BF16=1``,
+            else off; so ``GTL_CPU_BF16=1 make figures`` runs every notebook in bf16 on the CPU.
         channels_last: channels-last memory format (faster on GPUs and CPUs alike).
         compile: ``torch.compile`` the stacked network (CUDA; first call compiles).
         cudnn_benchmark: let cuDNN time its algorithms for each new convolution
@@ -58,6 +64,7 @@ class Runtime:
     mode: str = "auto"
     chunk: int = 64
     bf16: bool = True
+    cpu_bf16: bool = field(default_factory=lambda: os.environ.get("GTL_CPU_BF16", "") == "1")
     channels_last: bool = True
     compile: bool = False
     cudnn_benchmark: bool = True
@@ -81,10 +88,18 @@ class Runtime:
             return False
         return self.mode != "auto" or batchable(models[0])
 
+    def bf16_on(self, device: torch.device | str) -> bool:
+        """Whether training on ``device`` runs under bf16 autocast."""
+        kind = torch.device(device).type
+        return self.bf16 and (kind == "cuda" or kind == "cpu" and self.cpu_bf16)
+
+    def precision(self, device: torch.device | str) -> str:
+        """``"bf16"`` or ``"fp32"``: what training on ``device`` computes in (it names run folders)."""
+        return "bf16" if self.bf16_on(device) else "fp32"
+
     def amp(self, device: torch.device | str):
         """The autocast context of a training step on ``device``."""
-        on_cuda = torch.device(device).type == "cuda"
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda and self.bf16)
+        return autocast(torch.device(device), self.bf16_on(device))
 
     def memory_format(self, device: torch.device | str) -> torch.memory_format:
         return torch.channels_last if self.channels_last else torch.contiguous_format
@@ -251,7 +266,7 @@ def train_population(models: Sequence[nn.Module], images: Sequence[torch.Tensor]
             for m, x, y, s in zip(models, images, labels, seeds):
                 hook = None if on_step is None else (lambda k, m=m: on_step(k, m))
                 losses.append(train(m, x, y, cfg, s, on_step=hook, channels_last=runtime.channels_last,
-                                    bf16=runtime.bf16))
+                                    bf16=runtime.bf16_on(device)))
             return losses
         for i in range(0, len(models), runtime.chunk):
             sl = slice(i, i + runtime.chunk)

@@ -8,7 +8,7 @@
 * ``paper``: hours on a GPU, the full datasets at the paper's scale.
 
 Each experiment config (:class:`gtl.evolution.GTLConfig`,
-:class:`gtl.fewshot.EvalConfig`) has one preset per profile.
+:class:`gtl.evaluation.EvalConfig`) has one preset per profile.
 """
 from __future__ import annotations
 

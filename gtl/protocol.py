@@ -31,7 +31,7 @@ import pandas as pd
 
 from .evolution import GTLConfig
 from .experiments import learning_curves, run_evolution
-from .fewshot import EvalConfig
+from .evaluation import EvalConfig
 from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
 # The candidates (GTLConfig overrides). "open" is the construction before decision #16.

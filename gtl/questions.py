@@ -22,7 +22,8 @@ from .cache import cached_table, key
 from .data import ImageDataset, load_dataset
 from .evolution import EvolutionResult, GTLConfig, Member
 from .experiments import ABLATION_BUDGET, SCORES, default_device, fingerprints, method_episodes, run_evolution
-from .fewshot import EvalConfig, evaluate, from_learngene, scratch
+from .baselines import from_learngene, scratch
+from .evaluation import EvalConfig, evaluate
 from .learngene import ChannelMasks, count_params, extract, masked_fraction, seeded_model, top_channels
 from .models import FewShotNet
 from .profiles import CHOSEN_QUESTION_STEPS

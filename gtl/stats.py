@@ -1,7 +1,7 @@
 """Statistics over episodes, paired where the design is paired.
 
 Every method meets the *same* episodes and fine-tuning seeds
-(:func:`gtl.fewshot.episode_accuracies`), so "is A better than B?" is a
+(:func:`gtl.evaluation.episode_accuracies`), so "is A better than B?" is a
 question about the per-episode differences ``a_i - b_i``: their mean ± 95% CI
 (:func:`paired_difference`). Much of the episode-to-episode spread (an easy or a
 hard task) is common to both methods and cancels in the difference, so this

@@ -147,6 +147,12 @@ def batch_plan(n: int, cfg: "TrainConfig", seed: int, side: int) -> BatchPlan:
     return BatchPlan(torch.stack(idx), dx, dy, flip)
 
 
+def autocast(device: torch.device, bf16: bool):
+    """bf16 autocast on ``device`` (CUDA or CPU) when ``bf16``, else a context that changes nothing."""
+    kind = device.type if device.type in ("cuda", "cpu") else "cpu"
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16 and device.type == kind)
+
+
 def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
           seed: int, on_step: Callable[[int], None] | None = None, channels_last: bool = True,
           bf16: bool = False) -> list[float]:
@@ -159,8 +165,9 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
     in training mode. ``channels_last`` keeps the model's conv weights and the
     batches in channels-last memory: the same numbers up to float rounding, and
     1.1-1.5x faster on a CPU (oneDNN) as on a GPU (cuDNN). ``bf16`` runs the
-    forward pass under bf16 autocast on CUDA (ignored elsewhere), as the batched
-    path does, so a benchmark compares the two at one precision. Closed learngene
+    forward pass under bf16 autocast on the images' device (the caller decides:
+    :meth:`gtl.population.Runtime.bf16_on`), as the batched path does, so a
+    benchmark compares the two at one precision. Closed learngene
     circuits (:func:`gtl.learngene.close_circuit`) stay closed: :func:`hold_circuits`.
     """
     plan = batch_plan(len(images), cfg, seed, images.shape[-2]).to(images.device)
@@ -168,7 +175,7 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
     model.to(memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and images.device.type == "cuda")
+    amp = autocast(images.device, bf16)
     model.train()
     losses = []
     for step in range(cfg.steps):

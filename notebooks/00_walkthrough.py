@@ -36,7 +36,8 @@ from gtl.data import load_dataset
 from gtl.evolution import GTLConfig, Environment, live, score, tournament, mutate
 from gtl.exercises import ask, check, solution
 from gtl.experiments import ABLATION_BUDGET, default_device, run_evolution, verdict
-from gtl.fewshot import EvalConfig, evaluate, from_learngene, scratch
+from gtl.baselines import from_learngene, scratch
+from gtl.evaluation import EvalConfig, evaluate
 from gtl.models import build_model, channel_groups
 from gtl.plots import plot_kernel_masks, save_figure
 from gtl.tasks import TaskSampler
@@ -251,7 +252,7 @@ correct = check("first_layer", answer, net=host, lg=evolved)
 
 # %%
 from dataclasses import replace
-from gtl.fewshot import finetune_on_task, instinct_on_task
+from gtl.evaluation import finetune_on_task, instinct_on_task
 from gtl.questions import question_protocol
 protocol = EvalConfig.from_profile(profile, **({"episodes": 20} if profile == "quick" else {}))
 short = replace(protocol, finetune=question_protocol(profile).finetune)

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 from gtl.experiments import fresh_validation, run_evolution, reference_lines, verdict
 from gtl.stats import by_episode, summarize
 from gtl.evolution import GTLConfig
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.plots import percent_table, plot_evolution, save_episodes, save_figure, save_table
 
 cfg = GTLConfig.from_profile(profile, dataset=dataset, arch=arch, seed=seed)

@@ -26,7 +26,8 @@ import matplotlib.pyplot as plt
 from gtl.data import load_dataset, class_examples
 from gtl.evolution import GTLConfig
 from gtl.experiments import METHODS, PAIR_ON, run_evolution, method_episodes, format_table, pretrained_network, verdicts
-from gtl.fewshot import EvalConfig, activation_maps, from_learngene, scratch
+from gtl.baselines import from_learngene, scratch
+from gtl.evaluation import EvalConfig, activation_maps
 from gtl.plots import plot_activation_maps, plot_results, save_episodes, save_figure, save_table
 from gtl.stats import summarize
 

@@ -22,7 +22,7 @@ arch = "vgg11"
 import pandas as pd
 import matplotlib.pyplot as plt
 from gtl.experiments import PAIR_ON, run_evolution, method_episodes, format_table, verdicts
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.plots import plot_results, save_episodes, save_figure, save_table
 from gtl.stats import summarize
 

@@ -36,7 +36,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from gtl.experiments import ABLATIONS, ABLATION_BUDGET, ablation_table, verdicts
 from gtl.stats import PAIRED, summarize
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.plots import percent_table, plot_results, save_episodes, save_figure, save_table
 
 tag = f"{profile}_{dataset}"

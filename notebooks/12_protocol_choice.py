@@ -48,7 +48,7 @@ arch = "vgg11"
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.plots import plot_learning_curves, save_episodes, save_figure, save_table
 from gtl.protocol import (ISOLATIONS, check_gap_pairing, choose_isolation, choose_steps, isolation_table, steps_table,
                           validation_curves)

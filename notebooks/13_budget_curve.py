@@ -35,7 +35,7 @@ arch = "vgg11"
 import matplotlib.pyplot as plt
 from gtl.budget import (BUDGETS, PRETRAIN_STEPS, answer, construction_verdicts, gaps, lineage_curve,
                         pretraining_curve)
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
 from gtl.evolution import GTLConfig

@@ -31,7 +31,7 @@ import pandas as pd
 from gtl.budget import (BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, answer, construction_verdicts, gaps, in_points,
                         lineage_curve, pretraining_curve)
 from gtl.evolution import GTLConfig
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.paths import figures_dir
 from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of

@@ -8,6 +8,8 @@ data made here, so most of the suite needs no dataset at all.
 from __future__ import annotations
 
 import os
+
+os.environ.pop("GTL_CPU_BF16", None)  # the tests (and the notebooks they run) check fp32 on a CPU, whatever the shell says
 import warnings
 from pathlib import Path
 

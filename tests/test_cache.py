@@ -13,7 +13,7 @@ import gtl.evolution as evo
 import gtl.experiments as ex
 from _helpers import indexed_dataset, make_fake_mini, tiny_config, write_jpeg
 from gtl.evolution import EvolutionResult, evolve
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.learngene import extract, random_channels, seeded_model
 from gtl.train import TrainConfig
 

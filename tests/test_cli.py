@@ -14,7 +14,7 @@ import gtl.cli
 from _helpers import PROJECT
 from gtl.cli import main
 from gtl.evolution import EvolutionResult, default_run_dir
-from gtl.fewshot import FewShotResult
+from gtl.evaluation import FewShotResult
 from gtl.learngene import extract, param_masks, random_channels, seeded_model
 from gtl.models import build_model
 
@@ -136,7 +136,10 @@ def test_set_overrides_any_config_field_with_its_type(tmp_path, monkeypatch, lea
     cfg, runtime = seen[-1]
     assert (cfg.lifetime.steps, cfg.lifetime.batch_size, cfg.mutation_rate, cfg.critic.augment, cfg.fitness) == \
         (7, 25, 0.5, False, "host")
-    assert (runtime.mode, runtime.chunk, runtime.bf16, runtime.compile) == ("batched", 8, False, False)
+    assert (runtime.mode, runtime.chunk, runtime.bf16, runtime.cpu_bf16, runtime.compile) == \
+        ("batched", 8, False, False, False)
+    assert main(["evolve", "--quiet", "--run-dir", str(tmp_path), "--cpu-bf16"]) == 0
+    assert seen[-1][1].precision("cpu") == "bf16"
 
 
 @pytest.mark.parametrize("item, message", [("mutation_rate", "FIELD=VALUE"), ("nope=1", "no field 'nope'"),

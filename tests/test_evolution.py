@@ -15,7 +15,7 @@ import gtl
 import gtl.evolution as evo
 from _helpers import tiny_config
 from gtl.evolution import GTLConfig, config_from_dict, critic_protocol, default_run_dir, evolve, mutate, tournament
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.learngene import Learngene, cross_masks
 from gtl.population import LOOP, Runtime
 from gtl.models import build_model, channel_groups

@@ -7,7 +7,7 @@ import pytest
 import gtl.experiments as ex
 from _helpers import tiny_config
 from gtl.evolution import EvolutionResult
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.learngene import extract, random_channels, seeded_model
 from gtl.stats import PAIRED, long_rows, paired_difference, summarize
 from gtl.train import TrainConfig

@@ -10,7 +10,9 @@ from torch import nn
 
 from _helpers import indexed_dataset, tiny_config
 from gtl import evolution as evo
-from gtl.fewshot import EvalConfig, episode_accuracies, finetune_many, scratch
+from gtl.baselines import scratch
+from gtl.evaluation import EvalConfig, episode_accuracies, finetune_many
+from gtl.evolution import GTLConfig, default_run_dir
 from gtl.learngene import close_circuit, cross_masks, random_channels, seeded_model
 from gtl.models import build_model
 from gtl.population import (LOOP, Runtime, stack, stacked_accuracy, stacked_input, train_population, unstack)
@@ -148,7 +150,7 @@ def test_runtime_auto_batches_on_cuda_only_and_checks_its_settings():
 
 def test_the_loop_and_the_batched_path_train_at_the_runtimes_precision(monkeypatch):
     """The benchmark's ratio means something only if both paths run at one precision:
-    the loop gets the runtime's bf16 and memory format too."""
+    the loop gets the runtime's bf16 (as it applies on this device) and memory format too."""
     import gtl.population as population_module
     seen = []
     real = population_module.train
@@ -158,15 +160,35 @@ def test_the_loop_and_the_batched_path_train_at_the_runtimes_precision(monkeypat
             TrainConfig(steps=1, batch_size=6), [0, 1])
     train_population(*args, Runtime(mode="loop", bf16=False, channels_last=False))
     train_population(*args, LOOP)
-    assert seen == [(False, False)] * 2 + [(True, True)] * 2
+    train_population(*args, Runtime(mode="loop", cpu_bf16=True))
+    assert seen == [(False, False)] * 2 + [(False, True)] * 2 + [(True, True)] * 2
 
 
-def test_bf16_is_ignored_off_cuda():
-    x, y, cfg = uint8_images(8, 0), torch.arange(8) % 5, TrainConfig(steps=2, batch_size=4)
-    asked, plain = population("conv4", 0.25, 1)[0], population("conv4", 0.25, 1)[0]
-    assert train(asked, x, y, cfg, 3, bf16=True) == train(plain, x, y, cfg, 3, bf16=False)
-    for a, b in zip(asked.state_dict().values(), plain.state_dict().values()):
-        assert torch.equal(a, b)
+def test_bf16_on_a_cpu_only_when_asked_and_the_precision_names_the_run(monkeypatch):
+    assert Runtime().precision("cuda") == "bf16" and Runtime().precision("cpu") == "fp32"
+    assert Runtime(cpu_bf16=True).precision("cpu") == "bf16"
+    monkeypatch.setenv("GTL_CPU_BF16", "1")  # how the notebooks (which build no Runtime) are asked
+    assert Runtime().precision("cpu") == "bf16"
+    monkeypatch.setenv("GTL_CPU_BF16", "0")
+    assert Runtime().precision("cpu") == "fp32"
+    assert Runtime(bf16=False, cpu_bf16=True).precision("cpu") == "fp32"  # --fp32 wins
+    assert Runtime(bf16=False).precision("cuda:0") == "fp32"
+    cfg = GTLConfig.smoke()
+    assert default_run_dir(cfg, "quick", "data") == default_run_dir(cfg, "quick", "data", "fp32")
+    assert default_run_dir(cfg, "quick", "data", "bf16") != default_run_dir(cfg, "quick", "data")
+
+
+def test_cpu_bf16_training_stays_close_to_fp32(mini_train):
+    """bf16 autocast on a CPU really runs (other losses than fp32) and stays close to fp32
+    (docs/decisions.md #19 measures how close at the quick profile's size)."""
+    x, y = mini_train.images[:40], mini_train.labels[:40] % 5
+    cfg = TrainConfig(steps=20, batch_size=10)
+    half, full = population("conv4", 0.25, 1)[0], population("conv4", 0.25, 1)[0]
+    lh, lf = train(half, x, y, cfg, 3, bf16=True), train(full, x, y, cfg, 3, bf16=False)
+    assert lh != lf
+    assert max(abs(a - b) for a, b in zip(lh, lf)) < 0.05
+    a, b = (torch.cat([w.detach().flatten() for w in net.parameters()]) for net in (half, full))
+    assert ((a - b).norm() / b.norm()).item() < 0.02  # the weights, taken together
 
 
 def test_the_cudnn_autotuner_is_set_for_a_cuda_run_and_restored_after():
@@ -241,10 +263,10 @@ def test_episode_accuracies_give_every_maker_the_same_episodes(episodes_set):
 
 
 def test_fine_tuning_one_by_one_follows_the_runtime_too(episodes_set, monkeypatch):
-    from gtl import fewshot
+    from gtl import evaluation
     seen = []
-    real = fewshot.train
-    monkeypatch.setattr(fewshot, "train", lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
+    real = evaluation.train
+    monkeypatch.setattr(evaluation, "train", lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
     cfg = EvalConfig(ways=5, shots=1, queries=3, episodes=2, finetune=TrainConfig(steps=1, batch_size=5))
     episode_accuracies([scratch("conv4", 0.25)], episodes_set, cfg, seed=4,
                        runtime=Runtime(mode="loop", bf16=False, channels_last=False))

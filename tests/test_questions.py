@@ -13,7 +13,7 @@ from _helpers import tiny_config
 from gtl import evolution as evo
 from gtl import explorer as ex
 from gtl.exercises import EXERCISES, ask, check, solution
-from gtl.fewshot import EvalConfig
+from gtl.evaluation import EvalConfig
 from gtl.learngene import channel_saliency, extract, kernel_masks, random_channels, seeded_model
 from gtl.stats import PAIRED, long_rows, summarize
 from gtl.train import TrainConfig

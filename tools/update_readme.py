@@ -22,6 +22,7 @@ MAP_BEGIN, MAP_END = "<!-- MAP:BEGIN -->", "<!-- MAP:END -->"
 BENCH_BEGIN, BENCH_END = "<!-- BENCH:BEGIN -->", "<!-- BENCH:END -->"
 REPRODUCE_BEGIN, REPRODUCE_END = "<!-- REPRODUCE:BEGIN -->", "<!-- REPRODUCE:END -->"
 HEADLINE_BEGIN, HEADLINE_END = "<!-- HEADLINE:BEGIN -->", "<!-- HEADLINE:END -->"
+FOLDER_BEGIN, FOLDER_END = "<!-- FOLDER:BEGIN -->", "<!-- FOLDER:END -->"
 SPEED = ROOT / "docs" / "speed.md"  # where the benchmark tables go
 PROFILE, DATASET = "quick", "miniimagenet"
 TAG = f"{PROFILE}_{DATASET}"
@@ -321,19 +322,32 @@ def bench_section() -> str:
 
 
 def cpu_bf16_section() -> str:
-    """bf16 autocast against fp32 on a CPU (``python -m gtl.bench --cpu-bf16``), if measured."""
+    """bf16 autocast against fp32 on a CPU (``python -m gtl.bench --cpu-bf16``), if measured:
+    the speed of a lifetime step, and Scratch's accuracy on the same episodes in each."""
     csv = FIG / "cpu_bf16_ratio.csv"
     if not csv.exists():
         return ""
     df = pd.read_csv(csv)
     first = df.iloc[0]
-    return (f"\n**bf16 on a CPU** — {first.arch} at width {first.width:g}, {first.image_size} px, batch "
+    text = (f"\n**bf16 on a CPU** — {first.arch} at width {first.width:g}, {first.image_size} px, batch "
             f"{first.batch_size}: a lifetime step under bf16 autocast ran {df.bf16_over_fp32.median():.2f}× as fast "
             f"as in fp32 (median of {len(df)} rounds alternating the two, {df.bf16_over_fp32.min():.2f}–"
             f"{df.bf16_over_fp32.max():.2f}×) on {first.device_name}, bf16 units: {first.cpu_flags}; torch "
-            f"{first.torch}, {first.date}; `{first.command}` → `figures/{csv.name}`. The quick profile still trains "
-            f"in fp32 on a CPU: bf16 would change its numbers, so it waits for a test of how close it stays to "
-            f"fp32 and a rerun of every notebook.\n")
+            f"{first.torch}, {first.date}; `{first.command}` → `figures/{csv.name}`.")
+    acc_csv = FIG / "cpu_bf16_accuracy.csv"
+    if acc_csv.exists():
+        acc = pd.read_csv(acc_csv)
+        a = acc.iloc[0]
+        fp32, fp32_ci = mean_ci95(acc.fp32)
+        bf16, bf16_ci = mean_ci95(acc.bf16)
+        diff, ci = paired_difference(acc.bf16, acc.fp32)
+        text += (f" Fine-tuning Scratch ({a.arch} ×{a.width:g}, {a.finetune_steps} steps) on the quick profile's "
+                 f"{len(acc)} miniImageNet {a.ways}-way {a.shots}-shot test episodes (seed {a.seed}) in each "
+                 f"precision: fp32 {100 * fp32:.1f} ± {100 * fp32_ci:.1f}%, bf16 {100 * bf16:.1f} ± "
+                 f"{100 * bf16_ci:.1f}%, bf16 − fp32 {100 * diff:+.1f} ± {100 * ci:.1f} points, paired "
+                 f"({a.cpu_flags}, {a.date}; `figures/{acc_csv.name}`).")
+    return text + (" A CPU trains in fp32 unless asked (`--cpu-bf16`, `GTL_CPU_BF16=1`): "
+                   "docs/decisions.md #19 says why.\n")
 
 
 def flops_section() -> str:
@@ -355,6 +369,27 @@ def flops_section() -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
+def folder_section() -> str:
+    """What the worked example's commands gave on 50 CUB bird classes as someone's class folders
+    (``figures/folder_example_cub_quick*``: ``gtl evaluate --out`` and the run's log)."""
+    episodes = FIG / "folder_example_cub_quick_episodes.csv"
+    if not episodes.exists():
+        return "The worked example has not been run yet.\n"
+    rows = pd.read_csv(episodes)
+    lines = [f"{rows.episode.nunique()} test episodes per setting, seed {rows.seed.iloc[0]}:", "",
+             "| setting | method | accuracy (%) | − Scratch, paired (points) | − Pre-Cut, paired (points) |",
+             "|---|---|---|---|---|"]
+    for setting, part in rows.groupby("setting", sort=False):
+        acc = by_episode(part)
+        for method, values in acc.items():
+            mean, ci = mean_ci95(values)
+            versus = [paired_text(*paired_difference(values, acc[base]), clear_difference(values, acc[base]))
+                      if base in acc and method in wanted else "" for base, wanted in
+                      (("Scratch", set(acc) - {"Scratch"}), ("Pre-Cut", {"Learngene"}))]
+            lines.append(f"| {setting} | {method} | {100 * mean:.1f} ± {100 * ci:.1f} | {versus[0]} | {versus[1]} |")
+    return "\n".join(lines) + "\n"
+
+
 def _replace(text: str, begin: str, end: str, body: str) -> str:
     head, rest = text.split(begin)
     _, tail = rest.split(end)
@@ -366,6 +401,7 @@ def main() -> None:
     text = _replace(readme.read_text(), MAP_BEGIN, MAP_END, map_section())
     text = _replace(text, REPRODUCE_BEGIN, REPRODUCE_END, reproduce_section())
     text = _replace(text, HEADLINE_BEGIN, HEADLINE_END, headline_section())
+    text = _replace(text, FOLDER_BEGIN, FOLDER_END, folder_section())
     readme.write_text(_replace(text, BEGIN, END, results_section()))
     SPEED.write_text(_replace(SPEED.read_text(), BENCH_BEGIN, BENCH_END, bench_section()))
     print("README.md map, results and reproduce check, docs/speed.md benchmarks updated from figures/")

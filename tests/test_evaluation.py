@@ -1,13 +1,32 @@
-"""gtl.fewshot: the episode protocol and the baselines (statistics: tests/test_stats.py)."""
+"""gtl.evaluation (the episode protocol) and gtl.baselines (what descendants meet); statistics:
+tests/test_stats.py."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from _helpers import indexed_dataset
-from gtl.fewshot import (EvalConfig, FewShotResult, activation_maps, calibrate_bn, episode_accuracies, evaluate,
-                         finetune_on_task, from_layers, from_learngene, from_pretrained, instinct_on_task, last_layers,
-                         pre_cut, pretrain, pretrained_params, random_like, scratch)
+from gtl.baselines import (
+    from_layers,
+    from_learngene,
+    from_pretrained,
+    last_layers,
+    pre_cut,
+    pretrain,
+    pretrained_params,
+    random_like,
+    scratch,
+)
+from gtl.evaluation import (
+    EvalConfig,
+    FewShotResult,
+    activation_maps,
+    calibrate_bn,
+    episode_accuracies,
+    evaluate,
+    finetune_on_task,
+    instinct_on_task,
+)
 from gtl.learngene import channel_saliency, extract, random_channels, seeded_model
 from gtl.stats import mean_ci95
 from gtl.tasks import TaskSampler
@@ -159,16 +178,16 @@ def test_pretrain_trains_on_all_classes():
 
 def test_pretraining_follows_the_runtimes_precision_and_memory_format(monkeypatch):
     """Pre-Fin's ancestor trains at the precision every other network here trains at
-    (bf16 on CUDA unless --fp32), not silently in fp32."""
-    import gtl.fewshot
+    (bf16 on CUDA unless --fp32; on a CPU with --cpu-bf16), not silently in fp32."""
+    import gtl.baselines
     from gtl.population import LOOP, Runtime
-    seen, real = [], gtl.fewshot.train
-    monkeypatch.setattr(gtl.fewshot, "train",
+    seen, real = [], gtl.baselines.train
+    monkeypatch.setattr(gtl.baselines, "train",
                         lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
     ds, cfg = indexed_dataset([4] * 6, size=32), TrainConfig(steps=1, batch_size=8)
     pretrain("conv4", 0.25, ds, cfg, seed=0)
     pretrain("conv4", 0.25, ds, cfg, seed=0, runtime=Runtime(mode="loop", bf16=False, channels_last=False))
-    assert seen == [(LOOP.bf16, LOOP.channels_last), (False, False)]
+    assert seen == [(LOOP.bf16_on("cpu"), LOOP.channels_last), (False, False)]
 
 
 # ------------------------------------------------ instincts and the other baselines
@@ -200,7 +219,7 @@ def test_instinct_is_nearest_class_mean_without_learning():
 
 
 def test_evaluate_with_instinct_scoring_trains_nothing(monkeypatch):
-    monkeypatch.setattr("gtl.fewshot.train", lambda *a, **k: pytest.fail("instincts must not train"))
+    monkeypatch.setattr("gtl.evaluation.train", lambda *a, **k: pytest.fail("instincts must not train"))
     ds = indexed_dataset([6] * 5, size=32)
     r = evaluate(lambda s: seeded_model("conv4", 5, 0.25, s), ds, EvalConfig(ways=5, shots=1, queries=2, episodes=2),
                  seed=0, method="Scratch", progress=False, score=instinct_on_task)
@@ -263,3 +282,17 @@ def test_a_learning_curve_ends_where_finetuning_ends():
     assert [len(c) for c in curve] == [3, 3]  # per episode: the accuracy at each of the three steps
     plain = evaluate(make, ds, cfg, seed=1, method="x", progress=False)
     assert [c[-1] for c in curve] == pytest.approx(plain.accuracies)  # one training run, read at 4 steps
+
+
+def test_the_old_module_name_still_imports_and_says_where_each_name_went():
+    import gtl.baselines
+    import gtl.evaluation
+    import gtl.fewshot
+    with pytest.warns(FutureWarning, match="gtl.evaluation.EvalConfig"):
+        assert gtl.fewshot.EvalConfig is gtl.evaluation.EvalConfig
+    with pytest.warns(FutureWarning, match="gtl.baselines.pre_cut"):
+        assert gtl.fewshot.pre_cut is gtl.baselines.pre_cut
+    with pytest.raises(AttributeError, match="at=steps"):
+        gtl.fewshot.learning_curve
+    with pytest.raises(AttributeError, match="no attribute 'train'"):  # only the names the two modules define
+        gtl.fewshot.train
