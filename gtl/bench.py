@@ -136,8 +136,7 @@ def cpu_precision(arch: str = "vgg11", rounds: int = 12, steps: int = 10) -> pd.
     def seconds(bf16: bool) -> float:
         net = seeded_model(arch, 5, width, 0)
         start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            train(net, images, labels, cfg, 0)
+        train(net, images, labels, cfg, 0, bf16=bf16)
         return time.perf_counter() - start
 
     seconds(False), seconds(True)  # warm-up: oneDNN picks its kernels on first use
@@ -162,7 +161,8 @@ def cpu_precision_accuracy(episodes: int = 60, data_root=None) -> pd.DataFrame:
     cfg, protocol = GTLConfig.quick(), EvalConfig.quick("miniimagenet", episodes=episodes)
     test = load_dataset("miniimagenet", "test", data_root, cfg.image_size)
     out = {}
-    for name, runtime in (("fp32", Runtime(mode="loop")), ("bf16", Runtime(mode="loop", cpu_bf16=True))):
+    for name, bf16 in (("fp32", False), ("bf16", True)):
+        runtime = Runtime(mode="loop", cpu_bf16=bf16)  # the precision named, whatever $GTL_CPU_BF16 says
         accs = episode_accuracies([scratch(cfg.arch, cfg.width)], test, protocol, cfg.seed, runtime=runtime)[0]
         out[name] = [a[-1] for a in accs]
     return pd.DataFrame({"episode": range(episodes), "method": "Scratch", "fp32": out["fp32"], "bf16": out["bf16"]}
@@ -202,7 +202,7 @@ def measure(case: BenchCase) -> dict:
     """Train the population once briefly (warm-up: cuDNN choices, compilation), then time it."""
     cuda = torch.device(case.device).type == "cuda"
     baseline = _current_rss_mib()
-    runtime = Runtime(mode=case.mode, chunk=case.chunk, bf16=case.bf16, compile=case.compile)
+    runtime = Runtime(mode=case.mode, chunk=case.chunk, bf16=case.bf16, cpu_bf16=False, compile=case.compile)
     models, images, labels = _population(case)
     seeds = list(range(case.population))
     cfg = TrainConfig(steps=case.steps, batch_size=case.batch_size)

@@ -57,7 +57,7 @@ def _runtime_options(p: argparse.ArgumentParser) -> None:
                    help="train members one by one (loop) or as one stacked network (batched); "
                         "auto: batched on CUDA, loop on a CPU")
     g.add_argument("--chunk", type=int, default=64, help="most networks in one stacked network (default 64)")
-    g.add_argument("--fp32", action="store_true", help="no bf16 autocast on CUDA")
+    g.add_argument("--fp32", action="store_true", help="no bf16 autocast anywhere (on CUDA; overrides --cpu-bf16)")
     g.add_argument("--cpu-bf16", action="store_true",
                    help="bf16 autocast on a CPU too: other numbers than fp32, faster on some CPUs (python -m "
                         "gtl.bench --cpu-bf16 measures it; default: $GTL_CPU_BF16=1, else off; docs/decisions.md #19)")

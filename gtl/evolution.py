@@ -485,7 +485,7 @@ def evolve(cfg: GTLConfig, run_dir: str | os.PathLike | None = None, data_root=N
     runtime = runtime or Runtime()
     env = env or Environment(cfg, data_root, device)
     if run_dir is None:
-        run_dir = default_run_dir(cfg, "custom", env.fingerprint, runtime.precision(device))
+        run_dir = default_run_dir(cfg, "custom", env.fingerprint, runtime.precision(env.device))
     run_dir = Path(run_dir)
     if world.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -503,18 +503,24 @@ def _run_lock(run_dir: Path, world: World = World()):
     (:class:`RunLockedError`), not left to overwrite the first one's learngene. An OS file lock:
     the system releases it when its process ends, however it ends. Rank 0 takes it for all
     ranks, and a refusal reaches every rank (none is left waiting for the others). A folder we
-    cannot write (a finished run on a read-only disk) is read without one."""
+    cannot write (a finished run on a read-only disk) is read without one. The file ``.lock``
+    stays: removing it would let a process that opened it just before lock a file no other
+    process can find any more."""
     fd, refusal = None, None
     if world.is_main:
         try:
             fd = os.open(run_dir / ".lock", os.O_CREAT | os.O_WRONLY)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            fd, refusal = None, (f"another process is evolving in {run_dir}: wait for it to finish, or give this "
-                                 f"run another folder (--run-dir)")
         except OSError:
             fd = None
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:  # held by a live process, or no locks on this file system
+                os.close(fd)
+                fd = None
+                refusal = (f"another process is evolving in {run_dir}: wait for it to finish, or give this run "
+                           f"another folder (--run-dir)" if isinstance(e, BlockingIOError) else
+                           f"cannot lock {run_dir / '.lock'} ({e}): give this run a folder on a local disk (--run-dir)")
     refusal = world.broadcast(refusal, 0)
     if refusal:
         raise RunLockedError(refusal)
@@ -522,7 +528,6 @@ def _run_lock(run_dir: Path, world: World = World()):
         yield
     finally:
         if fd is not None:
-            (run_dir / ".lock").unlink(missing_ok=True)
             os.close(fd)  # closing releases the lock
 
 
@@ -533,7 +538,8 @@ def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progr
     if world.is_main and not resume:
         shutil.rmtree(run_dir / "lived", ignore_errors=True)
     world.barrier()  # a fresh run on rank 0 must not race the others reading an old checkpoint
-    state = _load_checkpoint(ckpt_path, cfg, env.fingerprint) if resume and ckpt_path.exists() else None
+    precision = runtime.precision(env.device)
+    state = _load_checkpoint(ckpt_path, cfg, env.fingerprint, precision) if resume and ckpt_path.exists() else None
     world.barrier()
     start = 0 if state is None else state["generation"] + 1
     parents = [] if state is None else [Member.from_dict(d) for d in state["parents"]]
@@ -560,7 +566,7 @@ def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progr
             member_path(run_dir, gen, m.index).parent.mkdir(parents=True, exist_ok=True)
             m.learngene.save(member_path(run_dir, gen, m.index))
         if world.is_main:
-            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint)
+            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint, precision)
             champion_path(run_dir, gen).parent.mkdir(exist_ok=True)
             winning[0].learngene.save(champion_path(run_dir, gen))
             best.learngene.save(run_dir / "learngene.pt")
@@ -579,12 +585,13 @@ def live_and_score(env: Environment, generation: int, indices: list[int], parent
     """Members ``indices`` of a generation, lived (:func:`live_generation`) and scored (:func:`score`).
 
     A chunk at a time (one member on a CPU, up to ``runtime.chunk`` when batched), and every
-    scored member is saved at once (:func:`lived_path`): a generation interrupted after some of
+    scored chunk is saved at once (:func:`lived_path`): a generation interrupted after some of
     its members resumes from the next one instead of from its start. Each member's life and
-    critics depend on its own seeds alone, so the members do not depend on the chunking.
+    critics depend on its own seeds alone, so the members do not depend on the chunking (exactly
+    on a CPU, one by one; batched, up to float rounding: stacks of other sizes round otherwise).
     """
-    cfg = env.cfg
-    done = {i: m for i in indices if (m := _load_lived(lived_path(run_dir, generation, i), cfg, env.fingerprint))}
+    cfg, made = env.cfg, (env.fingerprint, runtime.precision(env.device))  # what a saved member must match
+    done = {i: m for i in indices if (m := _load_lived(lived_path(run_dir, generation, i), cfg, made))}
     todo = [i for i in indices if i not in done]
     size = runtime.chunk if runtime.batched_on(env.device) else 1
     with tqdm(total=len(indices), initial=len(done), desc=f"generation {generation}", leave=False,
@@ -593,7 +600,7 @@ def live_and_score(env: Environment, generation: int, indices: list[int], parent
             chunk = live_generation(env, generation, todo[start: start + size], parents, runtime)
             score(env, chunk, runtime, progress)
             for m in chunk:
-                _save_lived(lived_path(run_dir, generation, m.index), cfg, env.fingerprint, m)
+                _save_lived(lived_path(run_dir, generation, m.index), cfg, made, m)
                 done[m.index] = m
             bar.update(len(chunk))
     return [done[i] for i in indices]
@@ -605,19 +612,20 @@ def lived_path(run_dir: str | os.PathLike, generation: int, member: int) -> Path
     return Path(run_dir) / "lived" / f"generation-{generation:03d}" / f"member-{member:03d}.pt"
 
 
-def _save_lived(path: Path, cfg: GTLConfig, data: str, m: Member) -> None:
+def _save_lived(path: Path, cfg: GTLConfig, made: tuple[str, str], m: Member) -> None:
+    """``made``: the data's fingerprint and the precision the member trained in."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"key": cfg.key(), "data": data, "member": m.cpu().to_dict()}, f"{path}.tmp")
+    torch.save({"key": cfg.key(), "made": list(made), "member": m.cpu().to_dict()}, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)
 
 
-def _load_lived(path: Path, cfg: GTLConfig, data: str) -> Member | None:
-    """The member saved at ``path`` by a run of these settings and data, else None (it lives again)."""
+def _load_lived(path: Path, cfg: GTLConfig, made: tuple[str, str]) -> Member | None:
+    """The member saved at ``path`` by a run of these settings, data and precision, else None (it lives again)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # not there, or (written atomically by us) damaged from outside: it lives again
         return None
-    if state.get("key") != cfg.key() or state.get("data") != data:
+    if state.get("key") != cfg.key() or state.get("made") != list(made):
         return None
     return Member.from_dict(state["member"])
 
@@ -634,14 +642,14 @@ def champion_path(run_dir: str | os.PathLike, generation: int) -> Path:
 
 
 def _save_checkpoint(path: Path, cfg: GTLConfig, gen: int, parents: list[Member], best: Member,
-                     history: list[dict], data: str) -> None:
-    payload = {"config": asdict(cfg), "key": cfg.key(), "data": data, "generation": gen,
+                     history: list[dict], data: str, precision: str) -> None:
+    payload = {"config": asdict(cfg), "key": cfg.key(), "data": data, "precision": precision, "generation": gen,
                "parents": [p.to_dict() for p in parents], "best": best.to_dict(), "history": history}
     torch.save(payload, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)
 
 
-def _load_checkpoint(path: Path, cfg: GTLConfig, data: str) -> dict:
+def _load_checkpoint(path: Path, cfg: GTLConfig, data: str, precision: str) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # written atomically by us, so damaged from outside: say so, lose nothing silently
@@ -656,4 +664,8 @@ def _load_checkpoint(path: Path, cfg: GTLConfig, data: str) -> dict:
         raise ValueError(f"{path} was made from other data (fingerprint {state.get('data')}, this data {data}): "
                          f"pass another run directory, or resume=False (--fresh on the command line) to start "
                          f"over there")
+    if state.get("precision", "fp32") != precision:  # checkpoints before #19 were all fp32 on a CPU
+        raise ValueError(f"{path} was trained in {state.get('precision', 'fp32')}, this run would train in "
+                         f"{precision} (--fp32 / --cpu-bf16, $GTL_CPU_BF16; docs/decisions.md #19): resume it as it "
+                         f"was made, pass another run directory, or resume=False (--fresh) to start over there")
     return state

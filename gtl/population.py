@@ -118,7 +118,7 @@ class Runtime:
             torch.backends.cudnn.benchmark = before
 
 
-LOOP = Runtime(mode="loop")
+LOOP = Runtime(mode="loop", cpu_bf16=False)  # the reference: fp32 on a CPU, whatever $GTL_CPU_BF16 says
 
 
 class StackedLinear(nn.Module):

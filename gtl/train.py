@@ -6,6 +6,7 @@ so a GPU never waits for a CPU data loader.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from typing import Callable
@@ -148,9 +149,11 @@ def batch_plan(n: int, cfg: "TrainConfig", seed: int, side: int) -> BatchPlan:
 
 
 def autocast(device: torch.device, bf16: bool):
-    """bf16 autocast on ``device`` (CUDA or CPU) when ``bf16``, else a context that changes nothing."""
-    kind = device.type if device.type in ("cuda", "cpu") else "cpu"
-    return torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16 and device.type == kind)
+    """bf16 autocast on ``device`` (CUDA or CPU) when ``bf16``, else a context that changes nothing
+    (not a disabled autocast, which would switch off one the caller opened around it)."""
+    if not bf16 or device.type not in ("cuda", "cpu"):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,

@@ -66,10 +66,10 @@ def test_cpu_precision_alternates_rounds_and_reports_the_ratio(monkeypatch):
     seen = []
     real_train = bench.train
 
-    def spy(net, images, labels, cfg, seed):
+    def spy(net, images, labels, cfg, seed, bf16):
         import torch
-        seen.append(torch.is_autocast_enabled("cpu"))
-        return real_train(net, images, labels, cfg, seed)
+        hook = net.register_forward_hook(lambda m, i, out: seen.append(out.dtype == torch.bfloat16) or hook.remove())
+        return real_train(net, images, labels, cfg, seed, bf16=bf16)  # what the forward pass computed in
     monkeypatch.setattr(bench, "train", spy)
     df = bench.cpu_precision("conv4", rounds=3, steps=1)
     assert len(df) == 3 and (df.bf16_over_fp32 > 0).all()

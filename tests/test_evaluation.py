@@ -187,7 +187,8 @@ def test_pretraining_follows_the_runtimes_precision_and_memory_format(monkeypatc
     ds, cfg = indexed_dataset([4] * 6, size=32), TrainConfig(steps=1, batch_size=8)
     pretrain("conv4", 0.25, ds, cfg, seed=0)
     pretrain("conv4", 0.25, ds, cfg, seed=0, runtime=Runtime(mode="loop", bf16=False, channels_last=False))
-    assert seen == [(LOOP.bf16_on("cpu"), LOOP.channels_last), (False, False)]
+    pretrain("conv4", 0.25, ds, cfg, seed=0, runtime=Runtime(mode="loop", cpu_bf16=True))
+    assert seen == [(False, LOOP.channels_last), (False, False), (True, True)]
 
 
 # ------------------------------------------------ instincts and the other baselines

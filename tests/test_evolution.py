@@ -277,7 +277,7 @@ def finished_run(data_root, tmp_path_factory):
 def test_evolve_writes_its_log_checkpoint_and_learngene(finished_run):
     run_dir = finished_run.run_dir
     assert {p.name for p in run_dir.iterdir()} == {"generations.csv", "checkpoint.pt", "learngene.pt", "champions",
-                                                   "members"}
+                                                   "members", ".lock"}
     assert sorted(p.name for p in (run_dir / "members" / "generation-001").iterdir()) == \
         [f"member-{i:03d}.pt" for i in range(CFG.population)]
     assert sorted(p.name for p in (run_dir / "champions").iterdir()) == \
@@ -362,8 +362,8 @@ def test_an_interrupted_generation_resumes_from_its_next_member(finished_run, da
 
     save, lived = evo._save_lived, []
 
-    def save_then_die(path, cfg, data, m):
-        save(path, cfg, data, m)
+    def save_then_die(path, cfg, made, m):
+        save(path, cfg, made, m)
         lived.append((m.generation, m.index))
         if (m.generation, m.index) == (1, 1):
             raise Interrupted
@@ -386,15 +386,23 @@ def test_an_interrupted_generation_resumes_from_its_next_member(finished_run, da
     assert not (tmp_path / "lived").exists()
 
 
-def test_a_lived_member_of_other_settings_or_data_lives_again(tmp_path):
+def test_a_lived_member_of_other_settings_data_or_precision_lives_again(tmp_path):
     m = evo.Member(0, 3, -1, {}, Learngene("vgg11", 0.25, {}, {}, {}), {}, {}, 0.5, 0.4, 0.3, [1, 2])
     path = evo.lived_path(tmp_path, 0, 3)
-    evo._save_lived(path, CFG, "data-a", m)
-    assert evo._load_lived(path, CFG, "data-a").fitness == 0.3
-    assert evo._load_lived(path, CFG, "data-b") is None
-    assert evo._load_lived(path, dataclasses.replace(CFG, seed=CFG.seed + 1), "data-a") is None
+    evo._save_lived(path, CFG, ("data-a", "fp32"), m)
+    assert evo._load_lived(path, CFG, ("data-a", "fp32")).fitness == 0.3
+    assert evo._load_lived(path, CFG, ("data-b", "fp32")) is None
+    assert evo._load_lived(path, CFG, ("data-a", "bf16")) is None
+    assert evo._load_lived(path, dataclasses.replace(CFG, seed=CFG.seed + 1), ("data-a", "fp32")) is None
     path.write_bytes(path.read_bytes()[:50])
-    assert evo._load_lived(path, CFG, "data-a") is None
+    assert evo._load_lived(path, CFG, ("data-a", "fp32")) is None
+
+
+@pytest.mark.slow
+def test_a_checkpoint_of_another_precision_is_refused(finished_run):
+    with pytest.raises(ValueError, match="trained in fp32, this run would train in bf16") as e:
+        evolve(CFG, finished_run.run_dir, progress=False, runtime=Runtime(mode="loop", cpu_bf16=True))
+    assert "--fresh" in str(e.value)
 
 
 @pytest.mark.slow
@@ -419,7 +427,9 @@ def test_a_damaged_checkpoint_is_a_clear_error_and_a_live_run_folder_is_refused(
     os.close(holder)  # it ended (however it ended, the system releases its lock): the folder is free again
     with pytest.raises(ValueError, match="truncated or damaged"):
         evolve(CFG, run_dir, progress=False)
-    assert not (run_dir / ".lock").exists()  # released
+    free = os.open(run_dir / ".lock", os.O_WRONLY)  # released: anyone can take it now
+    fcntl.flock(free, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(free)
 
 
 @pytest.mark.slow

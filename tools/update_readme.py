@@ -387,7 +387,22 @@ def folder_section() -> str:
                       if base in acc and method in wanted else "" for base, wanted in
                       (("Scratch", set(acc) - {"Scratch"}), ("Pre-Cut", {"Learngene"}))]
             lines.append(f"| {setting} | {method} | {100 * mean:.1f} ± {100 * ci:.1f} | {versus[0]} | {versus[1]} |")
+    verdicts = []
+    for setting, part in rows.groupby("setting", sort=False):
+        acc = by_episode(part)
+        if {"Learngene", "Scratch", "Pre-Cut"} <= set(acc):
+            verdicts.append(f"{setting}: against Scratch {_verdict(acc['Learngene'], acc['Scratch'])}, "
+                            f"against Pre-Cut {_verdict(acc['Learngene'], acc['Pre-Cut'])}")
+    if verdicts:
+        lines += ["", "The descendants, paired: " + "; ".join(verdicts) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _verdict(a, b) -> str:
+    """"clearly ahead", "clearly behind" or "no clear difference": the project's one rule, in words."""
+    if not clear_difference(a, b):
+        return "no clear difference"
+    return "clearly ahead" if paired_difference(a, b)[0] > 0 else "clearly behind"
 
 
 def _replace(text: str, begin: str, end: str, body: str) -> str:
