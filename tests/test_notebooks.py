@@ -137,7 +137,8 @@ def test_reproduce_compares_tables_exactly_or_within_a_band():
     assert not drift(old, old.assign(method=["A", "C"]), 0, 1.0)["ok"]   # text: exact
     assert not drift(old, old.iloc[:1], 0, 1.0)["ok"]                    # a row lost
     both = drift(old, moved.assign(method=["A", "C"]), 0, 0.02)        # a float within the band, a text not
-    assert not both["ok"] and both["where"].startswith("method, row 1")
+    assert not both["ok"] and both["where"].startswith("method, row 1")  # the first difference
+    assert both["largest_at"] == "mean, row 1" and both["max_drift"] == pytest.approx(0.01)  # the largest float one
 
 
 def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):

@@ -47,8 +47,8 @@ def drift(old: pd.DataFrame, new: pd.DataFrame, rtol: float, atol: float) -> dic
     """How far ``new`` is from ``old``: the largest float difference (and where), and whether
     anything differs beyond the tolerance (shape, columns, text or integers: at all)."""
     if list(old.columns) != list(new.columns) or len(old) != len(new):
-        return {"ok": False, "max_drift": float("nan"), "where": f"shape {old.shape} -> {new.shape} "
-                f"or columns differ", "cells": old.size}
+        return {"ok": False, "max_drift": float("nan"), "largest_at": "", "where": f"shape {old.shape} -> "
+                f"{new.shape} or columns differ", "cells": old.size}
     worst, where, ok, failed_at = 0.0, "", True, ""
     for col in old.columns:
         a, b = old[col], new[col]
@@ -65,7 +65,7 @@ def drift(old: pd.DataFrame, new: pd.DataFrame, rtol: float, atol: float) -> dic
         elif not a.astype(str).equals(b.astype(str)):
             row = int(np.argmax(a.astype(str).to_numpy() != b.astype(str).to_numpy()))
             ok, failed_at = False, failed_at or f"{col}, row {row}: {a.iloc[row]!r} -> {b.iloc[row]!r}"
-    return {"ok": ok, "max_drift": worst, "where": failed_at or where, "cells": old.size}
+    return {"ok": ok, "max_drift": worst, "largest_at": where, "where": failed_at or where, "cells": old.size}
 
 
 def compare(snapshot: Path, figures: Path, rtol: float, atol: float, since: float | None = None) -> pd.DataFrame:
@@ -83,7 +83,7 @@ def compare(snapshot: Path, figures: Path, rtol: float, atol: float, since: floa
             continue
         d = drift(pd.read_csv(before), pd.read_csv(after), rtol, atol)
         rows.append({"table": before.name, "status": "ok" if d["ok"] else "DRIFT", **{k: d[k] for k in
-                     ("cells", "max_drift", "where")}})
+                     ("cells", "max_drift", "largest_at", "where")}})
     return pd.DataFrame(rows)
 
 
@@ -105,7 +105,8 @@ def report(table: pd.DataFrame, profile: str, rtol: float, atol: float, minutes:
              f"- machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu()}; torch {torch.__version__}",
              f"- tolerance: {tol}",
              f"- tables checked: {len(checked)}; drifted or not rewritten: {len(drifted)}"
-             + (f"; largest float drift {worst.max_drift:.4g} ({worst['table']}: {worst['where']})" if worst is not None
+             + (f"; largest float drift {worst.max_drift:.4g} ({worst['table']}: {worst['largest_at']}); the "
+                f"column `where` names each table's first difference" if worst is not None
                 else "; every cell identical" if len(checked) and not len(drifted) else ""), "",
              to_markdown(table, "{:.4g}")]
     return "\n".join(lines)
