@@ -518,12 +518,13 @@ def _run_lock(run_dir: Path, world: World = World()):
             except OSError as e:  # held by a live process, or no locks on this file system
                 os.close(fd)
                 fd = None
-                refusal = (f"another process is evolving in {run_dir}: wait for it to finish, or give this run "
-                           f"another folder (--run-dir)" if isinstance(e, BlockingIOError) else
-                           f"cannot lock {run_dir / '.lock'} ({e}): give this run a folder on a local disk (--run-dir)")
+                refusal = (("locked", f"another process is evolving in {run_dir}: wait for it to finish, or give "
+                                      f"this run another folder (--run-dir)") if isinstance(e, BlockingIOError) else
+                           ("no locks", f"cannot lock {run_dir / '.lock'} ({e}): give this run a folder on a local "
+                                        f"disk (--run-dir)"))
     refusal = world.broadcast(refusal, 0)
-    if refusal:
-        raise RunLockedError(refusal)
+    if refusal:  # a held folder can be waited for (gtl.experiments.run_evolution does); one without locks cannot
+        raise (RunLockedError if refusal[0] == "locked" else ValueError)(refusal[1])
     try:
         yield
     finally:

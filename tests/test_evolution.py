@@ -452,3 +452,17 @@ def test_a_closed_circuit_evolution_keeps_its_members_circuits_closed(runtime, d
     assert sorted(g for g, _ in lived) == [0] * cfg.population + [1] * cfg.population
     assert all(n > 0 for g, n in lived if g == 0) and all(n == 0 for g, n in lived if g >= 1)
     assert result.history.fitness.notna().all() and result.best.stats
+
+
+def test_a_run_folder_without_locks_is_an_error_not_a_wait(tmp_path, monkeypatch):
+    """A file system without locks (some network disks) refuses flock with another error than a held
+    lock: that is a ValueError naming the folder (gtl.experiments.run_evolution would otherwise wait
+    for a holder that does not exist)."""
+    import errno
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(evo.fcntl, "flock", no_locks)
+    with pytest.raises(ValueError, match="cannot lock .*local disk"):
+        with evo._run_lock(tmp_path):
+            pass
