@@ -212,15 +212,16 @@ def cmd_evolve(a: argparse.Namespace) -> None:
     share = f", {world.size} processes" if world.size > 1 else ""
     try:
         env = Environment(cfg, a.data_root, device)  # the default run folder is named after its data too
-        precision = runtime_from_args(a).precision(device)
-        run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint, precision)
+        runtime = runtime_from_args(a)
+        run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint,
+                                                                      runtime.precision(device))
         say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
             f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
         if getattr(env, "split", None) and world.is_main:  # your classes it trains on (train, val), leaves for test
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "split.json").write_text(json.dumps(env.split, indent=1))
         result = evolve(cfg, run_dir, a.data_root, device, resume=not a.fresh, progress=not a.quiet, env=env,
-                        runtime=runtime_from_args(a), world=world)
+                        runtime=runtime, world=world)
     finally:
         shutdown()
     say(result.best.describe())

@@ -446,8 +446,7 @@ def default_run_dir(cfg: GTLConfig, profile: str, data: str, precision: str = "f
     train in (:meth:`Runtime.precision`), so other images, changed code or bf16 get a run of
     their own instead of an old one's results.
     """
-    run_key = key(cfg.key(), data) if precision == "fp32" else key(cfg.key(), data, precision)
-    return runs_dir() / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{profile}-{run_key}"
+    return runs_dir() / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{profile}-{key(cfg.key(), data, precision)}"
 
 
 def _row(m: Member) -> dict:

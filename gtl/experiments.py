@@ -92,9 +92,8 @@ def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, dev
     version; ``runtime`` gives its precision (see :func:`gtl.baselines.pretrain`)."""
     device = device or default_device()
     train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
-    precision = (runtime or Runtime()).precision(device)
     name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint(),
-               *(() if precision == "fp32" else (precision,)))
+               (runtime or Runtime()).precision(device))
     state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{name}.pt",
                          lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
                                           device, runtime).state_dict())

@@ -379,20 +379,18 @@ def folder_section() -> str:
     lines = [f"{rows.episode.nunique()} test episodes per setting, seed {rows.seed.iloc[0]}:", "",
              "| setting | method | accuracy (%) | − Scratch, paired (points) | − Pre-Cut, paired (points) |",
              "|---|---|---|---|---|"]
-    for setting, part in rows.groupby("setting", sort=False):
-        acc = by_episode(part)
-        for method, values in acc.items():
-            mean, ci = mean_ci95(values)
-            versus = [paired_text(*paired_difference(values, acc[base]), clear_difference(values, acc[base]))
-                      if base in acc and method in wanted else "" for base, wanted in
-                      (("Scratch", set(acc) - {"Scratch"}), ("Pre-Cut", {"Learngene"}))]
-            lines.append(f"| {setting} | {method} | {100 * mean:.1f} ± {100 * ci:.1f} | {versus[0]} | {versus[1]} |")
     verdicts = []
     for setting, part in rows.groupby("setting", sort=False):
         acc = by_episode(part)
         if {"Learngene", "Scratch", "Pre-Cut"} <= set(acc):
             verdicts.append(f"{setting}: against Scratch {_verdict(acc['Learngene'], acc['Scratch'])}, "
                             f"against Pre-Cut {_verdict(acc['Learngene'], acc['Pre-Cut'])}")
+        for method, values in acc.items():
+            mean, ci = mean_ci95(values)
+            versus = [paired_text(*paired_difference(values, acc[base]), clear_difference(values, acc[base]))
+                      if base in acc and method in wanted else "" for base, wanted in
+                      (("Scratch", set(acc) - {"Scratch"}), ("Pre-Cut", {"Learngene"}))]
+            lines.append(f"| {setting} | {method} | {100 * mean:.1f} ± {100 * ci:.1f} | {versus[0]} | {versus[1]} |")
     if verdicts:
         lines += ["", "The descendants, paired: " + "; ".join(verdicts) + "."]
     return "\n".join(lines) + "\n"
