@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make figures   regenerate every figure/table (PROFILE=quick by default, PROFILE=paper on a GPU)
+#   make figures   regenerate the paper's figures/tables (PROFILE=quick by default, PROFILE=paper on a GPU);
+#                  the studies beyond the paper (notebooks 09-14) read the tables `make studies` committed
 #   make test      unit tests + every notebook under nbval (smoke profile: seconds each)
 # Both create .venv and install the pinned requirements when needed.
 
@@ -17,10 +18,13 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 JOBS ?=
 RUN_NOTEBOOKS = $(BIN)/python tools/notebooks.py run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: install figures walkthrough test notebooks sync reproduce budget-long bench book clean-runs help
+STUDY_NOTEBOOKS = $(sort $(wildcard notebooks/09_*.ipynb notebooks/1[0-4]_*.ipynb))
+
+.PHONY: install figures studies walkthrough test notebooks sync reproduce budget-long bench book clean-runs help
 
 help:
-	@echo "make figures      run every notebook (PROFILE=$(PROFILE), data: $(GTL_DATA)) -> figures/, figures/executed/"
+	@echo "make figures      the paper's figures: run every notebook (PROFILE=$(PROFILE), data: $(GTL_DATA)) -> figures/,"
+	@echo "                  figures/executed/; the studies (09-14) read the tables make studies committed"
 	@echo "make walkthrough  notebook 00 only, a first taste in a few minutes -> figures/executed/00_walkthrough.ipynb"
 	@echo "make test         pytest: unit tests + every notebook under nbval in the smoke profile"
 	@echo "make install      create .venv with the pinned requirements"
@@ -28,6 +32,7 @@ help:
 	@echo "make bench        loop vs batched population training on this machine -> figures/bench_<device>.csv"
 	@echo "maintainers: make sync (notebooks <-> notebooks/*.py), make notebooks (refresh stored outputs),"
 	@echo "             make reproduce (rerun from an empty cache, compare every table with the committed one),"
+	@echo "             make studies (compute the studies beyond the paper, notebooks 09-14: hours on a CPU),"
 	@echo "             make budget-long (notebook 14's ten-times-longer lineages: hours on a CPU; run after make figures)"
 
 install: $(STAMP)
@@ -46,6 +51,10 @@ figures: $(STAMP)
 	$(RUN_NOTEBOOKS) --out figures/executed
 	@echo "== outputs (figures/):"; ls -1 figures | grep -v executed | sed 's/^/   figures\//'
 	@echo "   executed notebooks: figures/executed/"
+
+# The studies beyond the paper compute here and store their outputs in the notebooks (commit both).
+studies: $(STAMP)
+	GTL_STUDIES=compute $(RUN_NOTEBOOKS) --in-place $(STUDY_NOTEBOOKS)
 
 walkthrough: $(STAMP)
 	$(RUN_NOTEBOOKS) --out figures/executed notebooks/00_walkthrough.ipynb

@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import DatasetError
+from .provenance import cpu_info
 from .learngene import seeded_model
 from .population import Runtime, train_population
 from .stats import paired_difference
@@ -119,6 +120,96 @@ def flops_table(archs=("vgg11", "resnet12"), population: int = 32, gpu: str = "H
     return pd.DataFrame(rows)
 
 
+# A training image-step costs about 3 forward passes: the forward, and a backward that computes the gradients of
+# both the activations and the weights (member_flops counts 6.0 GFLOP per image for a 2.0 GFLOP VGG11 forward).
+TRAIN_PASSES = 3
+ESTIMATE_GPU, ESTIMATE_UTILISATION = "A100", 0.30  # what `gtl info` converts a GPU profile's FLOPs to hours at
+
+
+def forward_flops(arch: str, width: float, image_size: int) -> int:
+    """FLOPs of one image's forward pass through a 5-way ``arch`` network: 2 x the multiply-adds of its
+    convs and linear layers, counted by ``torch.utils.flop_counter`` as :func:`member_flops` counts a
+    step (norms, activations and pooling are left out: a rounding error beside the convs, and not
+    what a GPU's peak measures). The unit of :func:`run_cost`."""
+    from torch.utils.flop_counter import FlopCounterMode
+    net = seeded_model(arch, 5, width, 0).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(torch.zeros(1, 3, image_size, image_size))
+    return counter.get_total_flops()
+
+
+def saved_activation_bytes(arch: str, width: float, image_size: int) -> float:
+    """Bytes one more image adds to what a training forward pass keeps for the backward (bf16
+    autocast, as on CUDA), measured on the CPU with saved-tensor hooks as the difference between
+    batches of 4 and 2 images (so the bf16 copies of the weights, kept once per step, cancel out):
+    what a batched step's memory grows by per image. An estimate of a GPU's, whose kernels may
+    keep other buffers besides."""
+    def saved(batch: int) -> int:
+        net, seen = seeded_model(arch, 5, width, 0).train(), {}
+
+        def keep(t: torch.Tensor) -> torch.Tensor:
+            seen[t.data_ptr()] = t.numel() * t.element_size()  # a tensor saved twice is stored once
+            return t
+        with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t), \
+                torch.autocast("cpu", dtype=torch.bfloat16):
+            net(torch.randn(batch, 3, image_size, image_size))  # >1 image: BatchNorm needs 2 values per channel
+        return sum(seen.values())
+    return (saved(4) - saved(2)) / 2
+
+
+def run_cost(cfg, eval_cfg, shots: tuple[int, ...] = (1, 5), methods: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Images and FLOPs of one run: ``evolve`` with ``cfg`` (a GTLConfig), then ``evaluate`` of ``methods``
+    (default: all of :data:`gtl.experiments.METHODS`) at each K in ``shots`` under ``eval_cfg``.
+
+    One row per part: ``image_steps`` (images through the network), ``passes`` (3 for a training
+    step, :data:`TRAIN_PASSES`; 1 for scoring queries) and ``tflop`` (image_steps x passes x
+    :func:`forward_flops`). A step trains on ``min(batch_size, task images)`` images, as
+    :func:`gtl.train.batch_plan` draws them. Critics run whatever the fitness (a host fitness still
+    records them); Pre-Fin's pre-training is counted once (cached, shared by Pre-Cut, Layer-LG and
+    Random-mask), at full batches (the benchmarks' training splits hold far more than a batch).
+    """
+    from .experiments import METHODS, PRETRAINED
+    methods = METHODS if methods is None else methods
+    lives, e = cfg.population * cfg.generations, eval_cfg
+    lifetime_batch = min(cfg.lifetime.batch_size, cfg.ways * cfg.task_shots)
+    critic_batch = min(cfg.critic.batch_size, cfg.ways * cfg.critic_shots)
+    finetune = sum(e.finetune.steps * min(e.finetune.batch_size, e.ways * k) for k in shots)
+    pretrain = e.pretrain.steps * e.pretrain.batch_size if set(PRETRAINED) & set(methods) else 0
+    rows = [
+        (f"lifetimes: {cfg.population} members x {cfg.generations} generations x {cfg.lifetime.steps} steps x "
+         f"{lifetime_batch} images", lives * cfg.lifetime.steps * lifetime_batch, TRAIN_PASSES),
+        (f"critics: {lives} lives x {cfg.critic_tasks} tasks x {cfg.critic.steps} steps x {critic_batch} images",
+         lives * cfg.critic_tasks * cfg.critic.steps * critic_batch, TRAIN_PASSES),
+        (f"Pre-Fin pre-training: {e.pretrain.steps} steps x {e.pretrain.batch_size} images", pretrain, TRAIN_PASSES),
+        (f"evaluation: {e.episodes} episodes x {len(methods)} methods x {e.finetune.steps} steps x "
+         f"({' + '.join(str(min(e.finetune.batch_size, e.ways * k)) for k in shots)}) images for "
+         f"{'/'.join(map(str, shots))} shots", e.episodes * len(methods) * finetune, TRAIN_PASSES),
+        ("query scoring (forward only): hosts, critics, evaluation episodes",
+         lives * cfg.ways * (cfg.task_queries + cfg.critic_tasks * cfg.critic_queries)
+         + e.episodes * len(methods) * len(shots) * e.ways * e.queries, 1)]
+    flops = forward_flops(cfg.arch, cfg.width, cfg.image_size)
+    df = pd.DataFrame(rows, columns=["part", "image_steps", "passes"])
+    return df.assign(tflop=df.image_steps * df.passes * flops / 1e12, forward_gflop=flops / 1e9)
+
+
+def measured_cpu_tflops(arch: str, width: float, image_size: int, batch_size: int, seconds: float = 1.0) -> float:
+    """This CPU's rate in :func:`run_cost`'s units (counted forward FLOPs x 3 per image-step), measured on
+    lifetime steps of this network (after one warm-up step) for about ``seconds``, at the threads and
+    precision a run would use here. Small batches of small networks run far below any peak, so a
+    measured rate, not a data sheet, is what turns a CPU profile's FLOPs into hours."""
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (batch_size, 3, image_size, image_size), dtype=torch.uint8, generator=g)
+    labels = torch.arange(batch_size) % 5
+    net, bf16 = seeded_model(arch, 5, width, 0), Runtime().bf16_on("cpu")
+    train(net, images, labels, TrainConfig(steps=1, batch_size=batch_size), 0, bf16=bf16)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        train(net, images, labels, TrainConfig(steps=1, batch_size=batch_size), steps, bf16=bf16)
+        steps += 1
+    elapsed = time.perf_counter() - start
+    return steps * batch_size * TRAIN_PASSES * forward_flops(arch, width, image_size) / elapsed / 1e12
+
+
 def cpu_precision(arch: str = "vgg11", rounds: int = 12, steps: int = 10) -> pd.DataFrame:
     """bf16 autocast against fp32 on this CPU, in one run: a quick-size network's lifetime steps
     (forward, backward, SGD step; channels-last), in rounds that alternate the two precisions so
@@ -170,15 +261,6 @@ def cpu_precision_accuracy(episodes: int = 60, data_root=None) -> pd.DataFrame:
                                  shots=protocol.shots, finetune_steps=protocol.finetune.steps, seed=cfg.seed,
                                  device_name=device_name("cpu"), cpu_flags=cpu_matrix_units(),
                                  torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
-
-
-def cpu_info(field: str) -> str:
-    """The first ``field`` line of /proc/cpuinfo (``"model name"``, ``"flags"``, ...), or "" where there is none."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return ""
-    return next((line.split(":", 1)[1].strip() for line in lines if line.split(":")[0].strip() == field), "")
 
 
 def cpu_matrix_units() -> str:

@@ -77,9 +77,11 @@ def runtime_from_args(a: argparse.Namespace) -> Runtime:
                    compile=a.compile)
 
 
-def parse_overrides(items: list[str]) -> dict:
-    """``["lifetime.steps=200", "mutation_rate=0.5"]`` -> GTLConfig keyword overrides, typed by the field."""
-    base = GTLConfig()
+def parse_overrides(items: list[str], base=None) -> dict:
+    """``["lifetime.steps=200", "mutation_rate=0.5"]`` -> keyword overrides of ``base``'s fields (a config
+    dataclass, default a GTLConfig), typed by the field; a group's fields come as a dict."""
+    base = GTLConfig() if base is None else base
+    name = type(base).__name__
     flat: dict = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -88,7 +90,7 @@ def parse_overrides(items: list[str]) -> dict:
         outer, _, inner = key.strip().partition(".")
         fields = {f.name: f for f in dataclasses.fields(base)}
         if outer not in fields:
-            raise ValueError(f"--set: GTLConfig has no field {outer!r}; fields: {', '.join(fields)}")
+            raise ValueError(f"--set: {name} has no field {outer!r}; fields: {', '.join(fields)}")
         default = getattr(base, outer)
         if inner:
             if not dataclasses.is_dataclass(default) or inner not in {f.name for f in dataclasses.fields(default)}:
@@ -99,6 +101,13 @@ def parse_overrides(items: list[str]) -> dict:
                 raise ValueError(f"--set: {outer!r} is a group: set its fields, e.g. {outer}.steps=100")
             flat[outer] = _typed(default, value, key)
     return flat
+
+
+def with_overrides(cfg, items: list[str]):
+    """``cfg`` (a GTLConfig or EvalConfig) with the ``--set FIELD=VALUE`` items applied; the config checks
+    its values as it is rebuilt, so a bad one is an error before anything runs."""
+    nested = parse_overrides(items, cfg)
+    return replace(cfg, **{k: replace(getattr(cfg, k), **v) if isinstance(v, dict) else v for k, v in nested.items()})
 
 
 def _typed(default, value: str, key: str):
@@ -166,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "evolved the learngene, else the preset's; docs/decisions.md #16)")
     p.add_argument("--out", help="also write the table to this CSV file, and the per-episode accuracies "
                                  "next to it (<name>_episodes.csv)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override any EvalConfig field but shots (--shots), e.g. --set finetune.steps=50 --set "
+                        "queries=5 --set pretrain.steps=1000 (repeatable; see gtl.evaluation.EvalConfig)")
     p.add_argument("--data", metavar="DIR", help="the class folder a learngene evolved on your images lives in "
                                                  "now (default: where it was)")
     p.add_argument("--strict", action="store_true", help="stop at an unreadable image instead of skipping it")
@@ -188,11 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="where to write the state_dict (e.g. descendant.pt); the "
                                                 "JSON goes next to it (descendant.json)")
 
-    p = sub.add_parser("info", help="describe a learngene file, or a folder of your images before a run")
+    p = sub.add_parser("info", help="describe a learngene file, a folder of your images before a run, or "
+                                    "(with neither) what a profile's run costs",
+                       description="With a learngene file or --data DIR, describe them. With neither, estimate "
+                                   "the cost of one run of --profile: FLOPs counted from the network, per part "
+                                   "(lifetimes, critics, Pre-Fin's pre-training, evaluation), and the hours they "
+                                   "take at a stated rate.")
     p.add_argument("learngene", nargs="?", help="a learngene file")
     p.add_argument("--data", metavar="DIR", help="a class-folder dataset (DIR/<class>/<image>): its classes, "
                                                  "images, sizes, split, and whether --profile's tasks fit")
     p.add_argument("--profile", choices=PROFILES, default="quick")
+    p.add_argument("--dataset", choices=DATASETS[:2], default="miniimagenet", help="the cost estimate's benchmark")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="vgg11", help="the cost estimate's network")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="the cost estimate of a run with this GTLConfig field changed, as for evolve")
 
     p = sub.add_parser("download", help="fetch a dataset with its usual downloader (needs internet)")
     p.add_argument("dataset", choices=("cifar-fs", "miniimagenet"))
@@ -204,9 +225,8 @@ def cmd_evolve(a: argparse.Namespace) -> None:
     overrides = {k: v for k, v in dict(population=a.population, generations=a.generations, width=a.width,
                                        image_size=a.image_size).items() if v is not None}
     dataset = a.dataset if a.data is None else _folder_dataset(a.data)
-    cfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=a.arch, seed=a.seed, **overrides)
-    nested = parse_overrides(a.overrides)
-    cfg = replace(cfg, **{k: replace(getattr(cfg, k), **v) if isinstance(v, dict) else v for k, v in nested.items()})
+    cfg = with_overrides(GTLConfig.from_profile(a.profile, dataset=dataset, arch=a.arch, seed=a.seed, **overrides),
+                         a.overrides)
     world, device = init_from_env(a.device or default_device())
     say = print if world.is_main else (lambda *_, **__: None)
     share = f", {world.size} processes" if world.size > 1 else ""
@@ -248,7 +268,9 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     lg = Learngene.load(a.learngene)
     device = a.device or default_device()
     dataset, size = evaluation_data(lg, a.data), lg.meta.get("image_size", 84)
-    eval_cfg = EvalConfig.from_profile(a.profile, dataset, ways=a.ways)
+    if any(item.partition("=")[0].strip() == "shots" for item in a.overrides):
+        raise ValueError("--set shots: give K with --shots (evaluate runs every K listed there)")
+    eval_cfg = with_overrides(EvalConfig.from_profile(a.profile, dataset, ways=a.ways), a.overrides)
     if a.episodes:
         eval_cfg = replace(eval_cfg, episodes=a.episodes)
     # the settings Pre-Fin's pre-training needs: the learngene's architecture, width and data; descendants
@@ -297,6 +319,9 @@ def _folder_dataset(path: str) -> str:
 
 
 def cmd_info(a: argparse.Namespace) -> None:
+    if (a.learngene or a.data) and a.overrides:
+        raise ValueError("info --set changes the cost estimate, which info prints without a learngene file "
+                         "or --data")
     if a.learngene:
         lg = Learngene.load(a.learngene)
         print(lg.describe())
@@ -304,7 +329,62 @@ def cmd_info(a: argparse.Namespace) -> None:
     if a.data:
         print(describe_folder(_folder_dataset(a.data), a.profile))
     if not (a.learngene or a.data):
-        raise ValueError("info needs a learngene file or --data DIR")
+        cfg = with_overrides(GTLConfig.from_profile(a.profile, dataset=a.dataset, arch=a.arch), a.overrides)
+        print(describe_cost(a.profile, cfg, EvalConfig.from_profile(a.profile, a.dataset)))
+
+
+def describe_cost(profile: str, cfg: GTLConfig, eval_cfg: EvalConfig, shots: tuple[int, ...] = (1, 5)) -> str:
+    """What one run of ``profile`` costs (:func:`gtl.bench.run_cost`: FLOPs counted from the network), and
+    the hours that implies, before anyone spends them. The paper profile is for a GPU: hours at a stated
+    share of a named GPU's data-sheet peak, and the memory a batched lifetime step needs. The CPU
+    profiles: hours at the rate measured here on lifetime steps of the same network."""
+    from . import bench
+    table = bench.run_cost(cfg, eval_cfg, shots)
+    rate, where, column = estimate_rate(profile, cfg)
+    total = pd.DataFrame([{"part": "total", "image_steps": table.image_steps.sum(), "tflop": table.tflop.sum()}])
+    rows = pd.concat([table, total], ignore_index=True)
+    rows = pd.DataFrame({"part": rows.part, "image-steps": [f"{n:,}" for n in rows.image_steps],
+                         "TFLOP": [f"{t:,.1f}" for t in rows.tflop],
+                         column: [f"{t / rate / 3600:,.2f}" for t in rows.tflop]})
+    lines = [f"Cost of one {profile} run: evolve {cfg.arch} (width {cfg.width:g}) at {cfg.image_size} px on "
+             f"{cfg.dataset}, then evaluate all {len(METHODS)} methods at {' and '.join(map(str, shots))} shots "
+             f"(`make figures` runs several evaluations besides)",
+             f"  forward pass of one image: {table.forward_gflop.iloc[0]:.3f} GFLOP (conv and linear multiply-adds "
+             f"x 2, counted by torch.utils.flop_counter); a training image-step counts {bench.TRAIN_PASSES} forward "
+             f"passes (forward + backward), a scored query 1",
+             f"  hours = TFLOP / {rate:.4g} TFLOP/s / 3600, at {where}", "", to_markdown(rows)]
+    if profile == "paper":
+        lines.append(describe_memory(cfg))
+    return "\n".join(lines)
+
+
+def estimate_rate(profile: str, cfg: GTLConfig) -> tuple[float, str, str]:
+    """``(TFLOP/s, where it comes from, the hours column's name)`` for :func:`describe_cost`. The paper
+    profile runs on a GPU: an assumed share of a named GPU's data-sheet peak, said as such. The others
+    run on a CPU, whose small-batch rate no data sheet gives: measured here, on lifetime steps."""
+    from . import bench
+    if profile == "paper":
+        gpu, share = bench.ESTIMATE_GPU, bench.ESTIMATE_UTILISATION
+        peak = bench.GPU_PEAKS[gpu][0]
+        return (share * peak, f"{share:.0%} of an NVIDIA {gpu}'s {peak:g} TFLOP/s (dense bf16, data sheet): an "
+                              f"assumed utilisation, not a measurement", f"hours at {share:.0%} of {gpu}")
+    batch, threads = min(cfg.lifetime.batch_size, cfg.ways * cfg.task_shots), torch.get_num_threads()
+    rate = bench.measured_cpu_tflops(cfg.arch, cfg.width, cfg.image_size, batch)
+    return (rate, f"the rate measured just now on lifetime steps of this network, {threads} thread"
+                  f"{'s' if threads > 1 else ''} of this CPU (fine-tuning's smaller batches may run slower)",
+            "hours on this CPU")
+
+
+def describe_memory(cfg: GTLConfig, chunk: int = Runtime().chunk) -> str:
+    """The memory a GPU user meets in the first minute: a batched lifetime step (the default runtime on
+    CUDA) stacks ``min(population, --chunk)`` members, each with its batch's saved activations."""
+    from .bench import saved_activation_bytes
+    members, batch = min(cfg.population, chunk), min(cfg.lifetime.batch_size, cfg.ways * cfg.task_shots)
+    per_member = saved_activation_bytes(cfg.arch, cfg.width, cfg.image_size) * batch / 2 ** 30
+    return (f"memory: a batched lifetime step stacks {members} members x {batch} images; their saved activations "
+            f"alone take about {members * per_member:.0f} GiB on the GPU ({per_member:.2f} GiB per member, bf16, "
+            f"measured on the CPU; weights, optimiser state and data come on top). On a smaller GPU pass "
+            f"--chunk K to stack K members at a time (same results).")
 
 
 def describe_folder(folder: str, profile: str) -> str:

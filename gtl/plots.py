@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import textwrap
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from .learngene import kernel_masks
 from .models import build_model
 from .paths import figures_dir
+from .provenance import describe, note_written
 from .stats import PAIRED, paired_text
 
 PALETTE = {"Learngene": "#1b7837", "Scratch": "#878787", "Pre-Fin": "#2166ac", "Pre-Cut": "#5e3c99",
@@ -46,6 +48,7 @@ def save_table(df: pd.DataFrame, name: str) -> list[Path]:
     csv, md = figures_dir() / f"{name}.csv", figures_dir() / f"{name}.md"
     df.to_csv(csv, index=False)
     md.write_text(to_markdown(df))
+    note_written(csv)
     return [csv, md]
 
 
@@ -54,7 +57,40 @@ def save_episodes(episodes: pd.DataFrame, name: str) -> Path:
     next to the table ``<name>`` it summarises: every paired difference can be recomputed from it."""
     path = figures_dir() / f"{name}_episodes.csv"
     episodes.to_csv(path, index=False)
+    note_written(path)
     return path
+
+
+STUDIES_ENV = "GTL_STUDIES"  # `make studies` sets it to "compute"
+
+
+def computes_studies(profile: str) -> bool:
+    """Whether a study beyond the paper (notebooks 09-14) computes its tables in this process.
+
+    The paper's own figures (notebooks 00-08) always compute: `make figures` recomputes them. The
+    studies take longer than all of those together on a CPU, so in the quick profile they compute
+    only under `make studies` (``$GTL_STUDIES=compute``) and `make figures` reads what that committed.
+    The smoke profile (the tests) and the paper profile always compute.
+    """
+    return profile != "quick" or os.environ.get(STUDIES_ENV) == "compute"
+
+
+def study_episodes(name: str, profile: str, compute) -> pd.DataFrame:
+    """A study's long table ``figures/<name>_episodes.csv``: ``compute()``d and saved when this process
+    computes studies (:func:`computes_studies`), else read as committed, saying where it came from.
+
+    Either way the table returned is the one read back from the file, so that what a notebook derives
+    from it (tables, figures) is the same whether it computed or read it.
+    """
+    path = figures_dir() / f"{name}_episodes.csv"
+    if computes_studies(profile):
+        save_episodes(compute(), name)
+        return pd.read_csv(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: `make studies` computes it (hours on a CPU), or set "
+                                f"${STUDIES_ENV}=compute to compute it in this notebook")
+    print("read, not computed (`make studies` computes it):", describe(path.name))
+    return pd.read_csv(path)
 
 
 def percent_table(results: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

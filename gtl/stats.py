@@ -12,10 +12,20 @@ Tables keep their per-episode accuracies in a *long* form (one row per
 episode: ``method``, ``episode``, ``accuracy`` and whatever else names the
 cell); :func:`summarize` turns it into the usual table with the paired
 difference against a baseline beside each row.
+
+**The run is the unit** when a study has several seeds (each its own evolution,
+pre-training and episode draw). An episode interval is conditional on one run:
+it says nothing of what another seed (or float rounding on another CPU type)
+would move. So each seed gives one number, its paired gap (the mean over its
+episodes of ``method - base``, :func:`seed_gaps`), and the claim is the mean
+± t_{S-1} · sd / sqrt(S) over the S seeds (:func:`seed_interval`, Student t,
+not 1.96, for few seeds), with the between-run sd reported beside it. One seed
+gives no interval, hence no claim.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -206,4 +216,171 @@ def gain_shares(episodes: pd.DataFrame, pair_on: Sequence[str], base: str = "Scr
                 share, low, high = share_of_gain(a, acc[base], acc[reference], seed)
                 rows.append({"method": m, **dict(zip(pair_on, group)), "share": share, "share_low": low,
                              "share_high": high})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------- seeds as the unit
+
+
+def t95(df: int) -> float:
+    """The two-sided 95% Student t quantile with ``df`` degrees of freedom (``t.ppf(0.975, df)``).
+
+    Over a handful of seeds 1.96 is far too narrow: with 3 seeds the quantile is 4.30.
+
+    Example:
+        >>> round(t95(2), 4), round(t95(10 ** 6), 2)
+        (4.3027, 1.96)
+    """
+    if isinstance(df, bool) or not isinstance(df, (int, np.integer)) or df < 1:
+        raise ValueError(f"degrees of freedom must be an integer >= 1, got {df!r}")
+    from scipy.stats import t  # here, not at the top: importing scipy.stats takes a noticeable while
+
+    return float(t.ppf(0.975, int(df)))
+
+
+@dataclass(frozen=True)
+class SeedInterval:
+    """Mean ± 95% t interval over seeds, with the between-run sd beside it (in [0, 1] units)."""
+
+    mean: float
+    half_width: float  # t_{S-1} · sd / sqrt(S); NaN for one seed
+    sd: float          # the between-run sd (ddof=1); NaN for one seed
+    seeds: int
+
+    @property
+    def clear(self) -> bool:
+        """The interval excludes 0 (no interval, as from one seed, is no claim)."""
+        return not math.isnan(self.half_width) and abs(self.mean) > self.half_width
+
+
+def seed_interval(gaps: Sequence[float]) -> SeedInterval:
+    """Mean ± t_{S-1} · sd / sqrt(S) of per-seed paired ``gaps`` (one number per seed, :func:`seed_gaps`).
+
+    The seed, not the episode, is the unit: a run's episodes share its evolution and
+    pre-training, so only the spread between runs says what another run would give.
+
+    Example (three seeds, all above 0, and yet no clear gain: t_2 = 4.30):
+        >>> iv = seed_interval([0.01, 0.03, 0.02])
+        >>> round(iv.mean, 3), round(iv.sd, 3), round(iv.half_width, 4), iv.seeds, iv.clear
+        (0.02, 0.01, 0.0248, 3, False)
+    """
+    values = np.asarray([float(g) for g in gaps], dtype=float)
+    if len(values) == 0:
+        raise ValueError("no seeds: a seed interval needs at least one per-seed gap")
+    if not np.isfinite(values).all():
+        raise ValueError(f"per-seed gaps must be finite, got {values[~np.isfinite(values)].tolist()}")
+    s = len(values)
+    if s == 1:
+        return SeedInterval(float(values[0]), float("nan"), float("nan"), 1)
+    sd = float(values.std(ddof=1))
+    return SeedInterval(float(values.mean()), t95(s - 1) * sd / math.sqrt(s), sd, s)
+
+
+def _per_seed(episodes: pd.DataFrame, method: str, base: str, seed_column: str) -> dict:
+    """``{seed: (accuracies of method, of base)}`` paired by episode within each seed, seeds sorted."""
+    if seed_column not in episodes.columns:
+        raise ValueError(f"no column {seed_column!r} in the table (columns: {list(episodes.columns)})")
+    out = {}
+    for seed, part in episodes.groupby(seed_column, sort=True):
+        try:
+            acc = by_episode(part[part.method.isin([method, base])])
+        except ValueError as error:
+            raise ValueError(f"{seed_column}={seed!r}: {error}") from error
+        missing = [m for m in (method, base) if m not in acc]
+        if missing:
+            raise ValueError(f"{seed_column}={seed!r} has no rows of {missing}: every seed needs both methods")
+        out[seed] = (acc[method], acc[base])
+    return out
+
+
+def seed_gaps(episodes: pd.DataFrame, method: str, base: str = "Scratch", seed_column: str = "seed") -> list[float]:
+    """Each seed's paired gap, the mean over its episodes of ``method - base``, in sorted seed order.
+
+    Pairs within a seed by episode number (:func:`by_episode`: a seed where the two
+    methods met different episodes is an error). Two calls on the same table give lists
+    over the same seeds in the same order, as :func:`share_over_seeds` needs.
+
+    Example:
+        >>> rows = pd.DataFrame(long_rows([.5, .7], method="A", seed=1) + long_rows([.4, .6], method="Scratch", seed=1)
+        ...                     + long_rows([.6, .6], method="A", seed=0)
+        ...                     + long_rows([.5, .6], method="Scratch", seed=0))
+        >>> [round(g, 3) for g in seed_gaps(rows, "A")]
+        [0.05, 0.1]
+    """
+    return [float(np.mean(np.subtract(m, b))) for m, b in _per_seed(episodes, method, base, seed_column).values()]
+
+
+def seed_episode_bootstrap(episodes: pd.DataFrame, method: str, base: str = "Scratch", draws: int = 2000,
+                           seed: int = 0, seed_column: str = "seed") -> tuple[float, float, float]:
+    """Mean gap ``method - base`` with a two-level bootstrap 95% interval: seeds, then episodes.
+
+    For designs where every seed meets the *same* episodes: each draw resamples the seeds
+    with replacement, then the episodes with replacement, the same episode indices for
+    every seed (the episodes are shared, so their difficulty is common to all seeds).
+    Returns ``(mean, low, high)``, the 2.5 and 97.5 percentiles of the draws.
+    """
+    pairs = _per_seed(episodes, method, base, seed_column)
+    if len({len(m) for m, _ in pairs.values()}) > 1:
+        raise ValueError(f"the seeds met different numbers of episodes "
+                         f"({ {s: len(m) for s, (m, _) in pairs.items()} }): this bootstrap needs shared episodes")
+    gap = np.array([np.subtract(m, b) for m, b in pairs.values()])  # seeds × episodes
+    s, e = gap.shape
+    rng = np.random.default_rng(seed)
+    # how often each seed / episode is drawn in a resample with replacement: the mean of
+    # gap[seeds drawn][:, episodes drawn] is then seed_counts · gap · episode_counts / (s · e)
+    seed_counts = rng.multinomial(s, np.full(s, 1 / s), size=draws)
+    episode_counts = rng.multinomial(e, np.full(e, 1 / e), size=draws)
+    boot = np.einsum("ds,se,de->d", seed_counts, gap, episode_counts) / (s * e)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return float(gap.mean()), float(low), float(high)
+
+
+def share_over_seeds(method_gaps: Sequence[float], reference_gaps: Sequence[float]) -> tuple[float, float, float]:
+    """``mean(method_gaps) / mean(reference_gaps)`` with Fieller's 95% interval, over the same seeds.
+
+    E.g. the learngene's gain over Scratch as a share of Pre-Fin's, from per-seed gaps
+    (:func:`seed_gaps`) of the same seeds in the same order. A ratio of two correlated means
+    a, b (their variances v_aa, v_bb and covariance v_ab are those of the per-seed gaps over S)
+    has the Fieller interval of the theta with (a - theta b)^2 <= t^2 (v_aa - 2 theta v_ab +
+    theta^2 v_bb), t = t_{S-1}: the roots of
+
+        (b^2 - t^2 v_bb) theta^2 - 2 (a b - t^2 v_ab) theta + (a^2 - t^2 v_aa) = 0.
+
+    That is a bounded interval only when b^2 > t^2 v_bb, i.e. when the reference's own
+    t interval excludes 0; otherwise (unbounded, or two rays) this returns NaN for all
+    three, as it does for one seed: a share of a gain that may be 0 means nothing.
+    Returns ``(share, low, high)``.
+
+    Example:
+        >>> [round(v, 3) for v in share_over_seeds([0.04, 0.07, 0.04], [0.10, 0.12, 0.11])]
+        [0.455, 0.079, 0.718]
+    """
+    a_s, b_s = (np.asarray([float(v) for v in x], dtype=float) for x in (method_gaps, reference_gaps))
+    if len(a_s) != len(b_s):
+        raise ValueError(f"need the gaps of the same seeds on both sides, got {len(a_s)} and {len(b_s)}")
+    seed_interval(a_s)  # refuses no seeds and non-finite gaps
+    if not seed_interval(b_s).clear:
+        return float("nan"), float("nan"), float("nan")
+    n = len(a_s)
+    a, b = a_s.mean(), b_s.mean()
+    cov = np.cov(a_s, b_s, ddof=1) / n  # of the two means
+    t2 = t95(n - 1) ** 2
+    lead, half_slope, const = b * b - t2 * cov[1, 1], a * b - t2 * cov[0, 1], a * a - t2 * cov[0, 0]
+    root = math.sqrt(max(half_slope ** 2 - lead * const, 0.0))  # >= 0 when lead > 0, up to rounding
+    return float(a / b), float((half_slope - root) / lead), float((half_slope + root) / lead)
+
+
+def seed_table(episodes: pd.DataFrame, methods: Sequence[str], base: str = "Scratch", by: Sequence[str] = (),
+               seed_column: str = "seed") -> pd.DataFrame:
+    """Per group of ``by`` columns, one row per method: its gap over ``base`` across seeds
+    (:func:`seed_gaps`, :func:`seed_interval`), columns ``by``, ``method``, ``mean``,
+    ``half_width``, ``sd``, ``seeds``, ``clear`` (in [0, 1] units)."""
+    rows = []
+    groups = episodes.groupby(list(by), sort=False) if by else [((), episodes)]
+    for group, part in groups:
+        group = group if isinstance(group, tuple) else (group,)
+        for m in methods:
+            iv = seed_interval(seed_gaps(part, m, base, seed_column))
+            rows.append({**dict(zip(by, group)), "method": m, "mean": iv.mean, "half_width": iv.half_width,
+                         "sd": iv.sd, "seeds": iv.seeds, "clear": iv.clear})
     return pd.DataFrame(rows)

@@ -24,26 +24,29 @@ arch = "vgg11"
 # %%
 import matplotlib.pyplot as plt
 from gtl.experiments import default_device, run_evolution
-from gtl.plots import percent_table, plot_size_sweep, save_episodes, save_figure, save_table
+from gtl.plots import percent_table, plot_size_sweep, save_figure, save_table, study_episodes
 from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, SIZE_PAIR_ON, question_protocol, size_summary, size_sweep
 from gtl.stats import PAIRED, summarize
 
 device = device or default_device()
 tag = f"{profile}_{dataset}"
 eval_cfg = question_protocol(profile, dataset)
-result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 print(f"sizes: {[f'{100 * f:g}%' for f in SIZE_FRACTIONS]}; the paper: ~{100 * PAPER_SIZE:.0f}%")
 print(f"{eval_cfg.episodes} episodes, 5-way 5-shot, fine-tuning {eval_cfg.finetune.steps} steps, seed {seed}")
 
 # %%
-episodes = size_sweep(result, eval_cfg, SIZE_FRACTIONS, shots=5, data_root=data_root, device=device,
+def compute():
+    result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
+    return size_sweep(result, eval_cfg, SIZE_FRACTIONS, shots=5, data_root=data_root, device=device,
                       progress=(profile == "paper"))
+
+
+episodes = study_episodes(f"table_learngene_size_{tag}", profile, compute)
 sweep = summarize(episodes, SIZE_PAIR_ON)
 table = percent_table(sweep.assign(**{"size (%)": (100 * sweep.fraction).round(1)}),
                       ["method", "size (%)", "score", "finetune_steps", "accuracy (%)", "95% CI (±)", PAIRED,
                        "params_transferred", "episodes", "seed", "paper_size"])
 save_table(table, f"table_learngene_size_{tag}")
-save_episodes(episodes, f"table_learngene_size_{tag}")
 table
 
 # %%

@@ -20,7 +20,7 @@ arch = "vgg11"
 # %%
 import matplotlib.pyplot as plt
 from gtl.experiments import ABLATION_BUDGET, default_device
-from gtl.plots import percent_table, plot_sensitivity, save_episodes, save_figure, save_table
+from gtl.plots import percent_table, plot_sensitivity, save_figure, save_table, study_episodes
 from gtl.stats import summarize
 from gtl.questions import SENSITIVITY, question_protocol, sensitivity_summary, sensitivity_table
 
@@ -30,12 +30,11 @@ eval_cfg = question_protocol(profile, dataset)
 print("base:", ABLATION_BUDGET[profile] or "the profile's own", "| values:", SENSITIVITY[profile])
 
 # %%
-episodes = sensitivity_table(profile, dataset, arch, seed, eval_cfg, 5, data_root=data_root, device=device,
-                             progress=(profile == "paper"))
+episodes = study_episodes(f"table_ga_sensitivity_{tag}", profile, lambda: sensitivity_table(
+    profile, dataset, arch, seed, eval_cfg, 5, data_root=data_root, device=device, progress=(profile == "paper")))
 results = summarize(episodes, ["setting"])
 table = percent_table(results)
 save_table(table, f"table_ga_sensitivity_{tag}")
-save_episodes(episodes, f"table_ga_sensitivity_{tag}")
 table
 
 # %%

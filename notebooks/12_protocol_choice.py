@@ -49,7 +49,7 @@ arch = "vgg11"
 import matplotlib.pyplot as plt
 import pandas as pd
 from gtl.evaluation import EvalConfig
-from gtl.plots import plot_learning_curves, save_episodes, save_figure, save_table
+from gtl.plots import plot_learning_curves, save_figure, save_table, study_episodes
 from gtl.protocol import (ISOLATIONS, check_gap_pairing, choose_isolation, choose_steps, isolation_table, steps_table,
                           validation_curves)
 from gtl.stats import summarize
@@ -63,10 +63,9 @@ print(f"{eval_cfg.episodes} fresh validation episodes, 5-way 5-shot, seed {seed}
 # ## Learning curves on fresh validation episodes, one lineage per candidate
 
 # %%
-curves = validation_curves(profile, dataset, arch, seed, eval_cfg, 5, data_root, device,
-                           progress=(profile == "paper"))
+curves = study_episodes(f"protocol_choice_curves_{tag}", profile, lambda: validation_curves(
+    profile, dataset, arch, seed, eval_cfg, 5, data_root, device, progress=(profile == "paper")))
 check_gap_pairing(curves)  # every candidate met the same episodes
-save_episodes(curves, f"protocol_choice_curves_{tag}")
 summary = summarize(curves, ["isolation", "step"])
 fig, axes = plt.subplots(1, len(ISOLATIONS), figsize=(5 * len(ISOLATIONS), 3.8), sharey=True)
 for ax, name in zip(axes, ISOLATIONS):

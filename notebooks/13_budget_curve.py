@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 from gtl.budget import (BUDGETS, PRETRAIN_STEPS, answer, construction_verdicts, gaps, lineage_curve,
                         pretraining_curve)
 from gtl.evaluation import EvalConfig
-from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
+from gtl.plots import plot_budget_curve, save_figure, save_table, study_episodes
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
 from gtl.evolution import GTLConfig
 
@@ -51,9 +51,9 @@ print("Pre-Fin pre-training steps:", PRETRAIN_STEPS[profile])
 # ## The gap against the lineage budget
 
 # %%
-lineage = lineage_curve(profile, dataset, arch, seed, eval_cfg, isolations, BUDGETS[profile], 5, data_root, device,
-                        progress=(profile == "paper"))
-save_episodes(lineage, f"budget_lineage_{tag}")
+lineage = study_episodes(f"budget_lineage_{tag}", profile, lambda: lineage_curve(
+    profile, dataset, arch, seed, eval_cfg, isolations, BUDGETS[profile], 5, data_root, device,
+    progress=(profile == "paper")))
 lineage_gaps = gaps(lineage, ["isolation", "lineage_steps"])
 save_table(lineage_gaps.round(4), f"budget_lineage_{tag}")
 lineage_gaps
@@ -62,9 +62,9 @@ lineage_gaps
 # ## Pre-Cut against Pre-Fin's pre-training
 
 # %%
-pretraining = pretraining_curve(profile, dataset, arch, seed, eval_cfg, PRETRAIN_STEPS[profile], 5, data_root,
-                                device, progress=(profile == "paper"))
-save_episodes(pretraining, f"budget_pretraining_{tag}")
+pretraining = study_episodes(f"budget_pretraining_{tag}", profile, lambda: pretraining_curve(
+    profile, dataset, arch, seed, eval_cfg, PRETRAIN_STEPS[profile], 5, data_root, device,
+    progress=(profile == "paper")))
 pretraining_gaps = gaps(pretraining, ["pretrain_steps"], ("Pre-Cut", "Pre-Fin"))
 save_table(pretraining_gaps.round(4), f"budget_pretraining_{tag}")
 pretraining_gaps

@@ -33,6 +33,7 @@ from gtl.budget import (BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, answer, construct
 from gtl.evolution import GTLConfig
 from gtl.evaluation import EvalConfig
 from gtl.paths import figures_dir
+from gtl.provenance import describe
 from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
 
@@ -50,7 +51,8 @@ print("isolations:", list(isolations), "| computing here:", compute)
 def stored(name: str) -> pd.DataFrame:
     path = figures_dir() / f"{name}_episodes.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: notebook 13 writes it (`make figures`)")
+        raise FileNotFoundError(f"{path} is missing: notebook 13 writes it (`make studies`)")
+    print("read:", describe(path.name))
     return pd.read_csv(path)
 
 

@@ -114,15 +114,37 @@ def test_parallel_runs_notebook_01_first_then_the_longest_each_in_a_process_then
                         or list(nbs))
     monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: calls.append(("process", cmd[-1].split("/")[-1])))
     names = ["00_walkthrough.ipynb", "01_fig4_evolution.ipynb", "02_fewshot_table.ipynb", "03_fig1_3_framework.ipynb",
-             "14_budget_long.ipynb"]
+             "05_scalability.ipynb", "07_ablations.ipynb", "14_budget_long.ipynb"]
     written = tool.run_parallel([tmp_path / n for n in names], "smoke", None, jobs=1)
-    assert calls == [("here", ["01_fig4_evolution.ipynb"]), ("process", "02_fewshot_table.ipynb"),
+    assert calls == [("process", "01_fig4_evolution.ipynb"),
+                     ("process", "07_ablations.ipynb"),  # its own runs first: beside 01
+                     ("process", "02_fewshot_table.ipynb"), ("process", "05_scalability.ipynb"),  # the longest first
                      ("process", "00_walkthrough.ipynb"), ("process", "03_fig1_3_framework.ipynb"),
                      ("here", ["14_budget_long.ipynb"])]  # it reads notebook 13's tables: after the others
     assert sorted(p.name for p in written) == sorted(names)
     monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: (_ for _ in ()).throw(RuntimeError("cell 3")))
-    with pytest.raises(SystemExit, match="notebooks failed: 02_fewshot_table.ipynb"):
+    with pytest.raises(SystemExit, match="notebooks failed: 01_fig4_evolution.ipynb, 02_fewshot_table.ipynb"):
         tool.run_parallel([tmp_path / n for n in names[1:3]], "smoke", None, jobs=2)
+
+
+def test_in_parallel_only_the_notebooks_beside_01_start_before_it_ends(monkeypatch, tmp_path):
+    tool = _tool("notebooks")
+    events = []
+
+    def fake(cmd, check):
+        name = cmd[-1].split("/")[-1][:2]
+        events.append(f"start {name}")
+        time.sleep(0.3 if name == "01" else 0.01)
+        events.append(f"end {name}")
+    monkeypatch.setattr(tool.subprocess, "run", fake)
+    names = ["01_fig4_evolution.ipynb", "02_fewshot_table.ipynb", "07_ablations.ipynb"]
+    tool.run_parallel([tmp_path / n for n in names], "smoke", None, jobs=3)
+    assert events.index("start 07") < events.index("end 01") < events.index("start 02")
+
+
+def test_notebook_seed_is_read_from_the_parameters_cell():
+    tool = _tool("notebooks")
+    assert tool.notebook_seed(PROJECT / "notebooks" / "02_fewshot_table.ipynb") == "0"
 
 
 def test_reproduce_compares_tables_exactly_or_within_a_band():

@@ -12,28 +12,43 @@ Figures are drawn with Jupyter's inline backend, so the stored notebooks show th
 Each notebook computes with **one CPU thread** (unless ``$OMP_NUM_THREADS`` says
 otherwise): float sums then add up in the same order on any machine, so the tables
 do not depend on its core count. On a CPU several notebooks run at once instead
-(``--jobs``, default: up to 4, one per core), each in its own process; notebook 01
-runs first, alone, because it evolves the GTL run that most of the others reuse.
+(``--jobs``, default: up to 4, one per core), each in its own process, the longest
+first; notebook 01 starts first, since it evolves the GTL run that most of the others
+reuse, and only the notebooks of :data:`BESIDE_FIRST` start beside it.
+
+Every table a notebook writes gets a row in ``figures/provenance.csv`` (:mod:`gtl.provenance`):
+the notebook, commit, date, CPU type, torch, seeds and the notebook's wall time. A study
+notebook that read its committed tables instead of computing them (``make figures``,
+:func:`gtl.plots.computes_studies`) leaves their rows as they were.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import nbformat
 
+from gtl import provenance
+from gtl.plots import computes_studies
 from gtl.profiles import check_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 INLINE = "module://matplotlib_inline.backend_inline"
-FIRST = "01_fig4_evolution.ipynb"  # evolves the run most notebooks reuse: alone, before the others
-LONGEST = ("02_", "13_", "07_", "05_", "12_", "10_")  # quick profile, measured: started first when in parallel
+FIRST = "01_fig4_evolution.ipynb"  # evolves the run most notebooks reuse: started before the others
+BESIDE_FIRST = ("07_",)  # its own (ablation) runs come first, so it need not wait for notebook 01's
+# Thread-minutes each computing notebook took in the quick profile (figures/reproduce_log.txt): when in
+# parallel, the longest start first. The studies (09-14) take seconds when they read their committed tables.
+MINUTES = {"13_": 39.7, "02_": 25.5, "07_": 17.8, "05_": 11.8, "01_": 10.8, "12_": 10.4, "10_": 5.2, "06_": 4.5,
+           "11_": 4.0, "09_": 1.9, "04_": 0.9}
+STUDIES = ("09_", "10_", "11_", "12_", "13_", "14_")  # beyond the paper: `make studies` computes them
 LAST = ("14_",)  # reads the tables of others (notebook 13's): after them, when in parallel
 
 
@@ -82,23 +97,42 @@ def run(notebooks: list[Path], profile: str, out: Path | None = None, jobs: int 
         target.parent.mkdir(parents=True, exist_ok=True)
         print(f"== {nb.relative_to(ROOT) if nb.is_relative_to(ROOT) else nb} ({profile})", flush=True)
         start = time.time()
-        papermill.execute_notebook(str(nb), str(target), cwd=str(NOTEBOOKS), progress_bar=sys.stderr.isatty())
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ[provenance.WRITTEN_ENV] = log = f"{tmp}/written"
+            papermill.execute_notebook(str(nb), str(target), cwd=str(NOTEBOOKS), progress_bar=sys.stderr.isatty())
+            tables = provenance.written(Path(log))
         if out is None:
             clean(target, profile)
-        print(f"   {nb.name}: {(time.time() - start) / 60:.1f} min", flush=True)
+        wall = (time.time() - start) / 60
+        print(f"   {nb.name}: {wall:.1f} min", flush=True)
+        if tables and (not nb.name.startswith(STUDIES) or computes_studies(profile)):
+            provenance.record(tables, nb.name, profile, notebook_seed(nb), wall)
         written.append(target)
     return written
 
 
+def notebook_seed(nb: Path) -> str:
+    """The ``seed = N`` of a notebook's parameters cell (what its tables were drawn with), or "" when none."""
+    for cell in nbformat.read(nb, as_version=4).cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            found = re.search(r"^seed\s*=\s*(\d+)", cell.source, re.MULTILINE)
+            return found.group(1) if found else ""
+    return ""
+
+
+def minutes(nb: Path) -> float:
+    """:data:`MINUTES` of ``nb`` (0 for the short ones)."""
+    return next((m for prefix, m in MINUTES.items() if nb.name.startswith(prefix)), 0.0)
+
+
 def run_parallel(notebooks: list[Path], profile: str, out: Path | None, jobs: int) -> list[Path]:
-    """Notebook 01 first (alone), then the others ``jobs`` at a time, the longest first, each in a
-    process of its own (``python tools/notebooks.py run ... NOTEBOOK``), then those of :data:`LAST`.
-    Raises after all have ended if one failed; its own output says which cell."""
-    first = [nb for nb in notebooks if nb.name == FIRST]
+    """``jobs`` notebooks at a time, each in a process of its own (``python tools/notebooks.py run ...
+    NOTEBOOK``): notebook 01 and those of :data:`BESIDE_FIRST` first, the others once 01 has ended, the
+    longest first; those of :data:`LAST` after all. Raises after all have ended if one failed; its own
+    output says which cell."""
+    first = [nb for nb in notebooks if nb.name == FIRST or nb.name.startswith(BESIDE_FIRST)]
     last = [nb for nb in notebooks if nb.name.startswith(LAST)]
-    written = run(first, profile, out) if first else []
-    rest = sorted((nb for nb in notebooks if nb.name != FIRST and nb not in last),
-                  key=lambda nb: next((i for i, p in enumerate(LONGEST) if nb.name.startswith(p)), len(LONGEST)))
+    rest = sorted((nb for nb in notebooks if nb not in first and nb not in last), key=minutes, reverse=True)
     where = ["--in-place"] if out is None else ["--out", str(out)]
 
     def one(nb: Path) -> Path:
@@ -106,11 +140,14 @@ def run_parallel(notebooks: list[Path], profile: str, out: Path | None, jobs: in
                        check=True)
         return nb if out is None else out / nb.name
     with ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(one, nb) for nb in rest]
-    failed = [nb.name for nb, f in zip(rest, futures) if f.exception() is not None]
+        started = {nb: pool.submit(one, nb) for nb in sorted(first, key=lambda nb: nb.name != FIRST)}
+        if any(nb.name == FIRST for nb in first):
+            wait([f for nb, f in started.items() if nb.name == FIRST])  # the others reuse its run
+        started.update({nb: pool.submit(one, nb) for nb in rest})
+    failed = [nb.name for nb, f in started.items() if f.exception() is not None]
     if failed:
         raise SystemExit(f"notebooks failed: {', '.join(failed)} (their output above says which cell)")
-    return written + [f.result() for f in futures] + (run(last, profile, out) if last else [])
+    return [f.result() for f in started.values()] + (run(last, profile, out) if last else [])
 
 
 def main(argv: list[str] | None = None) -> int:

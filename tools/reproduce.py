@@ -33,7 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402  (tools/notebooks.py)
-from gtl.bench import cpu_info  # noqa: E402
+from gtl.provenance import cpu_info  # noqa: E402
 from gtl.paths import figures_dir  # noqa: E402
 from gtl.plots import to_markdown  # noqa: E402
 

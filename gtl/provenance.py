@@ -1,0 +1,122 @@
+"""Where every committed table came from: one file, ``figures/provenance.csv``.
+
+A number in the README or a notebook must say what made it. Float rounding differs
+between CPU types (oneDNN picks other kernels on AVX2, AVX-512 or AMX), and SGD
+amplifies it like a seed would, so "which machine" is part of a result's identity,
+beside the commit, the torch version, the seeds and the profile. ``tools/notebooks.py``
+records a row for every table a notebook writes; ``tools/reproduce.py`` reads the CPU
+type to know whether an exact comparison can hold; the README generator and the study
+notebooks print the rows.
+"""
+from __future__ import annotations
+
+import datetime
+import fcntl
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import figures_dir, project_root
+
+FILE = "provenance.csv"
+COLUMNS = ("table", "notebook", "profile", "seeds", "commit", "date", "cpu", "isa", "torch", "wall_min")
+# The instruction sets that decide which float kernels run (and so the rounding of every sum).
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def cpu_info(field: str) -> str:
+    """The first ``field`` line of /proc/cpuinfo (``"model name"``, ``"flags"``, ...), or "" where there is none."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in lines if line.split(":")[0].strip() == field), "")
+
+
+def cpu_type() -> dict:
+    """This machine's CPU as far as float results are concerned: model name and the kernel-relevant ISA flags."""
+    flags = set(cpu_info("flags").split())
+    return {"cpu": cpu_info("model name") or platform.processor() or platform.machine(),
+            "isa": " ".join(f for f in ISA_FLAGS if f in flags) or "none"}
+
+
+def commit() -> str:
+    """The checkout's commit (short), ``+dirty`` when the tracked files differ from it, or "unknown"."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=project_root(), capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+WRITTEN_ENV = "GTL_WRITTEN"  # set by tools/notebooks.py: a file listing the tables a notebook wrote
+
+
+def note_written(path: Path) -> None:
+    """Add a table just written to ``$GTL_WRITTEN`` (when set), so that the notebook runner records
+    its provenance: modification times cannot tell apart notebooks that run at the same time."""
+    log = os.environ.get(WRITTEN_ENV)
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{path.name}\n")
+
+
+def written(log: Path) -> list[str]:
+    """The tables listed in ``log`` by :func:`note_written`, each once."""
+    return sorted(set(log.read_text().split())) if log.exists() else []
+
+
+def read(folder: Path | None = None) -> pd.DataFrame:
+    """Every recorded row (an empty table when nothing was recorded yet)."""
+    path = (folder or figures_dir()) / FILE
+    if not path.exists():
+        return pd.DataFrame(columns=list(COLUMNS), dtype=str)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def record(tables: list[str], notebook: str, profile: str, seeds: str, wall_min: float,
+           folder: Path | None = None) -> None:
+    """Replace the rows of ``tables`` (file names in the figures folder) with this machine, commit and run.
+
+    Notebooks run in parallel processes, so the read-modify-write holds a lock on the file.
+    """
+    import torch
+
+    folder = folder or figures_dir()
+    now = {"notebook": notebook, "profile": profile, "seeds": seeds, "commit": commit(),
+           "date": datetime.date.today().isoformat(), **cpu_type(), "torch": torch.__version__,
+           "wall_min": f"{wall_min:.1f}"}
+    with open(folder / f".{FILE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = read(folder)
+        rows = pd.concat([old[~old.table.isin(tables)], pd.DataFrame([{"table": t, **now} for t in tables])])
+        tmp = folder / f"{FILE}.{os.getpid()}.tmp"
+        rows.sort_values("table").to_csv(tmp, index=False, columns=list(COLUMNS))
+        os.replace(tmp, folder / FILE)
+
+
+def describe(table: str, folder: Path | None = None) -> str:
+    """One line on where ``table`` came from, for a notebook that reads it instead of computing it."""
+    rows = read(folder)
+    row = rows[rows.table == table]
+    if row.empty:
+        return f"{table}: no provenance recorded"
+    r = row.iloc[0]
+    return (f"{table}: notebook {r.notebook}, {r.profile} profile, seed(s) {r.seeds}; commit {r.commit}, "
+            f"{r.date}, {r.cpu} ({r.isa}), torch {r.torch}, " + (f"{r.wall_min} min" if r.wall_min else
+                                                                  "wall time unrecorded"))
+
+
+def same_cpu_type(table: str, folder: Path | None = None) -> bool:
+    """Whether ``table`` was made on a CPU of this machine's type (model and ISA flags): only then can a
+    rerun reproduce it bit for bit."""
+    rows = read(folder)
+    row = rows[rows.table == table]
+    here = cpu_type()
+    return not row.empty and row.iloc[0].cpu == here["cpu"] and row.iloc[0].isa == here["isa"]
