@@ -9,17 +9,23 @@ random); Layer-LG transfers whole top layers of the same parameter budget.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from tqdm.auto import tqdm
 
-from .data import ImageDataset
+from .cache import cached_state, key
+from .data import ImageDataset, dataset_label, load_dataset
 from .learngene import (ChannelMasks, Learngene, build_descendant, channel_saliency, count_params, extract,
                         seeded_model)
 from .models import FewShotNet
-from .population import Runtime
+from .paths import runs_dir
+from .population import Runtime, default_device
 from .train import TrainConfig, train
+
+if TYPE_CHECKING:  # for annotations only: gtl.evolution imports this module
+    from .evaluation import EvalConfig
+    from .evolution import GTLConfig
 
 
 def scratch(arch: str, width: float) -> Callable[[int], FewShotNet]:
@@ -51,7 +57,7 @@ def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig,
 
     ``runtime`` gives the precision, memory format and cuDNN autotuner, as for
     every other training here (bf16 on CUDA by default; fp32 on a CPU unless
-    ``runtime.cpu_bf16``). :func:`gtl.experiments.pretrained_network` caches it.
+    ``runtime.cpu_bf16``). :func:`pretrained_network` caches it.
     """
     runtime = runtime or Runtime()
     net = seeded_model(arch, len(train_set.classes), width, seed).to(device)
@@ -61,6 +67,23 @@ def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig,
         train(net, train_set.images, train_set.labels.to(train_set.images.device), cfg, seed,
               on_step=lambda _: bar.update(), channels_last=runtime.channels_last, bf16=runtime.bf16_on(device))
     return net
+
+
+def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
+                       runtime: Runtime | None = None) -> FewShotNet:
+    """Pre-Fin's ancestor: same architecture, trained on all training classes, cached in
+    ``runs/pretrained/`` under its settings, the training images' fingerprint and the code
+    version; ``runtime`` gives its precision (see :func:`pretrain`)."""
+    device = device or default_device()
+    train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
+    name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint(),
+               (runtime or Runtime()).precision(device), producer="baselines")
+    state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{name}.pt",
+                         lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
+                                          device, runtime).state_dict())
+    net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
+    net.load_state_dict(state)
+    return net.to(device)
 
 
 def pretrained_params(model: FewShotNet) -> int:

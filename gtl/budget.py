@@ -20,7 +20,7 @@ from dataclasses import replace
 import pandas as pd
 
 from .evolution import GTLConfig
-from .experiments import method_episodes, run_evolution, verdict
+from .experiments import method_episodes, run_evolution
 from .evaluation import EvalConfig
 from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
@@ -102,40 +102,4 @@ def gap_change(episodes: pd.DataFrame, column: str, method: str,
     change, ci = paired_difference(large, small)
     return mean_ci95(small)[0], mean_ci95(large)[0], change, ci, clear_difference(large, small)
 
-
-def change_text(episodes: pd.DataFrame, column: str, method: str, label: str, **where) -> str:
-    """One line of :func:`gap_change` for people: 'label: +1.0 → +2.0 points; change +1.0 ± 1.5 (not clear)'."""
-    small, large, change, ci, clear = gap_change(episodes, column, method, **where)
-    return (f"{label}: {100 * small:+.1f} → {100 * large:+.1f} points; change {100 * change:+.1f} ± {100 * ci:.1f} "
-            f"({'clear' if clear else 'not clear'})")
-
-
-def in_points(gap_table: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`gaps` table for people: the gap and its CI in points, one decimal."""
-    return gap_table.assign(gap=(100 * gap_table.gap).round(1), gap_ci95=(100 * gap_table.gap_ci95).round(1)).rename(
-        columns={"gap": "gap (points)", "gap_ci95": "95% CI (±)"})
-
-
-def answer(lineage: pd.DataFrame, pretraining: pd.DataFrame | None = None) -> list[str]:
-    """The budget curve's answer, a line each: per isolation, Learngene's and Pre-Cut's gap at the
-    smallest and the largest lineage budget and its paired change; then, given ``pretraining``,
-    Pre-Cut's and Pre-Fin's against the pre-training steps (:func:`change_text`)."""
-    lo, hi = lineage.lineage_steps.min(), lineage.lineage_steps.max()
-    lines = [change_text(lineage, "lineage_steps", method, f"{method}, {name}, lineage budget {lo}→{hi} steps",
-                         isolation=name)
-             for name in dict.fromkeys(lineage.isolation) for method in ("Learngene", "Pre-Cut")]
-    if pretraining is None:
-        return lines
-    lo, hi = pretraining.pretrain_steps.min(), pretraining.pretrain_steps.max()
-    return lines + [change_text(pretraining, "pretrain_steps", method, f"{method}, pre-training {lo}→{hi} steps")
-                    for method in ("Pre-Cut", "Pre-Fin")]
-
-
-def construction_verdicts(lineage: pd.DataFrame, chosen: str, default: str) -> list[str]:
-    """Per lineage budget: the ``chosen`` isolation's learngene against ``default``'s, paired on the episodes."""
-    lines = []
-    for steps, part in lineage[lineage.method == "Learngene"].groupby("lineage_steps"):
-        acc = by_episode(part, "isolation")
-        lines.append(f"{steps} lineage steps: {verdict(acc[chosen], acc[default], chosen, default)}")
-    return lines
 

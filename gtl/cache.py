@@ -5,10 +5,16 @@ A result is served from disk only when everything that produced it is unchanged:
 * the settings: configs and arguments, passed to :func:`key`;
 * the data actually read: :meth:`gtl.data.ImageDataset.fingerprint` of each
   dataset (other images under ``$GTL_DATA`` mean other results);
-* the code: :func:`code_version`, a digest of the modules that compute results.
-  Comments, docstrings and formatting do not count; any real code change does,
-  and so does :data:`CACHE_VERSION`, bumped by hand when results must change
-  although the code does not look different (e.g. a dependency's behaviour).
+* the code: :func:`code_version` of the module that computes it (its *producer*):
+  a digest of that module and of every module of this package it imports, directly
+  or not, except those that cannot change a number (:data:`NOT_RESULTS`: words,
+  plots, paths, the command line). So rewording a verdict (:mod:`gtl.report`)
+  re-runs nothing, a change to the study tables (:mod:`gtl.experiments`) re-runs
+  tables but no evolution, and a change to fine-tuning (:mod:`gtl.evaluation`)
+  re-runs evolutions too, because their critics fine-tune. Comments, docstrings and
+  formatting do not count; any real code change does, and so does
+  :data:`CACHE_VERSION`, bumped by hand when results must change although the code
+  does not look different (e.g. a dependency's behaviour).
 
 Keys name the files, so a changed input simply misses: old files are never
 overwritten or replayed. :func:`cached` writes atomically (temporary file, then
@@ -33,9 +39,11 @@ import torch
 # Bump when cached results must be recomputed although no result-producing code changed.
 CACHE_VERSION = 1
 
-# The modules whose code produces results (not plotting, command line, notebooks' helpers or paths).
-RESULT_MODULES = ("data", "tasks", "models", "train", "learngene", "evolution", "population", "evaluation",
-                  "baselines", "stats", "inherit", "experiments", "questions")
+# Modules whose code cannot change a cached number: words (report), figures, paths and provenance, the command
+# line and tools, notebooks' helpers, the profiles' constants (they reach every key through the configs they set)
+# and this module (CACHE_VERSION is in every key).
+NOT_RESULTS = frozenset({"report", "plots", "paths", "provenance", "cli", "bench", "explorer", "exercises", "profiles",
+                         "cache", "fewshot", "l2l", "__init__", "__main__"})
 
 T = TypeVar("T")
 
@@ -69,28 +77,65 @@ def source_digest(source: str) -> str:
     return hashlib.sha1(ast.dump(tree).encode()).hexdigest()
 
 
+def _package() -> Path:
+    return Path(__file__).parent
+
+
 @lru_cache(maxsize=None)
-def _modules_digest() -> str:
-    """:func:`source_digest` of every result module of this package (read once per process)."""
-    package = Path(__file__).parent
-    parts = [f"{name}:{source_digest((package / f'{name}.py').read_text())}"
-             for name in RESULT_MODULES if (package / f"{name}.py").exists()]
+def _source(name: str) -> str:
+    """The source of this package's module ``name`` (read once per process)."""
+    return (_package() / f"{name}.py").read_text()
+
+
+def _imports(name: str) -> set[str]:
+    """The modules of this package that module ``name`` imports (``from .x import``, ``from . import x``),
+    except under ``if TYPE_CHECKING:`` (annotations only, no code run)."""
+    tree = ast.parse(_source(name))
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and getattr(node.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in typing_only:
+            found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+    return {m for m in found if (_package() / f"{m}.py").exists()}
+
+
+@lru_cache(maxsize=None)
+def result_modules(producer: str) -> tuple[str, ...]:
+    """``producer`` and every module of this package it imports, directly or not, less :data:`NOT_RESULTS`:
+    the code behind what ``producer`` computes."""
+    if not (_package() / f"{producer}.py").exists():
+        raise ValueError(f"no module gtl.{producer}: a producer is the module that computes a cached result")
+    seen, todo = set(), [producer]
+    while todo:
+        name = todo.pop()
+        if name not in seen and name not in NOT_RESULTS:
+            seen.add(name)
+            todo += sorted(_imports(name))
+    return tuple(sorted(seen))
+
+
+@lru_cache(maxsize=None)
+def _modules_digest(producer: str) -> str:
+    """:func:`source_digest` of each of ``producer``'s :func:`result_modules`, in one digest."""
+    parts = [f"{name}:{source_digest(_source(name))}" for name in result_modules(producer)]
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
 
-def code_version() -> str:
-    """The version of the code behind a result: its modules' digest and :data:`CACHE_VERSION`."""
-    return hashlib.sha1(f"{CACHE_VERSION}:{_modules_digest()}".encode()).hexdigest()[:10]
+def code_version(producer: str) -> str:
+    """The version of the code behind what ``producer`` computes: its modules' digest and :data:`CACHE_VERSION`."""
+    return hashlib.sha1(f"{CACHE_VERSION}:{_modules_digest(producer)}".encode()).hexdigest()[:10]
 
 
 def _jsonable(obj):
     return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else str(obj)
 
 
-def key(*parts) -> str:
-    """A 10-hex-digit key of ``parts`` (settings, dataclasses, fingerprints) and :func:`code_version`:
-    the name of a cached result, so that any changed input is a cache miss."""
-    text = json.dumps([code_version(), *parts], sort_keys=True, default=_jsonable)
+def key(*parts, producer: str) -> str:
+    """A 10-hex-digit key of ``parts`` (settings, dataclasses, fingerprints) and the :func:`code_version` of
+    ``producer`` (the module that computes the result): its name in the cache, so that any changed input is
+    a cache miss."""
+    text = json.dumps([code_version(producer), *parts], sort_keys=True, default=_jsonable)
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 

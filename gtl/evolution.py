@@ -446,7 +446,8 @@ def default_run_dir(cfg: GTLConfig, profile: str, data: str, precision: str = "f
     train in (:meth:`Runtime.precision`), so other images, changed code or bf16 get a run of
     their own instead of an old one's results.
     """
-    return runs_dir() / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{profile}-{key(cfg.key(), data, precision)}"
+    name = key(cfg.key(), data, precision, producer="evolution")
+    return runs_dir() / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{profile}-{name}"
 
 
 def _row(m: Member) -> dict:

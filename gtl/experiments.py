@@ -2,7 +2,7 @@
 
 * :func:`run_evolution` - a GTL run per (profile, dataset, arch, seed, overrides)
   and data, cached in ``runs/<dataset>-<arch>-<profile>-<run key>/``;
-* :func:`pretrained_network` - the Pre-Fin ancestor, cached beside it;
+* :func:`gtl.baselines.pretrained_network` - the Pre-Fin ancestor, cached beside it;
 * :func:`compare_methods` - Learngene vs Scratch, Pre-Fin, Layer-LG and Random-mask
   on N-way K-shot episodes, fine-tuned or untrained (instincts), on the run's
   dataset or another one, cached as a CSV keyed by both configs;
@@ -18,10 +18,9 @@ import time
 from dataclasses import replace
 
 import pandas as pd
-import torch
 
-from .cache import cached_state, cached_table, key
-from .data import ImageDataset, dataset_label, load_dataset
+from .cache import cached_table, key
+from .data import ImageDataset, load_dataset
 from .evolution import (
     Environment,
     EvolutionResult,
@@ -37,8 +36,8 @@ from .baselines import (
     from_layers,
     from_learngene,
     from_pretrained,
-    pretrain,
     pre_cut,
+    pretrained_network,
     pretrained_params,
     random_like,
     scratch,
@@ -52,21 +51,16 @@ from .evaluation import (
     instinct_on_task,
 )
 from .inherit import build, inherited_params
-from .learngene import Learngene, count_params, seeded_model
-from .models import FewShotNet, build_model
-from .paths import runs_dir
-from .population import Runtime
+from .learngene import Learngene, count_params
+from .models import build_model
+from .population import Runtime, default_device
 from .tasks import derive_seed
-from .stats import PAIRED, by_episode, clear_difference, long_rows, mean_ci95, paired_difference, paired_text, summarize
+from .stats import long_rows, summarize
 
 METHODS = ("Learngene", "Scratch", "Pre-Fin", "Pre-Cut", "Layer-LG", "Random-mask")
 PRETRAINED = ("Pre-Fin", "Pre-Cut", "Layer-LG", "Random-mask")  # the methods built from a network pre-trained first
 SCORES = {"finetune": finetune_on_task, "instinct": instinct_on_task}
 PAIR_ON = ("dataset", "split", "score", "setting")  # rows equal in these met the same episodes
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def run_evolution(profile: str = "quick", dataset: str = "miniimagenet", arch: str = "vgg11", seed: int = 0,
@@ -83,23 +77,6 @@ def run_evolution(profile: str = "quick", dataset: str = "miniimagenet", arch: s
                           data_root=data_root, device=device, progress=progress, env=env)
         except RunLockedError:  # a notebook running beside this one evolves the same run: take its result
             time.sleep(10)
-
-
-def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
-                       runtime: Runtime | None = None) -> FewShotNet:
-    """Pre-Fin's ancestor: same architecture, trained on all training classes, cached in
-    ``runs/pretrained/`` under its settings, the training images' fingerprint and the code
-    version; ``runtime`` gives its precision (see :func:`gtl.baselines.pretrain`)."""
-    device = device or default_device()
-    train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
-    name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint(),
-               (runtime or Runtime()).precision(device))
-    state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{name}.pt",
-                         lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
-                                          device, runtime).state_dict())
-    net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
-    net.load_state_dict(state)
-    return net.to(device)
 
 
 def fingerprints(result: EvolutionResult, test_set: ImageDataset, methods: tuple[str, ...] = (),
@@ -173,7 +150,7 @@ def method_episodes(result: EvolutionResult, eval_cfg: EvalConfig, split: str = 
     dataset = dataset or cfg.dataset
     test_set = load_dataset(dataset, split, data_root, cfg.image_size)
     name = key(eval_cfg, split, shots, methods, cfg.key(), score, dataset,
-               fingerprints(result, test_set, methods, data_root))
+               fingerprints(result, test_set, methods, data_root), producer="experiments")
 
     def compute() -> pd.DataFrame:
         results = evaluate_methods(result.best, cfg, eval_cfg, test_set.to(device), shots, methods, data_root,
@@ -208,7 +185,8 @@ def learning_curves(result: EvolutionResult, eval_cfg: EvalConfig, methods: tupl
     _check_methods(methods)
     cfg, device = result.config, device or default_device()
     test_set = load_dataset(cfg.dataset, split, data_root, cfg.image_size)
-    name = key(eval_cfg, methods, shots, at, split, cfg.key(), fingerprints(result, test_set, methods, data_root))
+    name = key(eval_cfg, methods, shots, at, split, cfg.key(), fingerprints(result, test_set, methods, data_root),
+               producer="experiments")
 
     def compute() -> pd.DataFrame:
         makers = method_makers(result.best, cfg, eval_cfg, methods, data_root, device)
@@ -243,7 +221,7 @@ def transfer_table(result: EvolutionResult, eval_cfg: EvalConfig, targets: list[
     A long table (one row per episode), cached; ``summarize(t, ["descendant", "setting"])``."""
     cfg, device = result.config, device or default_device()
     test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
-    name = key(eval_cfg, targets, shots, cfg.key(), fingerprints(result, test_set))
+    name = key(eval_cfg, targets, shots, cfg.key(), fingerprints(result, test_set), producer="experiments")
     return cached_table(result.run_dir / f"transfer-{name}.csv",
                         lambda: _transfer_rows(result, eval_cfg, targets, shots, test_set.to(device), device, progress))
 
@@ -291,7 +269,8 @@ def fresh_validation(result: EvolutionResult, eval_cfg: EvalConfig, data_root=No
     protocol = replace(critic_protocol(cfg), episodes=eval_cfg.episodes)
     seed = derive_seed(cfg.seed, "fresh episodes", "val")
     winners = [Learngene.load(champion_path(result.run_dir, g)) for g in range(cfg.generations)]
-    name = key(protocol, seed, cfg.key(), [w.fingerprint() for w in winners], val_set.fingerprint())
+    name = key(protocol, seed, cfg.key(), [w.fingerprint() for w in winners], val_set.fingerprint(),
+               producer="experiments")
 
     def compute() -> pd.DataFrame:
         makers = [from_learngene(w, cfg.cross_scale) for w in winners] + [scratch(cfg.arch, cfg.width)]
@@ -317,7 +296,8 @@ def selection_validity(result: EvolutionResult, eval_cfg: EvalConfig, generation
     test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
     members = [Learngene.load(member_path(result.run_dir, generation, i)) for i in range(cfg.population)]
     protocol = replace(eval_cfg, episodes=episodes)
-    name = key(protocol, generation, cfg.key(), [m.fingerprint() for m in members], test_set.fingerprint())
+    name = key(protocol, generation, cfg.key(), [m.fingerprint() for m in members], test_set.fingerprint(),
+               producer="experiments")
 
     def compute() -> pd.DataFrame:
         accs = episode_accuracies([from_learngene(m, cfg.cross_scale) for m in members], test_set.to(device),
@@ -329,64 +309,6 @@ def selection_validity(result: EvolutionResult, eval_cfg: EvalConfig, generation
             fitness=float(rows.fitness[i]), critic_accuracy=float(rows.critic_accuracy[i]),
             setting=f"{protocol.ways}-way {protocol.shots}-shot", seed=cfg.seed)])
     return cached_table(result.run_dir / f"selection-{name}.csv", compute)
-
-
-def verdict(a: list[float], b: list[float], name_a: str = "Learngene", name_b: str = "Scratch") -> str:
-    """One honest sentence comparing two methods scored on the same episodes (accuracies in
-    [0, 1], in episode order): both means with their 95% CIs, then the paired difference and
-    whether it is clear (:func:`gtl.stats.clear_difference`).
-
-    Example:
-        >>> verdict([.6, .8, .4], [.5, .7, .3])  # doctest: +ELLIPSIS
-        'Learngene 60.0 ± 22.6% vs Scratch 50.0 ± 22.6%: paired difference +10.0 ± 0.0 points ... excludes 0).'
-    """
-    (ma, ca), (mb, cb), (d, cd) = mean_ci95(a), mean_ci95(b), paired_difference(a, b)
-    tail = ("a clear difference (its 95% CI excludes 0)." if clear_difference(a, b)
-            else "not a clear difference (its 95% CI includes 0).")
-    return (f"{name_a} {100 * ma:.1f} ± {100 * ca:.1f}% vs {name_b} {100 * mb:.1f} ± {100 * cb:.1f}%: "
-            f"paired difference {100 * d:+.1f} ± {100 * cd:.1f} points over {len(a)} episodes, {tail}")
-
-
-def verdicts(episodes: pd.DataFrame, by: str | list[str], others: tuple[str, ...] = ("Scratch",),
-             method: str = "Learngene") -> list[str]:
-    """One :func:`verdict` line per group of ``by`` in a long table and per method in ``others``
-    present there, ``method`` against it on the group's episodes."""
-    lines = []
-    for group, rows in episodes.groupby(by, sort=False):
-        acc = by_episode(rows)  # refuses a group that is more than one cell: add the column that tells them apart
-        label = ", ".join(map(str, group)) if isinstance(group, tuple) else str(group)
-        lines += [f"{label}: {verdict(acc[method], acc[o], method, o)}" for o in others if o in acc and method in acc]
-    return lines
-
-
-# ------------------------------------------------------------ paper claims and tables
-
-# The only numbers of the paper we know (its abstract): the learngene's share of the
-# parameters and its improvement over training from scratch.
-PAPER_CLAIMS = {
-    "learngene_fraction": 0.20,
-    "improvement_over_scratch": {"cifar-fs": 12.0, "miniimagenet": 16.0},
-    "source": "arXiv 2401.08139, abstract",
-}
-
-
-def format_table(results: pd.DataFrame, profile: str, claim: bool = True) -> pd.DataFrame:
-    """A :func:`compare_methods` table for people: accuracy and CI in %, the paired difference
-    with Scratch on the same episodes (points ± 95% CI, bold when clear), parameters, the
-    episodes and seed behind each number, and (``claim``) the paper's improvement beside the
-    learngene where the abstract gives one."""
-    rows = []
-    for r in results.itertuples():
-        paper = PAPER_CLAIMS["improvement_over_scratch"].get(r.dataset) if claim else None
-        rows.append({"dataset": r.dataset, "image size": int(r.image_size), "method": r.method,
-                     "setting": r.setting, "accuracy (%)": round(100 * r.mean, 2),
-                     "95% CI (±)": round(100 * r.ci95, 2),
-                     PAIRED: paired_text(r.diff, r.diff_ci95, r.clear),
-                     "params transferred": int(r.params_transferred),
-                     "share of params (%)": round(100 * r.params_fraction, 1),
-                     "episodes": int(r.episodes), "seed": int(r.seed), "profile": profile,
-                     "paper (abstract)": f"+{paper:.0f} vs Scratch" if paper and r.method == "Learngene" else ""})
-    return pd.DataFrame(rows)
 
 
 # The ablations (paper: reported but not known; ours: one genetic ingredient removed at a time).

@@ -19,7 +19,8 @@ from .learngene import kernel_masks
 from .models import build_model
 from .paths import figures_dir
 from .provenance import describe, note_written
-from .stats import PAIRED, paired_text
+from .stats import PAIRED
+from .report import paired_text
 
 PALETTE = {"Learngene": "#1b7837", "Scratch": "#878787", "Pre-Fin": "#2166ac", "Pre-Cut": "#5e3c99",
            "Layer-LG": "#92c5de",
@@ -96,7 +97,7 @@ def study_episodes(name: str, profile: str, compute) -> pd.DataFrame:
 def percent_table(results: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """A :func:`gtl.stats.summarize` table for people: ``mean``/``ci95`` in [0, 1] -> "accuracy (%)"
     and "95% CI (±)" rounded to 2 decimals, and the paired difference with Scratch as text
-    (:func:`gtl.stats.paired_text`); ``columns`` picks and orders the columns (default: all)."""
+    (:func:`gtl.report.paired_text`); ``columns`` picks and orders the columns (default: all)."""
     out = results.assign(**{"accuracy (%)": (100 * results["mean"]).round(2),
                             "95% CI (±)": (100 * results["ci95"]).round(2)}).drop(columns=["mean", "ci95"])
     if "diff" in out:

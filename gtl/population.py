@@ -39,6 +39,11 @@ CHANNELWISE = (nn.ReLU, nn.LeakyReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvg
                nn.Identity, nn.Flatten, nn.Sequential)
 
 
+def default_device() -> str:
+    """Where to compute when nobody says: the GPU when there is one, else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @dataclass(frozen=True)
 class Runtime:
     """How to train populations: not a hyper-parameter (results agree to float tolerance,

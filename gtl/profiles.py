@@ -17,9 +17,12 @@ import os
 PROFILES = ("smoke", "quick", "paper")
 
 # Values chosen on validation classes by notebooks/12_protocol_choice.ipynb (gtl.protocol, by rules written
-# before the run; docs/decisions.md #17). Every preset uses them; tests/test_protocol.py checks them against the
-# table that notebook wrote (figures/protocol_choice_quick_miniimagenet.csv). They reach every cache key
-# through the configs they set, so this module is not one of gtl.cache.RESULT_MODULES.
+# before the run; docs/decisions.md #17), in its run of commit CHOSEN_AT. Every preset uses them;
+# tests/test_protocol.py checks them against the table that run stored (figures/protocol_choice_quick_miniimagenet.csv,
+# its provenance in figures/provenance.csv), never against a fresh rerun: on another CPU type the same rule picked
+# another isolation, so a rerun is another draw, for people to weigh. They reach every cache key through the
+# configs they set, so this module is in none of gtl.cache's code digests.
+CHOSEN_AT = "50a3b92"
 CHOSEN_ISOLATION = {"cross_scale": 0.0, "closed_circuit": False}  # "cut at birth" (decision #16)
 CHOSEN_QUESTION_STEPS = 10  # fine-tuning steps of the open-question notebooks in the quick profile
 

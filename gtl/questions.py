@@ -27,7 +27,6 @@ from .evaluation import EvalConfig, evaluate
 from .learngene import ChannelMasks, count_params, extract, masked_fraction, seeded_model, top_channels
 from .models import FewShotNet
 from .profiles import CHOSEN_QUESTION_STEPS
-from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
 # Learngene sizes to test, as shares of the parameters; the paper's is ~20% (abstract).
 SIZE_FRACTIONS = (0.02, 0.05, 0.10, 0.20, 0.30, 0.45, 0.60)
@@ -90,7 +89,7 @@ def size_sweep(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[f
     run's folder; :data:`SIZE_PAIR_ON` pairs its rows."""
     cfg, device = result.config, device or default_device()
     test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
-    name = key(eval_cfg, fractions, shots, scores, cfg.key(), fingerprints(result, test_set))
+    name = key(eval_cfg, fractions, shots, scores, cfg.key(), fingerprints(result, test_set), producer="questions")
     return cached_table(result.run_dir / f"sizes-{name}.csv",
                         lambda: _size_rows(result, eval_cfg, fractions, shots, scores, test_set.to(device), device,
                                            progress))
@@ -191,45 +190,3 @@ def vit_comparison(profile: str, dataset: str, seed: int, eval_cfg: EvalConfig, 
     return pd.concat(tables, ignore_index=True), vit
 
 
-def _pct(acc: list[float]) -> str:
-    mean, ci = mean_ci95(acc)
-    return f"{100 * mean:.1f} ± {100 * ci:.1f}%"
-
-
-def size_summary(episodes: pd.DataFrame) -> list[str]:
-    """Plain sentences on a :func:`size_sweep` long table: which sizes beat Scratch (paired
-    95% CI above 0, :func:`gtl.stats.clear_difference`), the best size, the paper's size against it."""
-    lines = []
-    for score, rows in episodes.groupby("score", sort=False):
-        acc = by_episode(rows, ["method", "target_fraction"])
-        sc = next(a for (m, _), a in acc.items() if m == "Scratch")
-        lg = {f: a for (m, f), a in acc.items() if m == "Learngene"}
-        steps = int(rows.finetune_steps.iloc[0])
-        label = "no learning (instincts)" if score == "instinct" else f"after {steps} steps"
-        above = [f"{100 * f:g}%" for f, a in lg.items() if paired_difference(a, sc)[0] > 0 and clear_difference(a, sc)]
-        best = max(lg, key=lambda f: mean_ci95(lg[f])[0])
-        line = (f"{label}: Scratch {_pct(sc)}; learngenes clearly above it (paired): {', '.join(above) or 'none'}; "
-                f"best size {100 * best:g}% ({_pct(lg[best])})")
-        if PAPER_SIZE in lg and best != PAPER_SIZE:
-            d, ci = paired_difference(lg[PAPER_SIZE], lg[best])
-            line += (f"; the paper's 20%: {_pct(lg[PAPER_SIZE])}, {100 * d:+.1f} ± {100 * ci:.1f} points from the best"
-                     + (" (clear)" if clear_difference(lg[PAPER_SIZE], lg[best]) else " (not clear)"))
-        lines.append(line + ".")
-    return lines
-
-
-def sensitivity_summary(episodes: pd.DataFrame) -> list[str]:
-    """Per hyper-parameter: which values differ clearly from the base run, paired on the same episodes."""
-    lines = []
-    for factor, rows in episodes[episodes.factor != "Scratch"].groupby("factor", sort=False):
-        values = by_episode(rows, "value")
-        base_value = rows[rows.is_base].value.iloc[0]
-        base = values[base_value]
-        means = [mean_ci95(a)[0] for a in values.values()]
-        apart = [f"{v:g}" if isinstance(v, float) else str(v) for v, a in values.items()
-                 if v != base_value and clear_difference(a, base)]
-        lines.append(f"{factor}: accuracies span {100 * (max(means) - min(means)):.1f} points over {len(values)} "
-                     f"values; " + (f"clearly different from the base ({base_value}), paired: {', '.join(apart)}."
-                                    if apart else f"no value clearly different from the base ({base_value}), "
-                                                  f"paired on the same episodes: no measurable effect at this budget."))
-    return lines

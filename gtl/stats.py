@@ -187,14 +187,6 @@ def summarize(episodes: pd.DataFrame, pair_on: Sequence[str] = (), baseline: str
     return pd.DataFrame(out)
 
 
-def paired_text(diff: float, ci: float, clear: bool) -> str:
-    """``+1.2 ± 2.0`` (points) for a paired difference in [0, 1] units; bold when clear; blank for NaN."""
-    if pd.isna(diff):
-        return ""
-    text = f"{100 * diff:+.1f} ± {100 * ci:.1f}"
-    return f"**{text}**" if clear else text
-
-
 def long_rows(accuracies: Sequence[float], **columns) -> list[dict]:
     """One long-table row per episode: ``columns`` (what names the cell) + episode + accuracy."""
     return [{**columns, "episode": e, "accuracy": float(a)} for e, a in enumerate(accuracies)]

@@ -35,7 +35,8 @@ from gtl import learngene as L
 from gtl.data import load_dataset
 from gtl.evolution import GTLConfig, Environment, live, score, tournament, mutate
 from gtl.exercises import ask, check, solution
-from gtl.experiments import ABLATION_BUDGET, default_device, run_evolution, verdict
+from gtl.experiments import ABLATION_BUDGET, default_device, run_evolution
+from gtl.report import verdict
 from gtl.baselines import from_learngene, scratch
 from gtl.evaluation import EvalConfig, evaluate
 from gtl.models import build_model, channel_groups

@@ -27,7 +27,8 @@ arch = "vgg11"
 import dataclasses
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import fresh_validation, run_evolution, reference_lines, verdict
+from gtl.experiments import fresh_validation, run_evolution, reference_lines
+from gtl.report import verdict
 from gtl.stats import by_episode, summarize
 from gtl.evolution import GTLConfig
 from gtl.evaluation import EvalConfig

@@ -38,7 +38,8 @@ arch = "vgg11"
 # %% tags=["nbval-check-output"]
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import METHODS, PAIR_ON, PAPER_CLAIMS, run_evolution, method_episodes, format_table, verdicts
+from gtl.experiments import METHODS, PAIR_ON, run_evolution, method_episodes
+from gtl.report import PAPER_CLAIMS, format_table, verdicts
 from gtl.evaluation import EvalConfig
 from gtl.plots import plot_results, save_episodes, save_figure, save_table
 from gtl.stats import gain_shares, summarize

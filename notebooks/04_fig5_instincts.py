@@ -25,8 +25,9 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from gtl.data import load_dataset, class_examples
 from gtl.evolution import GTLConfig
-from gtl.experiments import METHODS, PAIR_ON, run_evolution, method_episodes, format_table, pretrained_network, verdicts
-from gtl.baselines import from_learngene, scratch
+from gtl.experiments import METHODS, PAIR_ON, run_evolution, method_episodes
+from gtl.report import format_table, verdicts
+from gtl.baselines import from_learngene, pretrained_network, scratch
 from gtl.evaluation import EvalConfig, activation_maps
 from gtl.plots import plot_activation_maps, plot_results, save_episodes, save_figure, save_table
 from gtl.stats import summarize

@@ -24,11 +24,13 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import run_evolution, scalability_targets, transfer_table, verdicts
+from gtl.experiments import run_evolution, scalability_targets, transfer_table
+from gtl.report import verdicts
 from gtl.evaluation import EvalConfig
 from gtl.inherit import mapping_table
 from gtl.plots import plot_results, save_episodes, save_figure, save_table
-from gtl.stats import PAIRED, paired_text, summarize
+from gtl.stats import PAIRED, summarize
+from gtl.report import paired_text
 
 tag = f"{profile}_{dataset}"
 progress = profile == "paper"

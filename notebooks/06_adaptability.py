@@ -21,7 +21,8 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import PAIR_ON, run_evolution, method_episodes, format_table, verdicts
+from gtl.experiments import PAIR_ON, run_evolution, method_episodes
+from gtl.report import format_table, verdicts
 from gtl.evaluation import EvalConfig
 from gtl.plots import plot_results, save_episodes, save_figure, save_table
 from gtl.stats import summarize

@@ -34,7 +34,8 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import ABLATIONS, ABLATION_BUDGET, ablation_table, verdicts
+from gtl.experiments import ABLATIONS, ABLATION_BUDGET, ablation_table
+from gtl.report import verdicts
 from gtl.stats import PAIRED, summarize
 from gtl.evaluation import EvalConfig
 from gtl.plots import percent_table, plot_results, save_episodes, save_figure, save_table

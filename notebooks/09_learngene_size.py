@@ -25,7 +25,8 @@ arch = "vgg11"
 import matplotlib.pyplot as plt
 from gtl.experiments import default_device, run_evolution
 from gtl.plots import percent_table, plot_size_sweep, save_figure, save_table, study_episodes
-from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, SIZE_PAIR_ON, question_protocol, size_summary, size_sweep
+from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, SIZE_PAIR_ON, question_protocol, size_sweep
+from gtl.report import size_summary
 from gtl.stats import PAIRED, summarize
 
 device = device or default_device()

@@ -22,7 +22,8 @@ import matplotlib.pyplot as plt
 from gtl.experiments import ABLATION_BUDGET, default_device
 from gtl.plots import percent_table, plot_sensitivity, save_figure, save_table, study_episodes
 from gtl.stats import summarize
-from gtl.questions import SENSITIVITY, question_protocol, sensitivity_summary, sensitivity_table
+from gtl.questions import SENSITIVITY, question_protocol, sensitivity_table
+from gtl.report import sensitivity_summary
 
 device = device or default_device()
 tag = f"{profile}_{dataset}"

@@ -26,7 +26,8 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
-from gtl.experiments import default_device, verdicts
+from gtl.experiments import default_device
+from gtl.report import verdicts
 from gtl.explorer import plot_masks
 from gtl.paths import figures_dir
 from gtl.plots import percent_table, plot_results, save_figure, save_table, study_episodes
@@ -70,7 +71,7 @@ if "vit" in runs:
     save_figure(fig, f"fig_vit_learngene_{tag}")
     plt.show()
 else:  # the tables were read, not computed: the masks as `make studies` drew them
-    from IPython.display import Image
+    from IPython.display import Image, display
     display(Image(filename=str(figures_dir() / f"fig_vit_learngene_{tag}.png")))
 
 # %%

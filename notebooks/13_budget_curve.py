@@ -33,8 +33,8 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
-from gtl.budget import (BUDGETS, PRETRAIN_STEPS, answer, construction_verdicts, gaps, lineage_curve,
-                        pretraining_curve)
+from gtl.budget import BUDGETS, PRETRAIN_STEPS, gaps, lineage_curve, pretraining_curve
+from gtl.report import answer, construction_verdicts
 from gtl.evaluation import EvalConfig
 from gtl.plots import plot_budget_curve, save_figure, save_table, study_episodes
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of

@@ -28,8 +28,8 @@ compute = profile != "quick" or os.environ.get("GTL_BUDGET_LONG") == "1"  # `mak
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from gtl.budget import (BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, answer, construction_verdicts, gaps, in_points,
-                        lineage_curve, pretraining_curve)
+from gtl.budget import BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, gaps, lineage_curve, pretraining_curve
+from gtl.report import answer, construction_verdicts, in_points
 from gtl.evolution import GTLConfig
 from gtl.evaluation import EvalConfig
 from gtl.paths import figures_dir

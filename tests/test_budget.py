@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gtl.budget import (BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, answer, change_text,
-                        construction_verdicts, gap_change, gaps, in_points)
+from gtl.budget import BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, gap_change, gaps
+from gtl.report import answer, change_text, construction_verdicts, in_points
 from gtl.profiles import PROFILES
 from gtl.stats import long_rows
 

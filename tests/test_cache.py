@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+import gtl.baselines as baselines
 import gtl.cache as cache
 import gtl.evolution as evo
 import gtl.experiments as ex
@@ -88,46 +89,70 @@ def test_docstrings_comments_and_formatting_do_not_change_the_code_digest():
     assert cache.source_digest(SOURCE) != cache.source_digest(SOURCE + 'NAME = "a string, not a docstring"\n')
 
 
+def _clear():
+    for f in (cache._source, cache.result_modules, cache._modules_digest):
+        f.cache_clear()
+
+
 @pytest.fixture
 def fake_package(tmp_path, monkeypatch):
-    """``code_version`` reading the modules of a package of our own in ``tmp_path``."""
+    """``code_version`` reading the modules of a package of our own in ``tmp_path``: ``evolution`` imports
+    ``train`` (and, for annotations only, ``experiments``), ``experiments`` imports ``evolution`` and
+    ``report``, ``report`` imports ``experiments``."""
     (tmp_path / "train.py").write_text(SOURCE)
-    (tmp_path / "plots.py").write_text(SOURCE)
+    (tmp_path / "evolution.py").write_text("from typing import TYPE_CHECKING\nfrom .train import f\n"
+                                           "if TYPE_CHECKING:\n    from .experiments import g\n")
+    (tmp_path / "experiments.py").write_text("from . import evolution\nfrom .report import h\n" + SOURCE)
+    (tmp_path / "report.py").write_text("from .experiments import f\n" + SOURCE)
     monkeypatch.setattr(cache, "__file__", str(tmp_path / "cache.py"))
-    cache._modules_digest.cache_clear()
+    _clear()
     yield tmp_path
-    cache._modules_digest.cache_clear()
+    _clear()
 
 
-def _version_after(package: Path, module: str, source: str) -> str:
+def _versions_after(package: Path, module: str, source: str) -> tuple[str, str]:
+    """The code versions of what ``evolution`` and ``experiments`` compute once ``module`` reads ``source``."""
     (package / module).write_text(source)
-    cache._modules_digest.cache_clear()
-    return cache.code_version()
+    _clear()
+    return cache.code_version("evolution"), cache.code_version("experiments")
 
 
-def test_code_version_follows_the_result_modules_code_only(fake_package):
-    base = cache.code_version()
-    assert _version_after(fake_package, "train.py", SAME_CODE) == base
-    assert _version_after(fake_package, "plots.py", SOURCE.replace("2 * x", "3 * x")) == base  # plots: no results
-    assert _version_after(fake_package, "train.py", SOURCE.replace("2 * x", "3 * x")) != base
+def test_a_producer_is_keyed_by_the_code_it_imports_less_the_words(fake_package):
+    assert cache.result_modules("evolution") == ("evolution", "train")  # not what it names for annotations
+    assert cache.result_modules("experiments") == ("evolution", "experiments", "train")  # not report
+    run, table = _versions_after(fake_package, "train.py", SOURCE)
+    assert _versions_after(fake_package, "train.py", SAME_CODE) == (run, table)  # docstrings and comments
+    assert _versions_after(fake_package, "report.py", SOURCE.replace("2 * x", "3 * x")) == (run, table)  # rewording
+    new_run, new_table = _versions_after(fake_package, "experiments.py", "from . import evolution\ndef f(x):\n    "
+                                                                         "return 3 * x\n")
+    assert new_run == run and new_table != table  # a study table's code: its tables re-run, no evolution
+    new_run, new_table = _versions_after(fake_package, "train.py", SOURCE.replace("2 * x", "3 * x"))
+    assert new_run != run and new_table != table  # training: everything that trains re-runs
+    with pytest.raises(ValueError, match="no module gtl.nothing"):
+        cache.result_modules("nothing")
 
 
-def test_the_result_modules_exist():
-    package = Path(cache.__file__).parent
-    assert all((package / f"{m}.py").exists() for m in cache.RESULT_MODULES)
+def test_the_real_producers_leave_out_words_plots_and_the_command_line():
+    _clear()
+    for producer in ("evolution", "baselines", "experiments", "questions"):
+        modules = cache.result_modules(producer)
+        assert producer in modules and not set(modules) & {"report", "plots", "cli", "paths", "provenance"}
+    assert "experiments" not in cache.result_modules("evolution")  # a study's code never re-runs an evolution
+    assert "evaluation" not in cache.result_modules("baselines")  # nor fine-tuning a pre-training
 
 
 def test_a_bumped_cache_version_changes_every_key(monkeypatch):
-    version, k = cache.code_version(), cache.key("settings", 1)
-    assert cache.key("settings", 1) == k and cache.key("settings", 2) != k
+    version, k = cache.code_version("evolution"), cache.key("settings", 1, producer="evolution")
+    assert cache.key("settings", 1, producer="evolution") == k and cache.key("settings", 2, producer="evolution") != k
     monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
-    assert cache.code_version() != version and cache.key("settings", 1) != k
+    _clear()
+    assert cache.code_version("evolution") != version and cache.key("settings", 1, producer="evolution") != k
 
 
 def test_keys_read_dataclasses_by_their_fields():
-    assert cache.key(EVAL) == cache.key(EVAL)
-    assert cache.key(EVAL) != cache.key(EvalConfig(ways=5, shots=2, queries=2, episodes=2,
-                                                   finetune=EVAL.finetune, pretrain=EVAL.pretrain))
+    assert cache.key(EVAL, producer="experiments") == cache.key(EVAL, producer="experiments")
+    assert cache.key(EVAL, producer="experiments") != cache.key(EvalConfig(
+        ways=5, shots=2, queries=2, episodes=2, finetune=EVAL.finetune, pretrain=EVAL.pretrain), producer="experiments")
 
 
 # ------------------------------------------------------------ cached files
@@ -290,10 +315,10 @@ def test_a_truncated_table_is_recomputed(result, tmp_path, runs, monkeypatch):
 
 
 def test_the_pretrained_network_is_cached_per_training_images(tmp_path, runs, monkeypatch):
-    trained, pretrain = [], ex.pretrain
-    monkeypatch.setattr(ex, "pretrain", lambda *a, **k: trained.append(a[2].name) or pretrain(*a, **k))
-    a = ex.pretrained_network(CFG, EVAL, fake_root(tmp_path, "a"), "cpu")
-    again = ex.pretrained_network(CFG, EVAL, fake_root(tmp_path, "same"), "cpu")
+    trained, pretrain = [], baselines.pretrain
+    monkeypatch.setattr(baselines, "pretrain", lambda *a, **k: trained.append(a[2].name) or pretrain(*a, **k))
+    a = baselines.pretrained_network(CFG, EVAL, fake_root(tmp_path, "a"), "cpu")
+    again = baselines.pretrained_network(CFG, EVAL, fake_root(tmp_path, "same"), "cpu")
     assert len(trained) == 1 and all(torch.equal(a.state_dict()[k], v) for k, v in again.state_dict().items())
-    ex.pretrained_network(CFG, EVAL, fake_root(tmp_path, "b", changed="n00400000007.jpg"), "cpu")
+    baselines.pretrained_network(CFG, EVAL, fake_root(tmp_path, "b", changed="n00400000007.jpg"), "cpu")
     assert len(trained) == 2 and len(list((runs / "pretrained").glob("*.pt"))) == 2

@@ -9,7 +9,7 @@ from _helpers import tiny_config
 from gtl.evolution import EvolutionResult
 from gtl.evaluation import EvalConfig
 from gtl.learngene import extract, random_channels, seeded_model
-from gtl.stats import PAIRED, long_rows, paired_difference, summarize
+from gtl.stats import paired_difference, summarize
 from gtl.train import TrainConfig
 
 EVAL = EvalConfig(ways=5, shots=1, queries=2, episodes=2, finetune=TrainConfig(steps=2, batch_size=5),
@@ -131,20 +131,6 @@ def test_scalability_targets_go_deeper_wider_and_across():
     assert all(t != ("vgg11", 0.25) for t in quick)  # never the ancestor itself
 
 
-def test_format_table_puts_the_paper_beside_the_learngene():
-    df = pd.DataFrame([dict(method=m, mean=v, ci95=0.02, episodes=60, ways=5, shots=5, seed=0,
-                            params_transferred=p, setting="5-way 5-shot", dataset="miniimagenet", image_size=32,
-                            params_fraction=f, diff=d, diff_ci95=0.01, clear=c)
-                       for m, v, p, f, d, c in [("Learngene", 0.5, 10, 0.2, 0.1, True),
-                                                ("Scratch", 0.4, 0, 0.0, float("nan"), False)]])
-    t = ex.format_table(df, "quick")
-    lg, sc = t.iloc[0], t.iloc[1]
-    assert lg[PAIRED] == "**+10.0 ± 1.0**" and sc[PAIRED] == ""
-    assert lg["paper (abstract)"] == "+16 vs Scratch" and sc["paper (abstract)"] == ""
-    assert lg["accuracy (%)"] == 50.0 and lg["share of params (%)"] == 20.0
-    assert (ex.format_table(df, "quick", claim=False)["paper (abstract)"] == "").all()
-
-
 @pytest.mark.slow
 def test_learning_curves_are_cached_per_method_and_step(result, data_root, monkeypatch):
     df = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
@@ -159,24 +145,6 @@ def test_learning_curves_are_cached_per_method_and_step(result, data_root, monke
     again = ex.learning_curves(result, EVAL, ("Learngene", "Scratch"), shots=1, at=(0, 1, 2), data_root=data_root,
                                device="cpu", progress=False)
     pd.testing.assert_frame_equal(again, df, check_dtype=False)
-
-
-def test_verdicts_one_line_per_group_and_baseline_paired():
-    rows = []
-    for s in ("1-shot", "5-shot"):
-        for m, shift in (("Learngene", 0.1), ("Scratch", 0.0), ("Pre-Fin", 0.2)):
-            rows += long_rows([0.3 + shift, 0.5 + shift, 0.4 + shift], method=m, setting=s)
-    lines = ex.verdicts(pd.DataFrame(rows), "setting", ("Scratch", "Pre-Fin", "MAML"))
-    assert len(lines) == 4 and lines[0].startswith("1-shot: Learngene 50.0")
-    assert "paired difference +10.0 ± 0.0 points over 3 episodes, a clear difference" in lines[0]
-    assert "-10.0 ± 0.0 points" in lines[1]
-    with pytest.raises(ValueError, match="several rows for one episode"):
-        ex.verdicts(pd.DataFrame(rows).assign(run="one"), "run", ("Scratch",))  # two settings in one group
-
-
-def test_verdict_is_not_clear_when_the_paired_ci_straddles_zero():
-    line = ex.verdict([0.6, 0.3, 0.5], [0.5, 0.4, 0.45], "A", "B")
-    assert "not a clear difference (its 95% CI includes 0)" in line
 
 
 @pytest.fixture(scope="module")

@@ -164,19 +164,53 @@ def test_reproduce_compares_tables_exactly_or_within_a_band():
 
 
 def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):
+    from gtl import provenance
     reproduce = _tool("reproduce")
     snap, figs = tmp_path / "snap", tmp_path / "figs"
     snap.mkdir(), figs.mkdir()
     table = pd.DataFrame({"method": ["A"], "mean": [0.5]})
-    for name in ("kept.csv", "bench_cpu.csv", "lost.csv", "stale.csv"):
+    for name in ("kept.csv", "bench_cpu.csv", "lost.csv", "stale.csv", "study.csv"):
         table.to_csv(snap / name, index=False)
+    provenance.record(["kept.csv", "lost.csv", "stale.csv"], "02_fewshot_table.ipynb", "quick", "0", 1.0, snap)
+    provenance.record(["study.csv"], "13_budget_curve.ipynb", "quick", "0", 1.0, snap)
     table.to_csv(figs / "stale.csv", index=False)  # an old file, from before the run
     since = time.time() + 1
     table.assign(mean=0.6).to_csv(figs / "kept.csv", index=False)
     os.utime(figs / "kept.csv", (since + 1, since + 1))
     report = reproduce.compare(snap, figs, 0, 0, since)
-    assert dict(zip(report.table, report.status)) == {"bench_cpu.csv": "not rewritten by make figures",
-                                                      "kept.csv": "DRIFT", "lost.csv": "NOT WRITTEN",
-                                                      "stale.csv": "NOT WRITTEN"}
+    assert dict(zip(report.table, report.status)) == {
+        "bench_cpu.csv": "not rewritten by make figures", "kept.csv": "DRIFT", "lost.csv": "NOT WRITTEN",
+        "stale.csv": "NOT WRITTEN", "study.csv": "read, not recomputed (make studies)"}
+    assert dict(zip(report.table, report.level))["kept.csv"] == "exact"  # made on this CPU type
     text = reproduce.report(report, "quick", 0, 0, None, snap)
-    assert "tolerance: exact" in text and "not rewritten: 3" in text and "a comparison only" in text
+    assert "tolerance: exact" in text and "failed: 3" in text and "a comparison only" in text
+    assert "1 at the exact level" in text and "read, not recomputed (the studies; `make studies`): 1" in text
+
+
+def _episodes(shift: float, scratch: float = 0.0) -> pd.DataFrame:
+    rows = [{"method": m, "setting": "5-shot", "episode": e, "accuracy": a}
+            for m, base in (("Learngene", 0.5 + shift), ("Scratch", 0.4 + scratch), ("Pre-Fin", 0.6))
+            for e, a in enumerate([base, base + 0.1, base - 0.05])]
+    return pd.DataFrame(rows)
+
+
+def test_reproduce_on_another_cpu_type_checks_the_conclusions(tmp_path):
+    from gtl import provenance
+    reproduce = _tool("reproduce")
+    snap, figs = tmp_path / "snap", tmp_path / "figs"
+    snap.mkdir(), figs.mkdir()
+    name = "t_episodes.csv"
+    _episodes(0.0).to_csv(snap / name, index=False)
+    provenance.record([name], "02_fewshot_table.ipynb", "quick", "0", 1.0, snap)
+    provenance.read(snap).assign(isa="another").to_csv(snap / provenance.FILE, index=False)
+
+    def status(new: pd.DataFrame) -> tuple[str, str]:
+        new.to_csv(figs / name, index=False)
+        row = reproduce.compare(snap, figs, 0, 0).set_index("table").loc[name]
+        return row.level, row.status
+    assert status(_episodes(0.0)) == ("conclusions", "ok")
+    assert status(_episodes(0.02, scratch=0.01)) == ("conclusions", "ok")  # within the band, same verdicts
+    assert status(_episodes(0.0, scratch=0.03)) == ("conclusions", "CHANGED")  # Scratch beyond the band
+    assert status(_episodes(-0.2)) == ("conclusions", "CHANGED")  # Learngene's verdict flipped
+    c = reproduce.conclusions(_episodes(0.0), _episodes(-0.2))
+    assert c["flipped"] == 1 and c["where"].startswith("Learngene")

@@ -75,13 +75,20 @@ def test_isolation_of_a_config():
 
 
 def test_the_codes_values_are_the_ones_chosen_on_validation_classes():
-    """gtl.profiles' chosen values match the table notebook 12 wrote (quick profile): nobody changed
-    one without rerunning the choice, and the presets use them."""
+    """gtl.profiles' chosen values match the table notebook 12 stored when they were chosen (quick profile,
+    commit CHOSEN_AT): nobody changed one without rerunning the choice, and the presets use them. A table from
+    a later rerun of notebook 12 (`make studies`, maybe on another CPU type) is another draw: skipped, said."""
     from pathlib import Path
 
-    from gtl.profiles import CHOSEN_ISOLATION, CHOSEN_QUESTION_STEPS
+    from gtl import provenance
+    from gtl.profiles import CHOSEN_AT, CHOSEN_ISOLATION, CHOSEN_QUESTION_STEPS
     from gtl.questions import question_protocol
-    table = Path(__file__).resolve().parents[1] / "figures" / "protocol_choice_quick_miniimagenet.csv"
+    figures = Path(__file__).resolve().parents[1] / "figures"
+    table = figures / "protocol_choice_quick_miniimagenet.csv"
+    made = provenance.read(figures).set_index("table").commit.get(table.name)
+    if made != CHOSEN_AT:
+        pytest.skip(f"{provenance.describe(table.name, figures)}: a rerun of notebook 12, not the run the constants "
+                    f"were chosen in ({CHOSEN_AT}); compare its choice with gtl.profiles by hand")
     choice = pd.read_csv(table).set_index("value").chosen
     assert ISOLATIONS[choice["isolation"]] == CHOSEN_ISOLATION
     assert int(choice["question finetune steps"]) == CHOSEN_QUESTION_STEPS

@@ -11,6 +11,7 @@ import torch
 import gtl.questions as q
 from _helpers import tiny_config
 from gtl import evolution as evo
+from gtl import report
 from gtl import explorer as ex
 from gtl.exercises import EXERCISES, ask, check, solution
 from gtl.evaluation import EvalConfig
@@ -177,7 +178,7 @@ def test_question_protocol_is_short_in_quick_only():
 
 
 def test_size_summary_says_which_sizes_beat_scratch():
-    lines = q.size_summary(_sweep())
+    lines = report.size_summary(_sweep())
     assert len(lines) == 2 and lines[0].startswith("no learning") and lines[1].startswith("after 10 steps")
     assert "clearly above it (paired): 20%, 60%;" in lines[0] and "best size 60%" in lines[0]
     assert "the paper's 20%: 39.3 ± 8.6%, -3.5 ± 0.4 points from the best (clear)" in lines[0]
@@ -195,7 +196,7 @@ def test_sensitivity_summary_and_plot():
         rows += long_rows([a + d for a, d in zip(SCRATCH, shifts)], factor=factor, value=value, is_base=is_base,
                           method="Learngene", setting="5-shot")
     episodes = pd.DataFrame(rows)
-    lines = q.sensitivity_summary(episodes)
+    lines = report.sensitivity_summary(episodes)
     assert lines[0].startswith("mutation_rate: accuracies span 0.3 points") and "no measurable effect" in lines[0]
     assert "clearly different from the base (6), paired: 3" in lines[1]
     assert len(plot_sensitivity(summarize(episodes, ["setting"])).axes) == 2

@@ -13,9 +13,10 @@ import dataclasses
 
 import numpy as np
 
-from gtl.stats import (by_episode, clear_difference, gain_shares, long_rows, mean_ci95, paired_difference, paired_text,
+from gtl.stats import (by_episode, clear_difference, gain_shares, long_rows, mean_ci95, paired_difference,
                        rank_correlation, seed_episode_bootstrap, seed_gaps, seed_interval, seed_table, share_of_gain,
                        share_over_seeds, summarize, t95)
+from gtl.report import paired_text
 
 
 def test_mean_ci95_by_hand():

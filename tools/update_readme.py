@@ -1,31 +1,60 @@
-"""Write the README's results from the files the notebooks wrote (figures/*.csv, *.md).
+"""Write the generated blocks of README.md and docs/*.md from committed files.
 
-Five sections, each between markers: the plain-words headline (paired
-differences computed from the per-episode CSVs), the map paper item ->
-notebook -> output files with our quick-profile numbers beside the paper's,
-the main result tables copied verbatim and the summary of the last `make
-reproduce` (figures/reproduce.md; all four in README.md), and the benchmarks
-(figures/bench_*.csv, in docs/speed.md). Every number in them is read from a file a run wrote.
+Each block sits between ``<!-- NAME:BEGIN -->`` and ``<!-- NAME:END -->``; everything outside the
+markers is written by hand. Every number in a block is read from a file a run wrote (``figures/``)
+or computed here from one; every sentence that turns numbers into words comes from :mod:`gtl.report`.
+
+- README.md: MAINJOB (the time of the main job, from ``figures/reproduce.md``), SUMMARY (the
+  headline table, from the per-episode CSVs), NOTEBOOKS (the notebooks' titles, and whether
+  ``make figures`` computes or reads them: ``tools/notebooks.py``), CHOICES (the headings of
+  ``docs/decisions.md``).
+- docs/results.md: HEADLINE (the results in plain words), MAP (paper item -> notebook -> output, with
+  our numbers), RESULTS (the main tables, verbatim), REPRODUCE (the last ``make reproduce``).
+- docs/usage.md: FOLDER (the worked example on class folders).
+- docs/speed.md: BENCH (the benchmarks).
 """
+import re
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from gtl.budget import BUDGETS, gap_change
-from gtl.questions import sensitivity_summary, size_summary
-from gtl.stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference, paired_text
+from gtl import provenance
+from gtl.budget import BUDGETS
+from gtl.report import (PAPER_CLAIMS, answer, paired_text, sensitivity_summary, size_summary, verdict,
+                        verdicts)
+from gtl.stats import PAIRED, by_episode, clear_difference, paired_difference
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from notebooks import STUDIES  # noqa: E402  (tools/notebooks.py: the notebooks `make figures` only reads)
+
 FIG = ROOT / "figures"
-BEGIN, END = "<!-- RESULTS:BEGIN -->", "<!-- RESULTS:END -->"
-MAP_BEGIN, MAP_END = "<!-- MAP:BEGIN -->", "<!-- MAP:END -->"
-BENCH_BEGIN, BENCH_END = "<!-- BENCH:BEGIN -->", "<!-- BENCH:END -->"
-REPRODUCE_BEGIN, REPRODUCE_END = "<!-- REPRODUCE:BEGIN -->", "<!-- REPRODUCE:END -->"
-HEADLINE_BEGIN, HEADLINE_END = "<!-- HEADLINE:BEGIN -->", "<!-- HEADLINE:END -->"
-FOLDER_BEGIN, FOLDER_END = "<!-- FOLDER:BEGIN -->", "<!-- FOLDER:END -->"
-SPEED = ROOT / "docs" / "speed.md"  # where the benchmark tables go
+README = ROOT / "README.md"
+RESULTS = ROOT / "docs" / "results.md"  # the long results
+USAGE = ROOT / "docs" / "usage.md"  # the worked example on class folders
+SPEED = ROOT / "docs" / "speed.md"  # the benchmark tables
+DECISIONS = ROOT / "docs" / "decisions.md"
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:BEGIN -->", f"<!-- {name}:END -->"
+
+
+BEGIN, END = markers("RESULTS")
+MAP_BEGIN, MAP_END = markers("MAP")
+BENCH_BEGIN, BENCH_END = markers("BENCH")
+REPRODUCE_BEGIN, REPRODUCE_END = markers("REPRODUCE")
+HEADLINE_BEGIN, HEADLINE_END = markers("HEADLINE")
+FOLDER_BEGIN, FOLDER_END = markers("FOLDER")
+MAINJOB_BEGIN, MAINJOB_END = markers("MAINJOB")
+SUMMARY_BEGIN, SUMMARY_END = markers("SUMMARY")
+NOTEBOOKS_BEGIN, NOTEBOOKS_END = markers("NOTEBOOKS")
+CHOICES_BEGIN, CHOICES_END = markers("CHOICES")
+
 PROFILE, DATASET = "quick", "miniimagenet"
 TAG = f"{PROFILE}_{DATASET}"
+DATASETS = {"miniimagenet": "miniImageNet", "cifar-fs": "CIFAR-FS"}
 
 TABLES = [
     ("Strong learning ability on novel classes, miniImageNet (`notebooks/02_fewshot_table.ipynb`)",
@@ -37,49 +66,57 @@ TABLES = [
 ]
 
 
-def _versus(name: str, by: str | list[str], a: str = "Learngene", b: str = "Scratch") -> str:
-    """'<by value>: A x±ci vs B y±ci, paired +d ± e' for every group of ``by`` in the long table
-    ``figures/<name>_episodes.csv`` a notebook wrote; the paired difference is bold when clear
-    (:func:`gtl.stats.clear_difference`)."""
+# ------------------------------------------------------------------ reading the stored episodes
+
+def _episodes(name: str, **where) -> pd.DataFrame:
+    """``figures/<name>_episodes.csv``, the rows where every ``where`` column has its value."""
     df = pd.read_csv(FIG / f"{name}_episodes.csv")
-    parts = []
-    for key, rows in df.groupby(by, sort=False):
-        acc = by_episode(rows)
-        (ma, ca), (mb, cb) = mean_ci95(acc[a]), mean_ci95(acc[b])
-        d, cd = paired_difference(acc[a], acc[b])
-        label = ", ".join(map(str, key)) if isinstance(key, tuple) else str(key)
-        parts.append(f"{label}: {100 * ma:.1f}±{100 * ca:.1f} vs {100 * mb:.1f}±{100 * cb:.1f}, paired "
-                     f"{paired_text(d, cd, clear_difference(acc[a], acc[b]))}")
-    return "; ".join(parts)
+    for column, value in where.items():
+        df = df[df[column] == value]
+    return df
+
+
+def _diff(name: str, a: str, b: str = "Scratch", **where) -> str:
+    """``a − b`` paired on the episodes of ``name`` (:func:`gtl.report.paired_text`: bold when clear)."""
+    acc = by_episode(_episodes(name, **where))
+    return paired_text(*paired_difference(acc[a], acc[b]), clear_difference(acc[a], acc[b]))
+
+
+def _versus(name: str, by: str | list[str], a: str = "Learngene", b: str = "Scratch") -> str:
+    """:func:`gtl.report.verdicts` of ``a`` against ``b`` for every group of ``by`` in ``name``'s episodes."""
+    return " ".join(verdicts(_episodes(name), by, (b,), a))
+
+
+def _provenance(table: str) -> str:
+    """Where a committed table came from (:func:`gtl.provenance.describe` of ``figures/provenance.csv``)."""
+    return provenance.describe(table, FIG)
+
+
+# ------------------------------------------------------------------ the map's and headline's parts
+
+def _fig4_fresh() -> str:
+    fresh = _episodes(f"fig4_fresh_validation_{TAG}")
+    df = pd.read_csv(FIG / f"fig4_evolution_{TAG}.csv")
+    best = int(df.generation[df.fitness_max.idxmax()])
+    acc = by_episode(fresh, "generation")  # generation -1: Scratch
+    return verdict(acc[best], acc[-1], f"the best learngene (generation {best})", "Scratch")
 
 
 def _fig4() -> str:
     df = pd.read_csv(FIG / f"fig4_evolution_{TAG}.csv")
     first, last = df.iloc[0], df.iloc[-1]
-    fresh = pd.read_csv(FIG / f"fig4_fresh_validation_{TAG}_episodes.csv")
-    best = int(df.generation[df.fitness_max.idxmax()])
-    acc = by_episode(fresh, "generation")
-    d, ci = paired_difference(acc[best], acc[-1])
     return (f"population accuracy on the critics' episodes (fitted by selection) {100 * first.accuracy_mean:.1f}% → "
             f"{100 * last.accuracy_mean:.1f}% over {len(df)} generations; learngene "
             f"{100 * first.learngene_fraction_mean:.1f}% → {100 * last.learngene_fraction_mean:.1f}% of the "
-            f"parameters; "
-            f"on {len(acc[-1])} fresh validation episodes the best learngene (generation {best}) vs Scratch, paired "
-            f"{paired_text(d, ci, clear_difference(acc[best], acc[-1]))}")
+            f"parameters. On fresh validation episodes: {_fig4_fresh()}")
 
 
 def _fewshot(ds: str) -> str:
     name = f"table_fewshot_{PROFILE}_{ds}"
     df = pd.read_csv(FIG / f"{name}.csv")
     lg = df[df.method == "Learngene"].iloc[0]
-    return (f"Learngene vs Scratch, {_versus(name, 'setting').replace('5-way ', '')}"
-            f" with {lg['share of params (%)']:.1f}% of the parameters; Pre-Cut vs Scratch, "
-            f"{_versus(name, 'setting', 'Pre-Cut').replace('5-way ', '')}")
-
-
-def _curves(ds: str) -> str:
-    return ("Learngene vs Scratch after N fine-tuning steps, 5-shot, "
-            + _versus(f"curves_fewshot_{PROFILE}_{ds}", "step"))
+    return (f"with {lg['share of params (%)']:.1f}% of the parameters: {_versus(name, 'setting')} "
+            f"{_versus(name, 'setting', 'Pre-Cut')}")
 
 
 def _ablations() -> str:
@@ -89,17 +126,12 @@ def _ablations() -> str:
 
 
 def _sizes() -> str:
-    episodes = pd.read_csv(FIG / f"table_learngene_size_{TAG}_episodes.csv")
+    episodes = _episodes(f"table_learngene_size_{TAG}")
     return " ".join(size_summary(episodes[episodes.score == "finetune"]))
 
 
 def _sensitivity() -> str:
-    return " ".join(sensitivity_summary(pd.read_csv(FIG / f"table_ga_sensitivity_{TAG}_episodes.csv")))
-
-
-def _vit() -> str:
-    name = f"table_vit_learngenes_{TAG}"
-    return "Learngene vs Scratch, 5-shot: " + _versus(name, ["network", "score"])
+    return " ".join(sensitivity_summary(_episodes(f"table_ga_sensitivity_{TAG}")))
 
 
 def _shares() -> str:
@@ -122,8 +154,12 @@ def _selection() -> str:
                      f"{int(r.members)} members" for r in df.itertuples())
 
 
+def _choice() -> pd.Series:
+    return pd.read_csv(FIG / f"protocol_choice_{TAG}.csv").set_index("value").chosen
+
+
 def _protocol() -> str:
-    choice = pd.read_csv(FIG / f"protocol_choice_{TAG}.csv").set_index("value").chosen
+    choice = _choice()
     iso = pd.read_csv(FIG / f"protocol_isolation_{TAG}.csv")
     gaps = "; ".join(f"{r[0]} {r[1]:+.1f} ± {r[2]:.1f}" for r in iso[["isolation", "gap (points)", "95% CI (±)"]]
                      .itertuples(index=False))
@@ -132,71 +168,186 @@ def _protocol() -> str:
             f"**{choice['question finetune steps']}** steps")
 
 
-def _paired(name: str, a: str, b: str = "Scratch", **where) -> str:
-    """``a − b`` on the episodes of ``figures/<name>_episodes.csv`` where every ``where`` column has
-    its value: '+1.2 ± 1.5 points (not clear)' (paired, :func:`gtl.stats.clear_difference`)."""
-    df = pd.read_csv(FIG / f"{name}_episodes.csv")
-    for column, value in where.items():
-        df = df[df[column] == value]
-    acc = by_episode(df)
-    d, ci = paired_difference(acc[a], acc[b])
-    return f"{100 * d:+.1f} ± {100 * ci:.1f} points ({'clear' if clear_difference(acc[a], acc[b]) else 'not clear'})"
-
-
-def _budget_answer(lineage: pd.DataFrame, pretraining: pd.DataFrame | None = None) -> str:
-    """A budget curve's answer: each line's gap at the smallest and largest budget, and the paired change."""
-    parts = []
-    for name in dict.fromkeys(lineage.isolation):
-        for method in ("Learngene", "Pre-Cut"):
-            small, large, change, ci, clear = gap_change(lineage, "lineage_steps", method, isolation=name)
-            parts.append(f"{method} ({name}) {100 * small:+.1f} → {100 * large:+.1f} "
-                         f"(change {paired_text(change, ci, clear)})")
-    steps = f"{lineage.lineage_steps.min()} → {lineage.lineage_steps.max()} lineage steps: " + "; ".join(parts)
-    if pretraining is None:
-        return steps
-    small, large, change, ci, clear = gap_change(pretraining, "pretrain_steps", "Pre-Cut")
-    return (f"{steps}. Pre-Cut over {pretraining.pretrain_steps.min()} → {pretraining.pretrain_steps.max()} "
-            f"pre-training steps: {100 * small:+.1f} → {100 * large:+.1f} (change {paired_text(change, ci, clear)})")
-
-
 def _budget() -> str:
-    """Notebook 13's answer, over the quick budgets."""
-    return _budget_answer(pd.read_csv(FIG / f"budget_lineage_{TAG}_episodes.csv"),
-                          pd.read_csv(FIG / f"budget_pretraining_{TAG}_episodes.csv"))
+    """Notebook 13's answer over the quick budgets (:func:`gtl.report.answer`: Pre-Cut along the lineage is a
+    negative control, never called clear)."""
+    return "; ".join(answer(_episodes(f"budget_lineage_{TAG}"), _episodes(f"budget_pretraining_{TAG}")))
 
 
 def _budget_long() -> str:
     """Notebook 14's answer: from the quick profile's own lineage to the long one."""
     if not (FIG / f"budget_long_lineage_{TAG}_episodes.csv").exists():
         return "not run yet (`make budget-long`)"
-    lineage = pd.concat([pd.read_csv(FIG / f"budget_{n}_{TAG}_episodes.csv") for n in ("lineage", "long_lineage")])
-    return _budget_answer(lineage[lineage.lineage_steps >= max(g * s for g, s in BUDGETS[PROFILE])])
+    lineage = pd.concat([_episodes(f"budget_{n}_{TAG}") for n in ("lineage", "long_lineage")])
+    return "; ".join(answer(lineage[lineage.lineage_steps >= max(g * s for g, s in BUDGETS[PROFILE])]))
 
+
+# ------------------------------------------------------------------ README.md
+
+def _reproduce_lines() -> list[str]:
+    return (FIG / "reproduce.md").read_text().splitlines()
+
+
+def _log_minutes() -> dict[str, float]:
+    """Each notebook's minutes in the last ``make reproduce`` (``figures/reproduce_log.txt``)."""
+    log = FIG / "reproduce_log.txt"
+    if not log.exists():
+        return {}
+    return {m[1]: float(m[2]) for m in re.finditer(r"^\s+(\d\d_[\w-]+\.ipynb): ([\d.]+) min$", log.read_text(), re.M)}
+
+
+def _studies_computed() -> list[str]:
+    """The study tables (their notebook in ``STUDIES``, by ``figures/provenance.csv``) that the last
+    ``make reproduce`` wrote again, i.e. computed (``figures/reproduce.csv``)."""
+    csv = FIG / "reproduce.csv"
+    if not csv.exists():
+        return []
+    rows = provenance.read(FIG)
+    studies = set(rows[rows.notebook.str.startswith(STUDIES)].table)
+    report = pd.read_csv(csv)
+    return sorted(report[report.table.isin(studies) & report.status.isin(["ok", "DRIFT"])].table)
+
+
+def main_job_section() -> str:
+    """How long the main job took, from the last ``make reproduce`` (``figures/reproduce.md``): what that file
+    says, with its machine line, and whether that run computed the studies too."""
+    if not (FIG / "reproduce.md").exists():
+        return "The time of `make figures` from an empty cache has not been measured yet (`make reproduce`).\n"
+    lines = _reproduce_lines()
+    date = re.search(r"last run (\S+)", lines[0])
+    timing = next((line for line in lines if "recomputed from an empty cache in" in line), None)
+    machine = next((line[len("- machine: "):] for line in lines if line.startswith("- machine: ")), "not recorded")
+    if timing is None:
+        return "The last `make reproduce` compared tables only; it did not time a rerun (`figures/reproduce.md`).\n"
+    minutes = re.search(r"in (\d+) minutes", timing).group(1)
+    text = (f"**How long.** From an empty cache, `make reproduce` (it runs what `make figures` runs, then compares "
+            f"every table with the committed one) took **{minutes} minutes** on {date.group(1) if date else 'an unrecorded date'} "
+            f"(machine: {machine}). Each notebook's time is in `figures/reproduce_log.txt`.")
+    computed = _studies_computed()
+    if computed:
+        times = _log_minutes()
+        studies = sum(v for k, v in times.items() if k.startswith(STUDIES))
+        text += (f" That run still computed the studies (notebooks {STUDIES[0][:2]}–{STUDIES[-1][:2]}), which "
+                 f"`make figures` now reads instead: they took {studies:.0f} of its {sum(times.values()):.0f} "
+                 f"notebook-minutes, with two notebooks running at once.")
+    return text + "\n"
+
+
+def _cpu_drift() -> str:
+    """How far another CPU type moved one of notebook 12's paired gaps, against that gap's own 95% CI
+    (``figures/reproduce.csv`` against the committed ``protocol_isolation`` table), or "" where not measured."""
+    table = f"protocol_isolation_{TAG}.csv"
+    csv = FIG / "reproduce.csv"
+    if not csv.exists():
+        return ""
+    report = pd.read_csv(csv)
+    row = report[(report.table == table) & (report.status == "DRIFT")]
+    if row.empty or not isinstance(row.largest_at.iloc[0], str) or ", row " not in row.largest_at.iloc[0]:
+        return ""
+    column, _, at = row.largest_at.iloc[0].rpartition(", row ")
+    committed = pd.read_csv(FIG / table)
+    columns = list(committed.columns)
+    if column not in columns:
+        return ""
+    ci = next((c for c in columns[columns.index(column) + 1:] if "95% CI" in c), None)
+    if ci is None:
+        return ""
+    r = committed.iloc[int(at)]
+    machine = next((line.split(", ")[2].split(";")[0] for line in _reproduce_lines()
+                    if line.startswith("- machine: ")), "another CPU")
+    made = provenance.read(FIG).set_index("table").cpu.get(table, "an unrecorded CPU")
+    return (f"the last `make reproduce`, on an {machine} against the committed table's {made}, moved notebook 12's "
+            f"paired gap \"{column}\" of *{r.isolation}* by {row.max_drift.iloc[0]:.1f} points, against its 95% CI "
+            f"of ±{r[ci]:.1f}")
+
+
+def summary_section() -> str:
+    """The headline table: Learngene, Pre-Cut and Pre-Fin against Scratch after fine-tuning on the test
+    classes, paired on the same episodes of one run, beside the paper's claim."""
+    lines = ["| test classes, after fine-tuning | Learngene − Scratch | Pre-Cut − Scratch | Pre-Fin − Scratch "
+             "| the paper: Learngene − Scratch |", "|---|---|---|---|---|"]
+    sources = []
+    for ds, label in DATASETS.items():
+        name = f"table_fewshot_{PROFILE}_{ds}"
+        claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
+        for k in (1, 5):
+            setting = f"5-way {k}-shot"
+            lines.append(f"| {label}, {setting} | " + " | ".join(_diff(name, m, setting=setting) for m in
+                                                                  ("Learngene", "Pre-Cut", "Pre-Fin"))
+                         + f" | +{claim:g} |")
+        sources.append(f"`{_provenance(f'{name}_episodes.csv')}`")
+    episodes = _episodes(f"table_fewshot_{PROFILE}_{DATASET}")
+    drift = _cpu_drift()
+    lines += ["", f"Differences in points, each **paired** over the same {episodes.episode.nunique()} test episodes "
+              f"(novel classes) of **one run** (seed {', '.join(map(str, sorted(episodes.seed.unique())))}, "
+              f"{PROFILE} profile): mean ± 95% CI, **bold** when the CI excludes 0. The paper's numbers are its "
+              f"abstract's. The interval counts episodes of one run, not runs, so it leaves out what another seed "
+              f"or another CPU type moves" + (f": {drift}." if drift else ".")
+              + " No result over several seeds exists yet. Where the tables came from: " + "; ".join(sources) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def _title(script: Path) -> str:
+    """A notebook's title: the first heading of its jupytext script, without its number."""
+    heading = next(line for line in script.read_text().splitlines() if line.startswith("# # "))
+    return re.sub(r"^\d\d\s*·\s*", "", heading[4:]).strip()
+
+
+def notebooks_section() -> str:
+    """One line per numbered notebook: its title, and whether `make figures` computes or reads its tables."""
+    lines = ["| notebook | what it shows | `make figures` |", "|---|---|---|"]
+    for script in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        how = "reads (`make studies` computes)" if script.name.startswith(STUDIES) else "computes"
+        lines.append(f"| `notebooks/{script.stem}.ipynb` | {_title(script)} | {how} |")
+    return "\n".join(lines) + "\n"
+
+
+def _anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def choices_section(folder: str = "docs/") -> str:
+    """The numbered headings of docs/decisions.md (``### N. Choice``, optionally ``### N. Choice — in short``)
+    as a table linking to each, so that the list and the file cannot disagree."""
+    headings = re.findall(r"^#{2,4} ((\d+)\. (.+?))\s*$", DECISIONS.read_text(), re.M)
+    rows = [(n, *(title.split(" — ", 1) + [""])[:2], _anchor(heading)) for heading, n, title in headings]
+    short = any(s for _, _, s, _ in rows)
+    lines = ["| # | choice |" + (" in short |" if short else ""), "|---|---|" + ("---|" if short else "")]
+    lines += [f"| [{n}]({folder}decisions.md#{anchor}) | {name} |" + (f" {s} |" if short else "")
+              for n, name, s, anchor in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ docs/results.md
 
 def headline_section() -> str:
-    """The plain-words results, every number computed here from the files the notebooks wrote:
-    paired differences on the same episodes (mean ± 95% CI; clear when the CI excludes 0)."""
-    choice = pd.read_csv(FIG / f"protocol_choice_{TAG}.csv").set_index("value").chosen
+    """The results in plain words, every number computed here from the files the notebooks wrote:
+    paired differences on the same episodes (mean ± 95% CI; bold when the CI excludes 0)."""
+    choice = _choice()
     lines = [f"- **Construction used** (chosen on validation classes by notebook 12): isolation "
              f"**{choice['isolation']}**; the question notebooks fine-tune {choice['question finetune steps']} steps."]
-    for ds, paper in (("miniimagenet", 16), ("cifar-fs", 12)):
+    for ds, label in DATASETS.items():
         name = f"table_fewshot_{PROFILE}_{ds}"
-        parts = [f"{k}-shot {_paired(name, 'Learngene', setting=f'5-way {k}-shot')}" for k in (1, 5)]
-        lines.append(f"- **Learngene − Scratch, {ds}** (test classes, after fine-tuning; the paper: +{paper}): "
-                     + "; ".join(parts) + ".")
+        claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
+        five = {"setting": "5-way 5-shot"}
+        lines.append(f"- **Learngene − Scratch, {label}** (test classes, after fine-tuning; the paper: +{claim:g}): "
+                     + "; ".join(f"{k}-shot {_diff(name, 'Learngene', setting=f'5-way {k}-shot')}" for k in (1, 5))
+                     + ".")
         lines.append(f"  Pre-Cut (the pre-trained network cut to the learngene's size by the same rule) − Scratch: "
-                     f"5-shot {_paired(name, 'Pre-Cut', setting='5-way 5-shot')}; Learngene − Pre-Cut: 5-shot "
-                     f"{_paired(name, 'Learngene', 'Pre-Cut', setting='5-way 5-shot')}; Pre-Fin − Scratch: 5-shot "
-                     f"{_paired(name, 'Pre-Fin', setting='5-way 5-shot')}.")
+                     f"5-shot {_diff(name, 'Pre-Cut', **five)}; Learngene − Pre-Cut: 5-shot "
+                     f"{_diff(name, 'Learngene', 'Pre-Cut', **five)}; Pre-Fin − Scratch: 5-shot "
+                     f"{_diff(name, 'Pre-Fin', **five)}.")
     lines.append(f"- **Share of Pre-Fin's gain** (miniImageNet): {_shares()}.")
     name = f"table_instincts_{PROFILE}_miniimagenet"
     lines.append(f"- **Instincts** (no learning, miniImageNet 5-shot): Learngene − Scratch "
-                 f"{_paired(name, 'Learngene', setting='5-way 5-shot')}; Pre-Cut − Scratch "
-                 f"{_paired(name, 'Pre-Cut', setting='5-way 5-shot')}.")
-    lines.append("- **Learning speed** (miniImageNet 5-shot, Learngene − Scratch after N steps): " + "; ".join(
-        f"{n}: {_paired(f'curves_fewshot_{PROFILE}_miniimagenet', 'Learngene', step=n)}" for n in (10, 50)) + ".")
-    lines.append(f"- **Figure 4 on fresh episodes**: on {_fig4().split('; on ')[-1]}.")
-    lines.append(f"- **The gap's budget curve** (gap over Scratch in points, paired, 5-shot test episodes): "
+                 f"{_diff(name, 'Learngene', setting='5-way 5-shot')}; Pre-Cut − Scratch "
+                 f"{_diff(name, 'Pre-Cut', setting='5-way 5-shot')}.")
+    lines.append("- **Learning speed** (miniImageNet 5-shot, Learngene − Scratch after N fine-tuning steps): "
+                 + "; ".join(f"{n}: {_diff(f'curves_fewshot_{PROFILE}_miniimagenet', 'Learngene', step=n)}"
+                             for n in (10, 50)) + ".")
+    lines.append(f"- **Figure 4 on fresh validation episodes**: {_fig4_fresh()}")
+    lines.append(f"- **The gap's budget curve** (notebook 13; gap over Scratch, paired, 5-shot test episodes): "
                  f"{_budget()}.")
     lines.append(f"  Ten times the quick lineage (notebook 14, `make budget-long`): {_budget_long()}.")
     lines.append(f"- **Does selection select?** Members' fitness against their descendants' test accuracy, "
@@ -219,8 +370,7 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
         ("Fig. 5 + instincts table: untrained descendants", nb("04_fig5_instincts"),
          out(f"fig5_instincts_{TAG}.png", f"table_instincts_{PROFILE}_miniimagenet.csv",
              f"table_instincts_{PROFILE}_cifar-fs.csv"),
-         "no learning, miniImageNet, Learngene vs Scratch, "
-         + _versus(f"table_instincts_{PROFILE}_miniimagenet", "setting").replace("5-way ", ""),
+         "no learning, miniImageNet: " + _versus(f"table_instincts_{PROFILE}_miniimagenet", "setting"),
          "instincts claimed; numbers not known"),
         ("Strong learning ability table, miniImageNet", nb("02_fewshot_table"),
          out(f"table_fewshot_{PROFILE}_miniimagenet.csv"), _fewshot("miniimagenet"),
@@ -230,18 +380,18 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
          + _shares(), "not reported"),
         ("Strong learning ability: learning speed (curves)", nb("02_fewshot_table"),
          out(f"curves_fewshot_{PROFILE}_miniimagenet.png", f"curves_fewshot_{PROFILE}_miniimagenet.csv"),
-         _curves("miniimagenet"), "learns faster claimed; numbers not known"),
+         "5-shot, after N fine-tuning steps: " + _versus(f"curves_fewshot_{PROFILE}_miniimagenet", "step"),
+         "learns faster claimed; numbers not known"),
         ("Strong learning ability table, CIFAR-FS", nb("02_fewshot_table"),
          out(f"table_fewshot_{PROFILE}_cifar-fs.csv"), _fewshot("cifar-fs"),
          "+12 points vs Scratch with ~20% of the parameters"),
         ("Scalability: deeper (PIM), wider, other architecture", nb("05_scalability"),
          out(f"table_scalability_{TAG}.csv"),
-         "5-shot, Learngene vs Scratch of the same descendant: "
-         + _versus(f"table_scalability_{TAG}", "descendant"), "scalable; numbers not known"),
+         "5-shot, against Scratch of the same descendant: " + _versus(f"table_scalability_{TAG}", "descendant"),
+         "scalable; numbers not known"),
         ("Adaptability: other (fine-grained) datasets", nb("06_adaptability"),
          out(f"table_adaptability_{TAG}_to_cub.csv"),
-         "miniImageNet learngene on CUB, Learngene vs Scratch, "
-         + _versus(f"table_adaptability_{TAG}_to_cub", "setting").replace("5-way ", ""),
+         "miniImageNet learngene on CUB: " + _versus(f"table_adaptability_{TAG}_to_cub", "setting"),
          "adaptable; datasets and numbers not known"),
         ("Ablations", nb("07_ablations"), out(f"table_ablations_{TAG}.csv"),
          "5-shot accuracy (%): " + _ablations(), "reported; content not known"),
@@ -269,7 +419,8 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
          out(f"fig_ga_sensitivity_{TAG}.png", f"table_ga_sensitivity_{TAG}.csv"), _sensitivity(),
          "not addressed"),
         ("Open question: learngenes beyond CNNs (a small ViT)", nb("11_vit_learngenes"),
-         out(f"table_vit_learngenes_{TAG}.csv", f"fig_vit_learngene_{TAG}.png"), _vit(), "not addressed"),
+         out(f"table_vit_learngenes_{TAG}.csv", f"fig_vit_learngene_{TAG}.png"),
+         "5-shot: " + _versus(f"table_vit_learngenes_{TAG}", ["network", "score"]), "not addressed"),
     ]
 
 
@@ -287,13 +438,52 @@ def results_section() -> str:
 
 
 def reproduce_section() -> str:
-    """The summary of the last ``make reproduce`` (``figures/reproduce.md``, written by ``tools/reproduce.py``)."""
-    report = FIG / "reproduce.md"
-    if not report.exists():
+    """The summary of the last ``make reproduce`` (``figures/reproduce.md``, written by ``tools/reproduce.py``),
+    each notebook's time (``figures/reproduce_log.txt``) and what another CPU type moved."""
+    if not (FIG / "reproduce.md").exists():
         return "`make reproduce` has not been run yet.\n"
-    lines = report.read_text().splitlines()
+    lines = _reproduce_lines()
     summary = "\n".join(line for line in lines if line.startswith("- "))
-    return f"{lines[0].lstrip('# ')} (the table by table report: `figures/reproduce.md`):\n\n{summary}\n"
+    text = f"{lines[0].lstrip('# ')} (the table by table report: `figures/reproduce.md`):\n\n{summary}\n"
+    times = _log_minutes()
+    if times:
+        text += ("- minutes per notebook (`figures/reproduce_log.txt`), longest first: " + ", ".join(
+            f"{k[:2]} {v:.1f}" for k, v in sorted(times.items(), key=lambda kv: -kv[1])) + "\n")
+    report = pd.read_csv(FIG / "reproduce.csv") if (FIG / "reproduce.csv").exists() else pd.DataFrame()
+    choice = report[report.table == f"protocol_choice_{TAG}.csv"] if len(report) else report
+    if len(choice) and isinstance(choice["where"].iloc[0], str) and choice["where"].iloc[0].startswith("chosen"):
+        text += (f"- notebook 12's choice on validation classes changed there: {choice['where'].iloc[0]} "
+                 f"(`protocol_choice_{TAG}.csv`)\n")
+    drift = _cpu_drift()
+    if drift:
+        text += f"- {drift}\n"
+    return text
+
+
+# ------------------------------------------------------------------ docs/usage.md, docs/speed.md
+
+def folder_section() -> str:
+    """What the worked example's commands gave on 50 CUB bird classes as someone's class folders
+    (``figures/folder_example_cub_quick*``: ``gtl evaluate --out`` and the run's log)."""
+    episodes = FIG / "folder_example_cub_quick_episodes.csv"
+    if not episodes.exists():
+        return "The worked example has not been run yet.\n"
+    rows = pd.read_csv(episodes)
+    lines = [f"{rows.episode.nunique()} test episodes per setting, seed {rows.seed.iloc[0]}:", "",
+             "| setting | method | accuracy (%) | − Scratch, paired (points) | − Pre-Cut, paired (points) |",
+             "|---|---|---|---|---|"]
+    for setting, part in rows.groupby("setting", sort=False):
+        acc = by_episode(part)
+        for method, values in acc.items():
+            mean, ci = paired_difference(values, [0.0] * len(values))  # the mean and 95% CI of the accuracy
+            versus = [paired_text(*paired_difference(values, acc[base]), clear_difference(values, acc[base]))
+                      if base in acc and method in wanted else "" for base, wanted in
+                      (("Scratch", set(acc) - {"Scratch"}), ("Pre-Cut", {"Learngene"}))]
+            lines.append(f"| {setting} | {method} | {100 * mean:.1f} ± {100 * ci:.1f} | {versus[0]} | {versus[1]} |")
+    said = verdicts(rows, "setting", ("Scratch", "Pre-Cut"))
+    if said:
+        lines += [""] + [f"- {line}" for line in said]
+    return "\n".join(lines) + "\n"
 
 
 def bench_section() -> str:
@@ -338,14 +528,10 @@ def cpu_bf16_section() -> str:
     if acc_csv.exists():
         acc = pd.read_csv(acc_csv)
         a = acc.iloc[0]
-        fp32, fp32_ci = mean_ci95(acc.fp32)
-        bf16, bf16_ci = mean_ci95(acc.bf16)
-        diff, ci = paired_difference(acc.bf16, acc.fp32)
         text += (f" Fine-tuning Scratch ({a.arch} ×{a.width:g}, {a.finetune_steps} steps) on the quick profile's "
                  f"{len(acc)} miniImageNet {a.ways}-way {a.shots}-shot test episodes (seed {a.seed}) in each "
-                 f"precision: fp32 {100 * fp32:.1f} ± {100 * fp32_ci:.1f}%, bf16 {100 * bf16:.1f} ± "
-                 f"{100 * bf16_ci:.1f}%, bf16 − fp32 {100 * diff:+.1f} ± {100 * ci:.1f} points, paired "
-                 f"({a.cpu_flags}, {a.date}; `figures/{acc_csv.name}`).")
+                 f"precision: {verdict(acc.bf16, acc.fp32, 'bf16', 'fp32')} ({a.cpu_flags}, {a.date}; "
+                 f"`figures/{acc_csv.name}`)")
     return text + (" A CPU trains in fp32 unless asked (`--cpu-bf16`, `GTL_CPU_BF16=1`): "
                    "docs/decisions.md #19 says why.\n")
 
@@ -369,38 +555,22 @@ def flops_section() -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
-def folder_section() -> str:
-    """What the worked example's commands gave on 50 CUB bird classes as someone's class folders
-    (``figures/folder_example_cub_quick*``: ``gtl evaluate --out`` and the run's log)."""
-    episodes = FIG / "folder_example_cub_quick_episodes.csv"
-    if not episodes.exists():
-        return "The worked example has not been run yet.\n"
-    rows = pd.read_csv(episodes)
-    lines = [f"{rows.episode.nunique()} test episodes per setting, seed {rows.seed.iloc[0]}:", "",
-             "| setting | method | accuracy (%) | − Scratch, paired (points) | − Pre-Cut, paired (points) |",
-             "|---|---|---|---|---|"]
-    verdicts = []
-    for setting, part in rows.groupby("setting", sort=False):
-        acc = by_episode(part)
-        if {"Learngene", "Scratch", "Pre-Cut"} <= set(acc):
-            verdicts.append(f"{setting}: against Scratch {_verdict(acc['Learngene'], acc['Scratch'])}, "
-                            f"against Pre-Cut {_verdict(acc['Learngene'], acc['Pre-Cut'])}")
-        for method, values in acc.items():
-            mean, ci = mean_ci95(values)
-            versus = [paired_text(*paired_difference(values, acc[base]), clear_difference(values, acc[base]))
-                      if base in acc and method in wanted else "" for base, wanted in
-                      (("Scratch", set(acc) - {"Scratch"}), ("Pre-Cut", {"Learngene"}))]
-            lines.append(f"| {setting} | {method} | {100 * mean:.1f} ± {100 * ci:.1f} | {versus[0]} | {versus[1]} |")
-    if verdicts:
-        lines += ["", "The descendants, paired: " + "; ".join(verdicts) + "."]
-    return "\n".join(lines) + "\n"
+# ------------------------------------------------------------------ writing
+
+# file -> its blocks: (begin, end, what writes the body)
+BLOCKS = {
+    README: [(MAINJOB_BEGIN, MAINJOB_END, main_job_section), (SUMMARY_BEGIN, SUMMARY_END, summary_section),
+             (NOTEBOOKS_BEGIN, NOTEBOOKS_END, notebooks_section), (CHOICES_BEGIN, CHOICES_END, choices_section)],
+    RESULTS: [(HEADLINE_BEGIN, HEADLINE_END, headline_section), (MAP_BEGIN, MAP_END, map_section),
+              (BEGIN, END, results_section), (REPRODUCE_BEGIN, REPRODUCE_END, reproduce_section)],
+    USAGE: [(FOLDER_BEGIN, FOLDER_END, folder_section)],
+    SPEED: [(BENCH_BEGIN, BENCH_END, bench_section)],
+}
 
 
-def _verdict(a, b) -> str:
-    """"clearly ahead", "clearly behind" or "no clear difference": the project's one rule, in words."""
-    if not clear_difference(a, b):
-        return "no clear difference"
-    return "clearly ahead" if paired_difference(a, b)[0] > 0 else "clearly behind"
+def block(text: str, begin: str, end: str) -> str:
+    """What stands between ``begin`` and ``end`` in ``text``."""
+    return text.split(begin, 1)[1].split(end, 1)[0]
 
 
 def _replace(text: str, begin: str, end: str, body: str) -> str:
@@ -410,14 +580,13 @@ def _replace(text: str, begin: str, end: str, body: str) -> str:
 
 
 def main() -> None:
-    readme = ROOT / "README.md"
-    text = _replace(readme.read_text(), MAP_BEGIN, MAP_END, map_section())
-    text = _replace(text, REPRODUCE_BEGIN, REPRODUCE_END, reproduce_section())
-    text = _replace(text, HEADLINE_BEGIN, HEADLINE_END, headline_section())
-    text = _replace(text, FOLDER_BEGIN, FOLDER_END, folder_section())
-    readme.write_text(_replace(text, BEGIN, END, results_section()))
-    SPEED.write_text(_replace(SPEED.read_text(), BENCH_BEGIN, BENCH_END, bench_section()))
-    print("README.md map, results and reproduce check, docs/speed.md benchmarks updated from figures/")
+    for path, blocks in BLOCKS.items():
+        text = path.read_text()
+        for begin, end, write in blocks:
+            text = _replace(text, begin, end, write())
+        path.write_text(text)
+        print(f"{path.relative_to(ROOT)}: {', '.join(b[4:].split(':')[0] for b, _, _ in blocks)} updated from "
+              f"committed files")
 
 
 if __name__ == "__main__":

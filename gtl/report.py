@@ -1,0 +1,174 @@
+"""Numbers into words: every sentence, points conversion and table-for-people of the project.
+
+Kept apart from the code that computes results so that rewording a verdict re-runs nothing:
+:mod:`gtl.cache` keys every cached result by the code that computes it, and this module
+computes no result (it is in none of those digests). Notebooks, the README generator and
+the command line all word their numbers here, the same way: accuracies as ``mean ± 95% CI``
+in %, paired differences in points, bold (``**...**``) when clear
+(:func:`gtl.stats.clear_difference`).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .budget import gap_change
+from .questions import PAPER_SIZE
+from .stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference
+
+def paired_text(diff: float, ci: float, clear: bool) -> str:
+    """``+1.2 ± 2.0`` (points) for a paired difference in [0, 1] units; bold when clear; blank for NaN."""
+    if pd.isna(diff):
+        return ""
+    text = f"{100 * diff:+.1f} ± {100 * ci:.1f}"
+    return f"**{text}**" if clear else text
+
+
+def verdict(a: list[float], b: list[float], name_a: str = "Learngene", name_b: str = "Scratch") -> str:
+    """One honest sentence comparing two methods scored on the same episodes (accuracies in
+    [0, 1], in episode order): both means with their 95% CIs, then the paired difference and
+    whether it is clear (:func:`gtl.stats.clear_difference`).
+
+    Example:
+        >>> verdict([.6, .8, .4], [.5, .7, .3])  # doctest: +ELLIPSIS
+        'Learngene 60.0 ± 22.6% vs Scratch 50.0 ± 22.6%: paired difference +10.0 ± 0.0 points ... excludes 0).'
+    """
+    (ma, ca), (mb, cb), (d, cd) = mean_ci95(a), mean_ci95(b), paired_difference(a, b)
+    tail = ("a clear difference (its 95% CI excludes 0)." if clear_difference(a, b)
+            else "not a clear difference (its 95% CI includes 0).")
+    return (f"{name_a} {100 * ma:.1f} ± {100 * ca:.1f}% vs {name_b} {100 * mb:.1f} ± {100 * cb:.1f}%: "
+            f"paired difference {100 * d:+.1f} ± {100 * cd:.1f} points over {len(a)} episodes, {tail}")
+
+
+def verdicts(episodes: pd.DataFrame, by: str | list[str], others: tuple[str, ...] = ("Scratch",),
+             method: str = "Learngene") -> list[str]:
+    """One :func:`verdict` line per group of ``by`` in a long table and per method in ``others``
+    present there, ``method`` against it on the group's episodes."""
+    lines = []
+    for group, rows in episodes.groupby(by, sort=False):
+        acc = by_episode(rows)  # refuses a group that is more than one cell: add the column that tells them apart
+        label = ", ".join(map(str, group)) if isinstance(group, tuple) else str(group)
+        lines += [f"{label}: {verdict(acc[method], acc[o], method, o)}" for o in others if o in acc and method in acc]
+    return lines
+
+
+# ------------------------------------------------------------ paper claims and tables
+
+# The only numbers of the paper we know (its abstract): the learngene's share of the
+# parameters and its improvement over training from scratch.
+PAPER_CLAIMS = {
+    "learngene_fraction": 0.20,
+    "improvement_over_scratch": {"cifar-fs": 12.0, "miniimagenet": 16.0},
+    "source": "arXiv 2401.08139, abstract",
+}
+
+
+def format_table(results: pd.DataFrame, profile: str, claim: bool = True) -> pd.DataFrame:
+    """A :func:`compare_methods` table for people: accuracy and CI in %, the paired difference
+    with Scratch on the same episodes (points ± 95% CI, bold when clear), parameters, the
+    episodes and seed behind each number, and (``claim``) the paper's improvement beside the
+    learngene where the abstract gives one."""
+    rows = []
+    for r in results.itertuples():
+        paper = PAPER_CLAIMS["improvement_over_scratch"].get(r.dataset) if claim else None
+        rows.append({"dataset": r.dataset, "image size": int(r.image_size), "method": r.method,
+                     "setting": r.setting, "accuracy (%)": round(100 * r.mean, 2),
+                     "95% CI (±)": round(100 * r.ci95, 2),
+                     PAIRED: paired_text(r.diff, r.diff_ci95, r.clear),
+                     "params transferred": int(r.params_transferred),
+                     "share of params (%)": round(100 * r.params_fraction, 1),
+                     "episodes": int(r.episodes), "seed": int(r.seed), "profile": profile,
+                     "paper (abstract)": f"+{paper:.0f} vs Scratch" if paper and r.method == "Learngene" else ""})
+    return pd.DataFrame(rows)
+
+
+def _pct(acc: list[float]) -> str:
+    mean, ci = mean_ci95(acc)
+    return f"{100 * mean:.1f} ± {100 * ci:.1f}%"
+
+
+def size_summary(episodes: pd.DataFrame) -> list[str]:
+    """Plain sentences on a :func:`size_sweep` long table: which sizes beat Scratch (paired
+    95% CI above 0, :func:`gtl.stats.clear_difference`), the best size, the paper's size against it."""
+    lines = []
+    for score, rows in episodes.groupby("score", sort=False):
+        acc = by_episode(rows, ["method", "target_fraction"])
+        sc = next(a for (m, _), a in acc.items() if m == "Scratch")
+        lg = {f: a for (m, f), a in acc.items() if m == "Learngene"}
+        steps = int(rows.finetune_steps.iloc[0])
+        label = "no learning (instincts)" if score == "instinct" else f"after {steps} steps"
+        above = [f"{100 * f:g}%" for f, a in lg.items() if paired_difference(a, sc)[0] > 0 and clear_difference(a, sc)]
+        best = max(lg, key=lambda f: mean_ci95(lg[f])[0])
+        line = (f"{label}: Scratch {_pct(sc)}; learngenes clearly above it (paired): {', '.join(above) or 'none'}; "
+                f"best size {100 * best:g}% ({_pct(lg[best])})")
+        if PAPER_SIZE in lg and best != PAPER_SIZE:
+            d, ci = paired_difference(lg[PAPER_SIZE], lg[best])
+            line += (f"; the paper's 20%: {_pct(lg[PAPER_SIZE])}, {100 * d:+.1f} ± {100 * ci:.1f} points from the best"
+                     + (" (clear)" if clear_difference(lg[PAPER_SIZE], lg[best]) else " (not clear)"))
+        lines.append(line + ".")
+    return lines
+
+
+def sensitivity_summary(episodes: pd.DataFrame) -> list[str]:
+    """Per hyper-parameter: which values differ clearly from the base run, paired on the same episodes."""
+    lines = []
+    for factor, rows in episodes[episodes.factor != "Scratch"].groupby("factor", sort=False):
+        values = by_episode(rows, "value")
+        base_value = rows[rows.is_base].value.iloc[0]
+        base = values[base_value]
+        means = [mean_ci95(a)[0] for a in values.values()]
+        apart = [f"{v:g}" if isinstance(v, float) else str(v) for v, a in values.items()
+                 if v != base_value and clear_difference(a, base)]
+        lines.append(f"{factor}: accuracies span {100 * (max(means) - min(means)):.1f} points over {len(values)} "
+                     f"values; " + (f"clearly different from the base ({base_value}), paired: {', '.join(apart)}."
+                                    if apart else f"no value clearly different from the base ({base_value}), "
+                                                  f"paired on the same episodes: no measurable effect at this budget."))
+    return lines
+
+
+NEGATIVE_CONTROL = "negative control: no extra training along this axis; one run cannot call its change clear"
+
+
+def change_text(episodes: pd.DataFrame, column: str, method: str, label: str, control: bool = False,
+                **where) -> str:
+    """One line of :func:`gtl.budget.gap_change` for people: 'label: +1.0 → +2.0 points; change +1.0 ± 1.5
+    (not clear)'.
+
+    ``control``: ``method`` got no extra training along ``column`` (Pre-Cut along the lineage budget: its
+    network is the same at every budget, only the learngene's channel counts it is cut to change), so a
+    change is what a run moves, not an effect. An interval over one run's episodes does not include that
+    (the unit of a claim is the run), so such a change is never called clear; the seeds decide it.
+    """
+    small, large, change, ci, clear = gap_change(episodes, column, method, **where)
+    status = NEGATIVE_CONTROL if control else "clear" if clear else "not clear"
+    return (f"{label}: {100 * small:+.1f} → {100 * large:+.1f} points; change {100 * change:+.1f} ± {100 * ci:.1f} "
+            f"({status})")
+
+
+def in_points(gap_table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`gtl.budget.gaps` table for people: the gap and its CI in points, one decimal."""
+    return gap_table.assign(gap=(100 * gap_table.gap).round(1), gap_ci95=(100 * gap_table.gap_ci95).round(1)).rename(
+        columns={"gap": "gap (points)", "gap_ci95": "95% CI (±)"})
+
+
+def answer(lineage: pd.DataFrame, pretraining: pd.DataFrame | None = None) -> list[str]:
+    """The budget curve's answer, a line each: per isolation, Learngene's and Pre-Cut's gap at the
+    smallest and the largest lineage budget and its paired change (Pre-Cut's is a negative control);
+    then, given ``pretraining``, Pre-Cut's and Pre-Fin's against the pre-training steps (:func:`change_text`)."""
+    lo, hi = lineage.lineage_steps.min(), lineage.lineage_steps.max()
+    lines = [change_text(lineage, "lineage_steps", method, f"{method}, {name}, lineage budget {lo}→{hi} steps",
+                         control=method == "Pre-Cut", isolation=name)
+             for name in dict.fromkeys(lineage.isolation) for method in ("Learngene", "Pre-Cut")]
+    if pretraining is None:
+        return lines
+    lo, hi = pretraining.pretrain_steps.min(), pretraining.pretrain_steps.max()
+    return lines + [change_text(pretraining, "pretrain_steps", method, f"{method}, pre-training {lo}→{hi} steps")
+                    for method in ("Pre-Cut", "Pre-Fin")]
+
+
+def construction_verdicts(lineage: pd.DataFrame, chosen: str, default: str) -> list[str]:
+    """Per lineage budget: the ``chosen`` isolation's learngene against ``default``'s, paired on the episodes."""
+    lines = []
+    for steps, part in lineage[lineage.method == "Learngene"].groupby("lineage_steps"):
+        acc = by_episode(part, "isolation")
+        lines.append(f"{steps} lineage steps: {verdict(acc[chosen], acc[default], chosen, default)}")
+    return lines
