@@ -43,7 +43,7 @@ CACHE_VERSION = 1
 # line and tools, notebooks' helpers, the profiles' constants (they reach every key through the configs they set)
 # and this module (CACHE_VERSION is in every key).
 NOT_RESULTS = frozenset({"report", "plots", "paths", "provenance", "cli", "bench", "explorer", "exercises", "profiles",
-                         "cache", "fewshot", "l2l", "__init__", "__main__"})
+                         "cache", "l2l", "__init__", "__main__"})
 
 T = TypeVar("T")
 

@@ -27,7 +27,6 @@ interrupted.
 """
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 from contextlib import contextmanager
 import hashlib
@@ -91,9 +90,10 @@ class GTLConfig:
     # mutation (docs/decisions.md #7)
     mutation_rate: float = 0.3       # chance that a channel group mutates
     mutation_step: float = 0.05      # share of a group's channels added or dropped
-    # complete circuits (docs/decisions.md #16; CNN learngenes only). The defaults are the
-    # behaviour before #16: learngene channels also read the others through random weights.
-    cross_scale: float = 1.0         # scale of the cross-weights W[S_out, ~S_in] at every birth (0: none)
+    # complete circuits (docs/decisions.md #16; CNN learngenes only). None: the isolation chosen on validation
+    # classes (gtl.profiles.CHOSEN_ISOLATION) for a CNN, 1.0 for a ViT (its learngene is not a channel circuit),
+    # the same value every preset uses.
+    cross_scale: float | None = None  # scale of the cross-weights W[S_out, ~S_in] at every birth (0: none)
     closed_circuit: bool = False     # lifetimes hold the cross-weights at 0 (generation 0 lives open)
     # fitness (docs/decisions.md #5)
     fitness: str = "critic"          # "critic" or "host"
@@ -110,7 +110,7 @@ class GTLConfig:
         base = dict(image_size=32, width=0.125, population=4, generations=2, tournament_size=2, task_shots=5,
                     task_queries=3, lifetime=TrainConfig(steps=4, batch_size=10), critic_tasks=1,
                     critic_queries=3, critic=TrainConfig(steps=3, batch_size=10))
-        return dataclasses.replace(cls(), **{**chosen_isolation(overrides), **base, **overrides})
+        return cls(**{**chosen_isolation(overrides), **base, **overrides})
 
     @classmethod
     def quick(cls, **overrides) -> "GTLConfig":
@@ -120,13 +120,13 @@ class GTLConfig:
                     critic_tasks=4, critic=TrainConfig(steps=30, batch_size=25))
         if overrides.get("dataset") == "cifar-fs":  # the offline subset has only 11-33 images per class
             base.update(task_shots=9, task_queries=2, critic_queries=6)
-        return dataclasses.replace(cls(), **{**chosen_isolation(overrides), **base, **overrides})
+        return cls(**{**chosen_isolation(overrides), **base, **overrides})
 
     @classmethod
     def paper(cls, **overrides) -> "GTLConfig":
         """GPU: full-width networks at the datasets' native image size."""
         image_size = 32 if overrides.get("dataset") == "cifar-fs" else 84
-        return dataclasses.replace(cls(image_size=image_size), **{**chosen_isolation(overrides), **overrides})
+        return cls(**{"image_size": image_size, **chosen_isolation(overrides), **overrides})
 
     @classmethod
     def from_profile(cls, profile: str, **overrides) -> "GTLConfig":
@@ -139,6 +139,8 @@ class GTLConfig:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
 
     def __post_init__(self):
+        if self.cross_scale is None:
+            self.cross_scale = 1.0 if self.arch == "vit" else CHOSEN_ISOLATION["cross_scale"]
         self.validate()
 
     def validate(self) -> None:

@@ -374,10 +374,3 @@ def random_channels(model: FewShotNet, fraction: float, seed: int) -> ChannelMas
     """Per group, ``round(fraction * C)`` channels drawn at random (a control, not GTL)."""
     g = torch.Generator().manual_seed(seed)
     return top_channels({k: torch.rand(n, generator=g) for k, n in channel_groups(model).items()}, fraction)
-
-
-def __getattr__(name: str):
-    if name == "inherit":  # renamed: say where it went instead of a bare AttributeError
-        raise AttributeError("gtl.learngene.inherit is now gtl.learngene.implant (into the learngene's own network); "
-                             "gtl.inherit.inherit passes a learngene to any network")
-    raise AttributeError(f"module 'gtl.learngene' has no attribute {name!r}")

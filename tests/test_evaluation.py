@@ -283,17 +283,3 @@ def test_a_learning_curve_ends_where_finetuning_ends():
     assert [len(c) for c in curve] == [3, 3]  # per episode: the accuracy at each of the three steps
     plain = evaluate(make, ds, cfg, seed=1, method="x", progress=False)
     assert [c[-1] for c in curve] == pytest.approx(plain.accuracies)  # one training run, read at 4 steps
-
-
-def test_the_old_module_name_still_imports_and_says_where_each_name_went():
-    import gtl.baselines
-    import gtl.evaluation
-    import gtl.fewshot
-    with pytest.warns(FutureWarning, match="gtl.evaluation.EvalConfig"):
-        assert gtl.fewshot.EvalConfig is gtl.evaluation.EvalConfig
-    with pytest.warns(FutureWarning, match="gtl.baselines.pre_cut"):
-        assert gtl.fewshot.pre_cut is gtl.baselines.pre_cut
-    with pytest.raises(AttributeError, match="at=steps"):
-        gtl.fewshot.learning_curve
-    with pytest.raises(AttributeError, match="no attribute 'train'"):  # only the names the two modules define
-        gtl.fewshot.train

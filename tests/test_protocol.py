@@ -96,3 +96,11 @@ def test_the_codes_values_are_the_ones_chosen_on_validation_classes():
     for profile in ("smoke", "quick", "paper"):
         assert isolation_of(GTLConfig.from_profile(profile)) == choice["isolation"]
     assert GTLConfig.quick(arch="vit").cross_scale == 1.0  # a ViT is not a channel circuit
+
+
+def test_the_library_default_isolation_is_the_chosen_one():
+    """A config built by hand gets what every preset gets: the chosen isolation for a CNN, none for a ViT."""
+    from gtl.profiles import CHOSEN_ISOLATION
+    assert GTLConfig().cross_scale == CHOSEN_ISOLATION["cross_scale"] == GTLConfig.quick().cross_scale
+    assert GTLConfig(arch="vit").cross_scale == 1.0 == GTLConfig.quick(arch="vit").cross_scale
+    assert GTLConfig(cross_scale=0.5).cross_scale == 0.5
