@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(config, items):
         return
     import pytest
     skip = pytest.mark.skip(reason=f"no miniimagenet/ under GTL_DATA={data!r}: the notebooks need the datasets "
-                                   "(README, Data layout)")
+                                   "(docs/usage.md, Data layout)")
     for item in items:
         if "notebooks" in Path(str(item.fspath)).parts:
             item.add_marker(skip)

@@ -19,55 +19,37 @@ from dataclasses import replace
 
 import pandas as pd
 
-from .evolution import GTLConfig
-from .experiments import method_episodes, run_evolution
+from .experiments import Study, method_episodes, run_evolution
 from .evaluation import EvalConfig
 from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
-# (generations, lifetime steps) per profile, smallest first; the quick profile's own (6, 100) among them.
-BUDGETS = {
-    "smoke": ((1, 2), (2, 4)),
-    "quick": ((3, 50), (3, 100), (6, 100)),
-    "paper": ((10, 500), (30, 500), (60, 500)),
-}
-# Pre-training steps of the Pre-Fin network that Pre-Cut is cut from; the profile's own last.
-PRETRAIN_STEPS = {"smoke": (5, 10), "quick": (375, 750, 1500), "paper": (7500, 15000, 30000)}
-# The long lineage budgets, beyond each profile's own: ten times the quick lineage (6 x 1000 steps). Hours on a
-# CPU, so notebook 14 computes them only under `make budget-long` and otherwise reads the table that run
-# committed (our choice of sizes, docs/decisions.md #18).
-LONG_BUDGETS = {"smoke": ((2, 8),), "quick": ((6, 1000),), "paper": ((60, 5000),)}
-
-
-def lineage_curve(profile: str, dataset: str, arch: str, seed: int, eval_cfg: EvalConfig,
-                  isolations: dict[str, dict], budgets: tuple[tuple[int, int], ...], shots: int = 5,
-                  data_root=None, device: str | None = None, progress: bool = True) -> pd.DataFrame:
+def lineage_curve(study: Study, *, eval_cfg: EvalConfig, isolations: dict[str, dict],
+                  budgets: tuple[tuple[int, int], ...], shots: int = 5) -> pd.DataFrame:
     """Learngene, Pre-Cut and Scratch on the same test episodes, for every isolation (GTLConfig
-    overrides) and lineage budget ``(generations, lifetime steps)``: a long table with columns
-    ``isolation``, ``generations``, ``lifetime_steps`` and ``lineage_steps``."""
+    overrides) and lineage budget ``(generations, lifetime steps)`` (the profile's own:
+    :attr:`gtl.profiles.Profile.lineage_budgets`): a long table with columns ``isolation``,
+    ``generations``, ``lifetime_steps`` and ``lineage_steps``."""
     frames = []
-    base = GTLConfig.from_profile(profile, dataset=dataset, arch=arch)
+    base = study.gtl_config()
     for name, settings in isolations.items():
         for generations, steps in budgets:
-            result = run_evolution(profile, dataset, arch, seed, data_root, device, progress, **settings,
-                                   generations=generations, lifetime=replace(base.lifetime, steps=steps))
-            df = method_episodes(result, eval_cfg, "test", (shots,), ("Learngene", "Scratch", "Pre-Cut"), data_root,
-                                 device, progress)
+            result = run_evolution(study, **settings, generations=generations,
+                                   lifetime=replace(base.lifetime, steps=steps))
+            df = method_episodes(study, result, eval_cfg, shots=(shots,), methods=("Learngene", "Scratch", "Pre-Cut"))
             frames.append(df.assign(isolation=name, generations=generations, lifetime_steps=steps,
                                     lineage_steps=generations * steps))
     return pd.concat(frames, ignore_index=True)
 
 
-def pretraining_curve(profile: str, dataset: str, arch: str, seed: int, eval_cfg: EvalConfig,
-                      pretrain_steps: tuple[int, ...], shots: int = 5, data_root=None, device: str | None = None,
-                      progress: bool = True) -> pd.DataFrame:
+def pretraining_curve(study: Study, *, eval_cfg: EvalConfig, pretrain_steps: tuple[int, ...],
+                      shots: int = 5) -> pd.DataFrame:
     """Pre-Fin and Pre-Cut (cut to the size of the profile's own learngene) against Scratch, for
     Pre-Fin networks pre-trained for each of ``pretrain_steps``: a long table with ``pretrain_steps``."""
-    result = run_evolution(profile, dataset, arch, seed, data_root, device, progress)
+    result = run_evolution(study)
     frames = []
     for steps in pretrain_steps:
         protocol = replace(eval_cfg, pretrain=replace(eval_cfg.pretrain, steps=steps))
-        df = method_episodes(result, protocol, "test", (shots,), ("Scratch", "Pre-Fin", "Pre-Cut"), data_root,
-                             device, progress)
+        df = method_episodes(study, result, protocol, shots=(shots,), methods=("Scratch", "Pre-Fin", "Pre-Cut"))
         frames.append(df.assign(pretrain_steps=steps))
     return pd.concat(frames, ignore_index=True)
 

@@ -28,13 +28,13 @@ from . import __version__
 from .data import DATASETS, DatasetError, class_folders, class_split, download, is_folder_dataset, load_dataset
 from .distributed import init_from_env, shutdown
 from .evolution import Environment, GTLConfig, RunLockedError, chosen_isolation, default_run_dir, evolve
-from .experiments import METHODS, default_device, evaluate_methods
+from .methods import METHODS, evaluate_methods
 from .evaluation import EvalConfig
 from .inherit import build, inherited_params, mapping_table
 from .learngene import IncompatibleLearngeneError, Learngene, count_params
 from .models import ARCHITECTURES
 from .plots import percent_table, to_markdown
-from .population import Runtime
+from .population import Runtime, default_device
 from .profiles import PROFILES
 from .stats import PAIRED, summarize
 

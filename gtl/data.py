@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import OrderedDict
 import json
 import os
 import pickle
@@ -242,18 +243,38 @@ def _stamp(path: Path) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
+# This process's latest decoded datasets, by the same digest as the on-disk cache (files, sizes and times of
+# modification included): a notebook loads the same split many times, and reading it back costs seconds.
+_DECODED: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+DECODED_IN_MEMORY = 4
+
+
+def _remember(digest: str, images: torch.Tensor, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keep ``images`` and ``kept`` in :data:`_DECODED` (the latest :data:`DECODED_IN_MEMORY`) and return copies,
+    so that a caller who changes its tensors in place cannot change what the next one gets."""
+    _DECODED[digest] = images, kept
+    _DECODED.move_to_end(digest)
+    while len(_DECODED) > DECODED_IN_MEMORY:
+        _DECODED.popitem(last=False)
+    return images.clone(), kept.clone()
+
+
 def _decode_all(paths: list[Path], size: int, cache_key: str, skip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode ``paths`` through the on-disk cache: ``(images, kept)``, an (N, 3, size, size) uint8
-    tensor of the readable files and a bool mask over ``paths`` of which they are. Without
-    ``skip`` the first unreadable file raises a :class:`DatasetError` (``kept`` is all True)."""
+    """Decode ``paths`` through the on-disk cache (and this process's memory of it): ``(images, kept)``,
+    an (N, 3, size, size) uint8 tensor of the readable files and a bool mask over ``paths`` of which
+    they are. Without ``skip`` the first unreadable file raises a :class:`DatasetError` (``kept`` is
+    all True)."""
     text = "\n".join([cache_key, str(size), f"decode v{DECODE_VERSION}", f"skip {skip}"] + [_stamp(p) for p in paths])
-    cached = cache_dir() / f"{hashlib.sha1(text.encode()).hexdigest()[:16]}.pt"
+    digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+    if digest in _DECODED:
+        return _remember(digest, *_DECODED[digest])
+    cached = cache_dir() / f"{digest}.pt"
     if cached.exists():
         try:
             entry = torch.load(cached, weights_only=True)
             images, kept = entry["images"], entry["kept"]
             if images.shape[1:] == (3, size, size) and len(kept) == len(paths) and int(kept.sum()) == len(images):
-                return images, kept
+                return _remember(digest, images, kept)
         except Exception:
             pass  # a broken or old cache file is rebuilt below
 
@@ -278,7 +299,7 @@ def _decode_all(paths: list[Path], size: int, cache_key: str, skip: bool = False
         tmp.replace(cached)
     except OSError:
         pass  # a read-only home only costs re-decoding next time
-    return images, kept
+    return _remember(digest, images, kept)
 
 
 def _resize_array(images: np.ndarray, size: int) -> torch.Tensor:

@@ -8,11 +8,14 @@
 * ``paper``: hours on a GPU, the full datasets at the paper's scale.
 
 Each experiment config (:class:`gtl.evolution.GTLConfig`,
-:class:`gtl.evaluation.EvalConfig`) has one preset per profile.
+:class:`gtl.evaluation.EvalConfig`) has one preset per profile; every other number
+of a profile (the budgets of the ablations and studies, their grids, the
+descendants to try) is in its :class:`Profile` here, and nowhere else.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 PROFILES = ("smoke", "quick", "paper")
 
@@ -25,6 +28,72 @@ PROFILES = ("smoke", "quick", "paper")
 CHOSEN_AT = "50a3b92"
 CHOSEN_ISOLATION = {"cross_scale": 0.0, "closed_circuit": False}  # "cut at birth" (decision #16)
 CHOSEN_QUESTION_STEPS = 10  # fine-tuning steps of the open-question notebooks in the quick profile
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The numbers of one size beyond its GTL and evaluation presets (our choices, docs/decisions.md).
+
+    Args:
+        name: ``smoke``, ``quick`` or ``paper``.
+        ablation_budget: members and generations of the ablations', the sensitivity grid's and the ViT's
+            runs (empty: the profile's own GTL budget).
+        sensitivity: per genetic hyper-parameter, the values the sensitivity grid tries around that base.
+        vit_width: the ViT's width in notebook 11.
+        deeper: the deeper descendants a learngene initialises (notebook 05).
+        wider: the ancestor's width times these (notebook 05).
+        question_steps: fine-tuning steps of the open-question notebooks (09-11); None: the profile's own.
+        lineage_budgets: (generations, lifetime steps) of notebook 13's lineages, smallest first.
+        pretrain_steps: Pre-Fin's pre-training steps that Pre-Cut is cut from (notebook 13), the profile's own last.
+        long_budgets: (generations, lifetime steps) beyond the profile's own (notebook 14, decision #18).
+    """
+    name: str
+    ablation_budget: tuple[tuple[str, int], ...]
+    sensitivity: tuple[tuple[str, tuple], ...]
+    vit_width: float
+    deeper: tuple[str, ...]
+    wider: tuple[float, ...]
+    question_steps: int | None
+    lineage_budgets: tuple[tuple[int, int], ...]
+    pretrain_steps: tuple[int, ...]
+    long_budgets: tuple[tuple[int, int], ...]
+
+    @property
+    def ablation(self) -> dict:
+        """:attr:`ablation_budget` as GTLConfig overrides."""
+        return dict(self.ablation_budget)
+
+    @property
+    def grid(self) -> dict:
+        """:attr:`sensitivity` as ``{factor: values}``."""
+        return dict(self.sensitivity)
+
+
+NUMBERS = {
+    "smoke": Profile("smoke", ablation_budget=(("population", 3), ("generations", 2)),
+                     sensitivity=(("population", (2, 3)), ("tournament_size", (1, 2)), ("mutation_rate", (0.0, 0.3)),
+                                  ("generations", (1, 2))),
+                     vit_width=0.25, deeper=("vgg16",), wider=(1.5,), question_steps=None,
+                     lineage_budgets=((1, 2), (2, 4)), pretrain_steps=(5, 10), long_budgets=((2, 8),)),
+    # at most the base's members and generations in the grid: the CPU budget
+    "quick": Profile("quick", ablation_budget=(("population", 6), ("generations", 3)),
+                     sensitivity=(("population", (3, 6)), ("tournament_size", (1, 2, 3)),
+                                  ("mutation_rate", (0.0, 0.3, 0.6)), ("generations", (1, 2, 3))),
+                     vit_width=0.5, deeper=("vgg16",), wider=(1.5,), question_steps=CHOSEN_QUESTION_STEPS,
+                     lineage_budgets=((3, 50), (3, 100), (6, 100)), pretrain_steps=(375, 750, 1500),
+                     long_budgets=((6, 1000),)),
+    "paper": Profile("paper", ablation_budget=(),
+                     sensitivity=(("population", (25, 50, 100)), ("tournament_size", (1, 2, 3, 5)),
+                                  ("mutation_rate", (0.0, 0.3, 0.6)), ("generations", (10, 30, 50))),
+                     vit_width=1.0, deeper=("vgg13", "vgg16", "vgg19"), wider=(1.5, 2.0), question_steps=None,
+                     lineage_budgets=((10, 500), (30, 500), (60, 500)), pretrain_steps=(7500, 15000, 30000),
+                     long_budgets=((60, 5000),)),
+}
+
+
+def numbers(profile: str) -> Profile:
+    """The :class:`Profile` of ``profile`` (a ValueError naming the choices for another name)."""
+    return NUMBERS[check_profile(profile)]
 
 
 def check_profile(profile: str) -> str:

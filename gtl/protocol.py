@@ -30,7 +30,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .evolution import GTLConfig
-from .experiments import learning_curves, run_evolution
+from .experiments import Study, learning_curves, run_evolution
 from .evaluation import EvalConfig
 from .stats import by_episode, clear_difference, mean_ci95, paired_difference
 
@@ -53,15 +53,14 @@ def isolation_of(cfg: GTLConfig) -> str:
                      f"of gtl.protocol.ISOLATIONS")
 
 
-def validation_curves(profile: str, dataset: str, arch: str, seed: int, eval_cfg: EvalConfig, shots: int = 5,
-                      data_root=None, device: str | None = None, progress: bool = True) -> pd.DataFrame:
+def validation_curves(study: Study, *, eval_cfg: EvalConfig, shots: int = 5) -> pd.DataFrame:
     """Learning curves of Learngene and Scratch on fresh validation episodes for every candidate
     isolation, each from its own (cached) GTL run: a long table with an ``isolation`` column."""
     frames = []
     for name, settings in ISOLATIONS.items():
-        result = run_evolution(profile, dataset, arch, seed, data_root, device, progress, **settings)
-        curves = learning_curves(result, eval_cfg, ("Learngene", "Scratch"), shots, CURVE_STEPS, data_root, device,
-                                 progress, split="val")
+        result = run_evolution(study, **settings)
+        curves = learning_curves(study, result, eval_cfg, methods=("Learngene", "Scratch"), shots=shots,
+                                 at=CURVE_STEPS, split="val")
         frames.append(curves.assign(isolation=name, learngene_fraction=float(result.best.fraction)))
     return pd.concat(frames, ignore_index=True)
 

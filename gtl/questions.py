@@ -4,7 +4,7 @@
   of the parameters cut from one evolved network, their descendants tested.
 * :func:`sensitivity_table` - how sensitive is GTL to its genetic
   hyper-parameters? One factor changed at a time around a base run.
-* :data:`VIT_SETTINGS` - learngenes beyond CNNs: a small ViT evolved with the
+* :func:`vit_comparison` - learngenes beyond CNNs: a small ViT evolved with the
   same loop (:class:`gtl.models.ViT` defines its units).
 
 Every number is a mean ± 95% CI over test episodes, with its seed; every
@@ -20,13 +20,13 @@ import torch
 
 from .cache import cached_table, key
 from .data import ImageDataset, load_dataset
-from .evolution import EvolutionResult, GTLConfig, Member
-from .experiments import ABLATION_BUDGET, SCORES, default_device, fingerprints, method_episodes, run_evolution
+from .evolution import EvolutionResult, Member
+from .experiments import Study, fingerprints, method_episodes, run_evolution
+from .methods import SCORES
 from .baselines import from_learngene, scratch
 from .evaluation import EvalConfig, evaluate
 from .learngene import ChannelMasks, count_params, extract, masked_fraction, seeded_model, top_channels
 from .models import FewShotNet
-from .profiles import CHOSEN_QUESTION_STEPS
 
 # Learngene sizes to test, as shares of the parameters; the paper's is ~20% (abstract).
 SIZE_FRACTIONS = (0.02, 0.05, 0.10, 0.20, 0.30, 0.45, 0.60)
@@ -34,16 +34,11 @@ PAPER_SIZE = 0.20
 SIZE_PAIR_ON = ("score", "setting")
 
 
-# Fine-tuning steps of the question notebooks in the quick profile: chosen on validation classes by notebook 12.
-QUICK_FINETUNE_STEPS = CHOSEN_QUESTION_STEPS
-
-
-def question_protocol(profile: str, dataset: str | None = None) -> EvalConfig:
-    """The evaluation of the open-question notebooks: the profile's, with a short fine-tuning in quick."""
-    cfg = EvalConfig.from_profile(profile, dataset)
-    if profile == "quick":
-        cfg = replace(cfg, finetune=replace(cfg.finetune, steps=QUICK_FINETUNE_STEPS))
-    return cfg
+def question_protocol(study: Study) -> EvalConfig:
+    """The evaluation of the open-question notebooks: the profile's, with the fine-tuning steps of its
+    :attr:`gtl.profiles.Profile.question_steps` (in quick: chosen on validation classes by notebook 12)."""
+    cfg, steps = study.eval_config(), study.numbers.question_steps
+    return cfg if steps is None else replace(cfg, finetune=replace(cfg.finetune, steps=steps))
 
 
 def best_member(result: EvolutionResult) -> Member:
@@ -80,19 +75,19 @@ def masks_for_fraction(net: FewShotNet, saliency: dict[str, torch.Tensor], fract
     return best[0]
 
 
-def size_sweep(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[float, ...] = SIZE_FRACTIONS,
-               shots: int = 5, scores: tuple[str, ...] = ("instinct", "finetune"), data_root=None,
-               device: str | None = None, progress: bool = True) -> pd.DataFrame:
+def size_sweep(study: Study, result: EvolutionResult, eval_cfg: EvalConfig, *,
+               fractions: tuple[float, ...] = SIZE_FRACTIONS, shots: int = 5,
+               scores: tuple[str, ...] = ("instinct", "finetune")) -> pd.DataFrame:
     """Descendants of learngenes of every size in ``fractions``, cut from the run's best
     network by the same saliency rule GTL uses (our choice), and Scratch (size 0),
     on the same novel-class episodes. A long table (one row per episode), cached in the
     run's folder; :data:`SIZE_PAIR_ON` pairs its rows."""
-    cfg, device = result.config, device or default_device()
-    test_set = load_dataset(cfg.dataset, "test", data_root, cfg.image_size)
+    cfg, device = result.config, study.device
+    test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
     name = key(eval_cfg, fractions, shots, scores, cfg.key(), fingerprints(result, test_set), producer="questions")
     return cached_table(result.run_dir / f"sizes-{name}.csv",
                         lambda: _size_rows(result, eval_cfg, fractions, shots, scores, test_set.to(device), device,
-                                           progress))
+                                           study.progress))
 
 
 def _size_rows(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[float, ...], shots: int,
@@ -114,37 +109,27 @@ def _size_rows(result: EvolutionResult, eval_cfg: EvalConfig, fractions: tuple[f
     return pd.DataFrame(rows)
 
 
-# One genetic hyper-parameter changed at a time around the base run (our choice of values).
-SENSITIVITY = {
-    "smoke": {"population": (2, 3), "tournament_size": (1, 2), "mutation_rate": (0.0, 0.3), "generations": (1, 2)},
-    "quick": {"population": (3, 6), "tournament_size": (1, 2, 3), "mutation_rate": (0.0, 0.3, 0.6),
-              "generations": (1, 2, 3)},  # at most the base's members and generations: the CPU budget
-    "paper": {"population": (25, 50, 100), "tournament_size": (1, 2, 3, 5), "mutation_rate": (0.0, 0.3, 0.6),
-              "generations": (10, 30, 50)},
-}
-
-
-def sensitivity_table(profile: str, dataset: str, arch: str, seed: int, eval_cfg: EvalConfig, shots: int = 5,
-                      factors: dict[str, tuple] | None = None, data_root=None, device: str | None = None,
-                      progress: bool = True, base: dict | None = None) -> pd.DataFrame:
+def sensitivity_table(study: Study, *, eval_cfg: EvalConfig, shots: int = 5, factors: dict[str, tuple] | None = None,
+                      base: dict | None = None) -> pd.DataFrame:
     """GTL's test accuracy (descendants fine-tuned on novel classes) and best fitness (validation
     classes) as each genetic hyper-parameter moves away from the base run, one at a time.
 
-    The base is the ablations' budget (:data:`gtl.experiments.ABLATION_BUDGET`), so
-    runs shared with notebook 07 (no mutation, no tournament, one generation) are reused.
-    ``base`` replaces that budget (any :class:`GTLConfig` overrides). A long table (one row
-    per episode; Scratch's rows have factor "Scratch").
+    The base is the ablations' budget (:attr:`gtl.profiles.Profile.ablation_budget`), so runs shared
+    with notebook 07 (no mutation, no tournament, one generation) are reused; the values tried are
+    the profile's :attr:`~gtl.profiles.Profile.sensitivity` grid. ``factors`` and ``base`` (any
+    :class:`GTLConfig` overrides) replace them. A long table (one row per episode; Scratch's rows
+    have factor "Scratch").
     """
-    factors = factors or SENSITIVITY[profile]
-    base = dict(ABLATION_BUDGET[profile] if base is None else base)
-    base_config = GTLConfig.from_profile(profile, dataset=dataset, arch=arch, **base)
+    factors = factors or study.numbers.grid
+    base = dict(study.numbers.ablation if base is None else base)
+    base_config = study.gtl_config(**base)
     rows = []
     for factor, values in factors.items():
         for value in values:
             settings = {**base, factor: value}
-            result = run_evolution(profile, dataset, arch, seed, data_root, device, progress, **settings)
+            result = run_evolution(study, **settings)
             methods = ("Learngene", "Scratch") if not rows else ("Learngene",)
-            df = method_episodes(result, eval_cfg, "test", (shots,), methods, data_root, device, progress)
+            df = method_episodes(study, result, eval_cfg, shots=(shots,), methods=methods)
             rows.append(df[df.method == "Learngene"].assign(
                 factor=factor, value=value, is_base=value == getattr(base_config, factor),
                 best_fitness=float(result.history.fitness.max()), learngene_fraction=float(result.best.fraction),
@@ -161,29 +146,29 @@ _SENSITIVITY_COLUMNS = ["factor", "value", "is_base", "method", "best_fitness", 
                         "accuracy"]
 
 
-# Learngenes beyond CNNs: the ViT's settings per profile (our choice; the GA budget of the ablations).
-VIT_SETTINGS = {"smoke": {"arch": "vit", "width": 0.25, **ABLATION_BUDGET["smoke"]},
-                "quick": {"arch": "vit", "width": 0.5, **ABLATION_BUDGET["quick"]},
-                "paper": {"arch": "vit", "width": 1.0}}
 VIT_PAIR_ON = ("network", "score", "setting")
 
 
-def vit_comparison(profile: str, dataset: str, seed: int, eval_cfg: EvalConfig, shots: tuple[int, ...] = (5,),
-                   cnn: str = "vgg11", data_root=None, device: str | None = None, progress: bool = True,
+def vit_settings(study: Study) -> dict:
+    """The ViT's run in notebook 11 (our choice): the profile's ViT width, at the ablations' GA budget."""
+    return {"arch": "vit", "width": study.numbers.vit_width, **study.numbers.ablation}
+
+
+def vit_comparison(study: Study, *, eval_cfg: EvalConfig, shots: tuple[int, ...] = (5,),
                    settings: dict | None = None) -> tuple[pd.DataFrame, EvolutionResult]:
-    """Learngene vs Scratch for the ViT and, under the same GA budget, for the CNN ``cnn``
+    """Learngene vs Scratch for the ViT and, under the same GA budget, for the study's CNN
     (fine-tuned and instincts), on the same novel-class episodes: a long table (one row per
-    episode; :data:`VIT_PAIR_ON` pairs it). ``settings`` replaces :data:`VIT_SETTINGS`
+    episode; :data:`VIT_PAIR_ON` pairs it). ``settings`` replaces :func:`vit_settings`
     (``width`` is the ViT's; the rest is the budget of both runs)."""
-    settings = dict(VIT_SETTINGS[profile] if settings is None else {"arch": "vit", **settings})
-    vit = run_evolution(profile, dataset, settings.pop("arch"), seed, data_root, device, progress, **settings)
-    budget = {k: v for k, v in settings.items() if k != "width"}
-    cnn_run = run_evolution(profile, dataset, cnn, seed, data_root, device, progress, **budget)
+    settings = dict(vit_settings(study) if settings is None else {"arch": "vit", **settings})
+    vit = run_evolution(study, **settings)
+    budget = {k: v for k, v in settings.items() if k not in ("width", "arch")}
+    cnn_run = run_evolution(study, **budget)
     tables = []
     for result in (vit, cnn_run):
         for score in ("finetune", "instinct"):
-            df = method_episodes(result, eval_cfg, "test", shots, ("Learngene", "Scratch"), data_root, device,
-                                 progress, score)
+            df = method_episodes(study, result, eval_cfg, shots=shots, methods=("Learngene", "Scratch"),
+                                 score=score)
             tables.append(df.assign(network=f"{result.config.arch} x{result.config.width:g}",
                                     learngene_fraction=float(result.best.fraction),
                                     generations=result.config.generations, population=result.config.population))

@@ -35,7 +35,7 @@ from gtl import learngene as L
 from gtl.data import load_dataset
 from gtl.evolution import GTLConfig, Environment, live, score, tournament, mutate
 from gtl.exercises import ask, check, solution
-from gtl.experiments import ABLATION_BUDGET, default_device, run_evolution
+from gtl.experiments import Study, run_evolution
 from gtl.report import verdict
 from gtl.baselines import from_learngene, scratch
 from gtl.evaluation import EvalConfig, evaluate
@@ -45,7 +45,8 @@ from gtl.tasks import TaskSampler
 from gtl.train import TrainConfig, train, accuracy
 
 torch.set_num_threads(max(1, torch.get_num_threads()))
-device = device or default_device()
+study = Study(profile, dataset, arch, seed, data_root, device)
+device = study.device
 cfg = GTLConfig.from_profile(profile, dataset=dataset, arch=arch, seed=seed,
                              **({"population": 3, "generations": 2} if profile != "paper" else {}))
 tag = f"{profile}_{dataset}"
@@ -216,7 +217,7 @@ correct = check("mutation", answer, channels=parent.masks[last].numel(), mutatio
 # learngenes.
 
 # %%
-result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=False, **ABLATION_BUDGET[profile])
+result = run_evolution(study, **study.numbers.ablation)
 evolved = result.best
 per_generation = result.history.groupby("generation")[["critic_accuracy", "learngene_fraction"]]
 print(per_generation.agg(["mean", "max"]).round(3))
@@ -256,7 +257,7 @@ from dataclasses import replace
 from gtl.evaluation import finetune_on_task, instinct_on_task
 from gtl.questions import question_protocol
 protocol = EvalConfig.from_profile(profile, **({"episodes": 20} if profile == "quick" else {}))
-short = replace(protocol, finetune=question_protocol(profile).finetune)
+short = replace(protocol, finetune=question_protocol(study).finetune)
 for label, proto, score_fn in [("instincts", protocol, instinct_on_task),
                                (f"after {short.finetune.steps} fine-tuning steps", short, finetune_on_task)]:
     a = evaluate(from_learngene(evolved, cfg.cross_scale), test_set, proto, seed, "Learngene", evolved.num_params,

@@ -27,15 +27,14 @@ arch = "vgg11"
 import dataclasses
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import fresh_validation, run_evolution, reference_lines
+from gtl.experiments import Study, fresh_validation, run_evolution, reference_lines
 from gtl.report import verdict
 from gtl.stats import by_episode, summarize
-from gtl.evolution import GTLConfig
-from gtl.evaluation import EvalConfig
 from gtl.plots import percent_table, plot_evolution, save_episodes, save_figure, save_table
 
-cfg = GTLConfig.from_profile(profile, dataset=dataset, arch=arch, seed=seed)
-eval_cfg = EvalConfig.from_profile(profile, dataset)
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
+cfg = study.gtl_config()
+eval_cfg = study.eval_config()
 tag = f"{profile}_{dataset}"
 for k, v in dataclasses.asdict(cfg).items():
     print(f"{k:26} {v}")
@@ -44,7 +43,7 @@ for k, v in dataclasses.asdict(cfg).items():
 # ## Evolve (or load the cached run)
 
 # %%
-result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
+result = run_evolution(study)
 print(result.best.describe())
 
 # %%
@@ -58,7 +57,7 @@ print(f"{len(history)} lives over {history.generation.nunique()} generations")
 # ## Reference lines: Scratch and Pre-Fin on the critics' episodes
 
 # %%
-refs = reference_lines(result, eval_cfg, data_root, device, progress=(profile == "paper"))
+refs = reference_lines(study, result, eval_cfg)
 pd.DataFrame(refs)
 
 # %% [markdown]
@@ -70,7 +69,7 @@ pd.DataFrame(refs)
 # notebook 12 chose how learngenes are born (docs/decisions.md #17), so for *that* choice they are not fresh.
 
 # %%
-fresh_episodes = fresh_validation(result, eval_cfg, data_root, device, progress=(profile == "paper"))
+fresh_episodes = fresh_validation(study, result, eval_cfg)
 fresh = summarize(fresh_episodes, ["setting"])
 save_table(percent_table(fresh), f"fig4_fresh_validation_{tag}")
 save_episodes(fresh_episodes, f"fig4_fresh_validation_{tag}")

@@ -38,24 +38,24 @@ arch = "vgg11"
 # %% tags=["nbval-check-output"]
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import METHODS, PAIR_ON, run_evolution, method_episodes
+from gtl.experiments import PAIR_ON, Study, run_evolution, method_episodes
+from gtl.methods import METHODS
 from gtl.report import PAPER_CLAIMS, format_table, verdicts
-from gtl.evaluation import EvalConfig
 from gtl.plots import plot_results, save_episodes, save_figure, save_table
 from gtl.stats import gain_shares, summarize
 
-progress = profile == "paper"
+studies = {ds: Study(profile, ds, arch, seed, data_root, device, progress=(profile == "paper")) for ds in datasets}
 print("methods:", ", ".join(METHODS))
 print("paper:", PAPER_CLAIMS)
 
 # %%
 frames = []
 for ds in datasets:
-    result = run_evolution(profile, ds, arch, seed, data_root, device, progress=progress)
-    eval_cfg = EvalConfig.from_profile(profile, ds)
+    result = run_evolution(studies[ds])
+    eval_cfg = studies[ds].eval_config()
     print(f"{ds}: {eval_cfg.episodes} episodes per cell, {eval_cfg.queries} queries per class, "
           f"{eval_cfg.finetune.steps} fine-tuning steps; learngene {result.best.fraction:.1%} of the parameters")
-    frames.append(method_episodes(result, eval_cfg, "test", (1, 5), METHODS, data_root, device, progress))
+    frames.append(method_episodes(studies[ds], result, eval_cfg, shots=(1, 5), methods=METHODS))
 episodes = pd.concat(frames, ignore_index=True)
 results = summarize(episodes, PAIR_ON)
 table = format_table(results, profile)
@@ -111,9 +111,9 @@ shares
 from gtl.experiments import learning_curves
 from gtl.plots import plot_learning_curves
 ds = datasets[0]
-result = run_evolution(profile, ds, arch, seed, data_root, device, progress=progress)
-curve_episodes = learning_curves(result, EvalConfig.from_profile(profile, ds), ("Learngene", "Scratch", "Pre-Fin"),
-                                 5, data_root=data_root, device=device, progress=progress)
+result = run_evolution(studies[ds])
+curve_episodes = learning_curves(studies[ds], result, studies[ds].eval_config(),
+                                 methods=("Learngene", "Scratch", "Pre-Fin"), shots=5)
 curves = summarize(curve_episodes, ["step"])
 save_table(curves.assign(accuracy=(100 * curves["mean"]).round(2), ci95=(100 * curves.ci95).round(2),
                          diff=(100 * curves["diff"]).round(2), diff_ci95=(100 * curves.diff_ci95).round(2))

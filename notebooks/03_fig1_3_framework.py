@@ -24,7 +24,7 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import run_evolution
+from gtl.experiments import Study, run_evolution
 from gtl.plots import plot_framework, plot_circuit, save_figure, save_table
 
 tag = f"{profile}_{dataset}"
@@ -35,7 +35,7 @@ save_figure(fig, f"fig1_3_framework_{tag}")
 plt.show()
 
 # %%
-result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
+result = run_evolution(Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper")))
 lg = result.best
 print(lg.describe())
 fig = plot_circuit(lg)

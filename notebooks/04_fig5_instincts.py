@@ -24,22 +24,21 @@ arch = "vgg11"
 import pandas as pd
 import matplotlib.pyplot as plt
 from gtl.data import load_dataset, class_examples
-from gtl.evolution import GTLConfig
-from gtl.experiments import METHODS, PAIR_ON, run_evolution, method_episodes
+from gtl.experiments import PAIR_ON, Study, run_evolution, method_episodes
+from gtl.methods import METHODS
 from gtl.report import format_table, verdicts
 from gtl.baselines import from_learngene, pretrained_network, scratch
-from gtl.evaluation import EvalConfig, activation_maps
+from gtl.evaluation import activation_maps
 from gtl.plots import plot_activation_maps, plot_results, save_episodes, save_figure, save_table
 from gtl.stats import summarize
 
-progress = profile == "paper"
+studies = {ds: Study(profile, ds, arch, seed, data_root, device, progress=(profile == "paper")) for ds in datasets}
 
 # %%
 frames = []
 for ds in datasets:
-    result = run_evolution(profile, ds, arch, seed, data_root, device, progress=progress)
-    eval_cfg = EvalConfig.from_profile(profile, ds)
-    frames.append(method_episodes(result, eval_cfg, "test", (1, 5), METHODS, data_root, device, progress,
+    result = run_evolution(studies[ds])
+    frames.append(method_episodes(studies[ds], result, studies[ds].eval_config(), shots=(1, 5), methods=METHODS,
                                   score="instinct"))
 episodes = pd.concat(frames, ignore_index=True)
 results = summarize(episodes, PAIR_ON)
@@ -68,13 +67,13 @@ for ds in datasets:
 
 # %%
 ds = datasets[0]
-result = run_evolution(profile, ds, arch, seed, data_root, device, progress=progress)
-cfg, eval_cfg = result.config, EvalConfig.from_profile(profile, ds)
+result = run_evolution(studies[ds])
+cfg, eval_cfg = result.config, studies[ds].eval_config()
 test_set = load_dataset(ds, "test", data_root, cfg.image_size)
 images, names = class_examples(test_set, 6, seed)
 nets = {"Scratch (random)": scratch(cfg.arch, cfg.width)(seed),
         "Learngene (untrained)": from_learngene(result.best, cfg.cross_scale)(seed),
-        "Pre-trained (ours)": pretrained_network(cfg, eval_cfg, data_root, device)}
+        "Pre-trained (ours)": pretrained_network(cfg, eval_cfg, data_root, studies[ds].device)}
 maps = {label: activation_maps(net.cpu(), images) for label, net in nets.items()}
 fig = plot_activation_maps(images, maps, names)
 save_figure(fig, f"fig5_instincts_{profile}_{ds}")

@@ -24,20 +24,19 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import run_evolution, scalability_targets, transfer_table
+from gtl.experiments import Study, run_evolution, scalability_targets, transfer_table
 from gtl.report import verdicts
-from gtl.evaluation import EvalConfig
 from gtl.inherit import mapping_table
 from gtl.plots import plot_results, save_episodes, save_figure, save_table
 from gtl.stats import PAIRED, summarize
 from gtl.report import paired_text
 
 tag = f"{profile}_{dataset}"
-progress = profile == "paper"
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 
 # %%
-result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=progress)
-targets = scalability_targets(profile, result.config.arch, result.config.width)
+result = run_evolution(study)
+targets = scalability_targets(study, arch=result.config.arch, width=result.config.width)
 for a, w in targets:
     plan = pd.DataFrame(mapping_table(result.best, a, w))
     print(f"{result.config.arch} x{result.config.width:g} -> {a} x{w:g}: "
@@ -52,8 +51,7 @@ deepest = max(targets, key=lambda t: len(mapping_table(result.best, *t)))
 pd.DataFrame(mapping_table(result.best, *deepest))
 
 # %%
-episodes = transfer_table(result, EvalConfig.from_profile(profile, dataset), targets, (5,), device, progress,
-                          data_root)
+episodes = transfer_table(study, result, study.eval_config(), targets=targets, shots=(5,))
 results = summarize(episodes, ["descendant", "setting"])
 table = pd.DataFrame({"descendant": results.descendant, "method": results.method,
                       "accuracy (%)": (100 * results["mean"]).round(2), "95% CI (±)": (100 * results.ci95).round(2),

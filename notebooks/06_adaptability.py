@@ -21,19 +21,19 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import PAIR_ON, run_evolution, method_episodes
+from gtl.experiments import PAIR_ON, Study, run_evolution, method_episodes
 from gtl.report import format_table, verdicts
 from gtl.evaluation import EvalConfig
 from gtl.plots import plot_results, save_episodes, save_figure, save_table
 from gtl.stats import summarize
 
 targets = ["cub"] if profile != "paper" else ["cub", "cifar-fs"]
-progress = profile == "paper"
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 
 # %%
-result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=progress)
-frames = [method_episodes(result, EvalConfig.from_profile(profile, t), "test", (1, 5),
-                          ("Learngene", "Scratch", "Pre-Fin", "Pre-Cut"), data_root, device, progress, dataset=t)
+result = run_evolution(study)
+frames = [method_episodes(study, result, EvalConfig.from_profile(profile, t), shots=(1, 5),
+                          methods=("Learngene", "Scratch", "Pre-Fin", "Pre-Cut"), dataset=t)
           for t in targets]
 episodes = pd.concat(frames, ignore_index=True)
 results = summarize(episodes, PAIR_ON)

@@ -15,7 +15,7 @@
 # verdicts below GTL's difference with each variant (mean ± 95% CI, clear when it excludes 0).
 #
 # To fit the quick profile's time budget every GTL variant here runs a smaller population for fewer
-# generations (`gtl.experiments.ABLATION_BUDGET`) than notebook 01. `best_from_generation` says where each
+# generations (`gtl.profiles.Profile.ablation_budget`) than notebook 01. `best_from_generation` says where each
 # run's best learngene came from: variants whose best is a generation-0 learngene end up identical. So, most
 # likely, do GTL and *no tournament* in the quick run (same accuracies, best from generation 1 with the same
 # fitness): generation 0's best member heads the parents with or without tournaments, its first child is
@@ -34,20 +34,19 @@ arch = "vgg11"
 # %%
 import pandas as pd
 import matplotlib.pyplot as plt
-from gtl.experiments import ABLATIONS, ABLATION_BUDGET, ablation_table
+from gtl.experiments import ABLATIONS, Study, ablation_table
 from gtl.report import verdicts
 from gtl.stats import PAIRED, summarize
-from gtl.evaluation import EvalConfig
 from gtl.plots import percent_table, plot_results, save_episodes, save_figure, save_table
 
 tag = f"{profile}_{dataset}"
-print("budget:", ABLATION_BUDGET[profile] or "the profile's own")
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
+print("budget:", study.numbers.ablation or "the profile's own")
 for name, overrides in ABLATIONS.items():
     print(f"{name:18} {overrides}")
 
 # %%
-episodes = ablation_table(profile, dataset, arch, seed, EvalConfig.from_profile(profile, dataset), 5, data_root,
-                          device, progress=(profile == "paper"))
+episodes = ablation_table(study, eval_cfg=study.eval_config(), shots=5)
 results = summarize(episodes, ["setting"], baseline="Scratch (no evolution)")
 table = percent_table(results.rename(columns={"method": "variant"}),
                       ["variant", "accuracy (%)", "95% CI (±)", PAIRED, "params_transferred", "setting", "episodes",
@@ -80,9 +79,8 @@ print("\n".join(verdicts(episodes, "setting", tuple(results.method[1:]), method=
 from gtl.experiments import run_evolution, selection_validity
 from gtl.plots import plot_selection
 from gtl.stats import rank_correlation
-main_run = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
-selection = pd.concat([selection_validity(main_run, EvalConfig.from_profile(profile, dataset), g, 20, data_root,
-                                          device, progress=(profile == "paper"))
+main_run = run_evolution(study)
+selection = pd.concat([selection_validity(study, main_run, study.eval_config(), generation=g, episodes=20)
                        for g in (0, main_run.config.generations - 1)], ignore_index=True)
 members = summarize(selection, ["generation"], baseline=None)
 save_episodes(selection, f"table_selection_{tag}")

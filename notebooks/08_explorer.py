@@ -22,14 +22,14 @@ arch = "vgg11"
 
 # %%
 from gtl.data import load_dataset
-from gtl.experiments import ABLATION_BUDGET, default_device, run_evolution
+from gtl.experiments import Study, run_evolution
 from gtl.explorer import champion, explorer, generation_table, plot_generation, plot_masks, plot_race, race
 from gtl.plots import save_figure
 import matplotlib.pyplot as plt
 
-device = device or default_device()
-tag = f"{profile}_{dataset}"
-result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=False, **ABLATION_BUDGET[profile])
+study = Study(profile, dataset, arch, seed, data_root, device)
+device, tag = study.device, f"{profile}_{dataset}"
+result = run_evolution(study, **study.numbers.ablation)
 test_set = load_dataset(dataset, "test", data_root, result.config.image_size).to(device)
 generations = sorted(result.history.generation.unique())
 print(f"{result.config.population} members x {len(generations)} generations of {arch}; run: {result.run_dir.name}")

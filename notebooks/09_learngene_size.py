@@ -23,23 +23,21 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
-from gtl.experiments import default_device, run_evolution
+from gtl.experiments import Study, run_evolution
 from gtl.plots import percent_table, plot_size_sweep, save_figure, save_table, study_episodes
 from gtl.questions import PAPER_SIZE, SIZE_FRACTIONS, SIZE_PAIR_ON, question_protocol, size_sweep
 from gtl.report import size_summary
 from gtl.stats import PAIRED, summarize
 
-device = device or default_device()
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
-eval_cfg = question_protocol(profile, dataset)
+eval_cfg = question_protocol(study)
 print(f"sizes: {[f'{100 * f:g}%' for f in SIZE_FRACTIONS]}; the paper: ~{100 * PAPER_SIZE:.0f}%")
 print(f"{eval_cfg.episodes} episodes, 5-way 5-shot, fine-tuning {eval_cfg.finetune.steps} steps, seed {seed}")
 
 # %%
 def compute():
-    result = run_evolution(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
-    return size_sweep(result, eval_cfg, SIZE_FRACTIONS, shots=5, data_root=data_root, device=device,
-                      progress=(profile == "paper"))
+    return size_sweep(study, run_evolution(study), eval_cfg, fractions=SIZE_FRACTIONS, shots=5)
 
 
 episodes = study_episodes(f"table_learngene_size_{tag}", profile, compute)

@@ -19,20 +19,20 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
-from gtl.experiments import ABLATION_BUDGET, default_device
+from gtl.experiments import Study
 from gtl.plots import percent_table, plot_sensitivity, save_figure, save_table, study_episodes
 from gtl.stats import summarize
-from gtl.questions import SENSITIVITY, question_protocol, sensitivity_table
+from gtl.questions import question_protocol, sensitivity_table
 from gtl.report import sensitivity_summary
 
-device = device or default_device()
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
-eval_cfg = question_protocol(profile, dataset)
-print("base:", ABLATION_BUDGET[profile] or "the profile's own", "| values:", SENSITIVITY[profile])
+eval_cfg = question_protocol(study)
+print("base:", study.numbers.ablation or "the profile's own", "| values:", study.numbers.grid)
 
 # %%
-episodes = study_episodes(f"table_ga_sensitivity_{tag}", profile, lambda: sensitivity_table(
-    profile, dataset, arch, seed, eval_cfg, 5, data_root=data_root, device=device, progress=(profile == "paper")))
+episodes = study_episodes(f"table_ga_sensitivity_{tag}", profile,
+                          lambda: sensitivity_table(study, eval_cfg=eval_cfg, shots=5))
 results = summarize(episodes, ["setting"])
 table = percent_table(results)
 save_table(table, f"table_ga_sensitivity_{tag}")
@@ -45,5 +45,5 @@ plt.show()
 print("\n".join(sensitivity_summary(episodes)))
 
 # %%
-assert set(results.factor) == set(SENSITIVITY[profile]) | {"Scratch"}
+assert set(results.factor) == set(study.numbers.grid) | {"Scratch"}
 assert results["mean"].between(0, 1).all() and results.groupby("factor").is_base.sum().drop("Scratch").eq(1).all()

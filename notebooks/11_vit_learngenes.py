@@ -26,26 +26,25 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
-from gtl.experiments import default_device
+from gtl.experiments import Study
 from gtl.report import verdicts
 from gtl.explorer import plot_masks
 from gtl.paths import figures_dir
 from gtl.plots import percent_table, plot_results, save_figure, save_table, study_episodes
-from gtl.questions import VIT_PAIR_ON, VIT_SETTINGS, question_protocol, vit_comparison
+from gtl.questions import VIT_PAIR_ON, question_protocol, vit_comparison, vit_settings
 from gtl.stats import PAIRED, summarize
 
-device = device or default_device()
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
-eval_cfg = question_protocol(profile, dataset)
-print("ViT settings:", VIT_SETTINGS[profile])
+eval_cfg = question_protocol(study)
+print("ViT settings:", vit_settings(study))
 
 # %%
 runs = {}  # the ViT's run, when this notebook computes it
 
 
 def compute():
-    episodes, runs["vit"] = vit_comparison(profile, dataset, seed, eval_cfg, shots=(5,), data_root=data_root,
-                                           device=device, progress=(profile == "paper"))
+    episodes, runs["vit"] = vit_comparison(study, eval_cfg=eval_cfg, shots=(5,))
     print(runs["vit"].best.describe())
     return episodes
 

@@ -33,7 +33,7 @@
 # every profile, dataset and CNN use the chosen isolation until a run there chooses its own; the question
 # notebooks' steps apply to the quick profile only.
 #
-# The values in the code (`GTLConfig`'s `cross_scale` and `closed_circuit`, `gtl.questions.QUICK_FINETUNE_STEPS`)
+# The values in the code (`GTLConfig`'s `cross_scale` and `closed_circuit`, `gtl.profiles.CHOSEN_QUESTION_STEPS`)
 # are set from the table this notebook writes, and a test checks that they match it.
 
 # %% tags=["parameters"]
@@ -48,14 +48,15 @@ arch = "vgg11"
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from gtl.evaluation import EvalConfig
+from gtl.experiments import Study
 from gtl.plots import plot_learning_curves, save_figure, save_table, study_episodes
 from gtl.protocol import (ISOLATIONS, check_gap_pairing, choose_isolation, choose_steps, isolation_table, steps_table,
                           validation_curves)
 from gtl.stats import summarize
 
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
-eval_cfg = EvalConfig.from_profile(profile, dataset)
+eval_cfg = study.eval_config()
 print("candidates:", ISOLATIONS)
 print(f"{eval_cfg.episodes} fresh validation episodes, 5-way 5-shot, seed {seed}")
 
@@ -63,8 +64,8 @@ print(f"{eval_cfg.episodes} fresh validation episodes, 5-way 5-shot, seed {seed}
 # ## Learning curves on fresh validation episodes, one lineage per candidate
 
 # %%
-curves = study_episodes(f"protocol_choice_curves_{tag}", profile, lambda: validation_curves(
-    profile, dataset, arch, seed, eval_cfg, 5, data_root, device, progress=(profile == "paper")))
+curves = study_episodes(f"protocol_choice_curves_{tag}", profile,
+                        lambda: validation_curves(study, eval_cfg=eval_cfg, shots=5))
 check_gap_pairing(curves)  # every candidate met the same episodes
 summary = summarize(curves, ["isolation", "step"])
 fig, axes = plt.subplots(1, len(ISOLATIONS), figsize=(5 * len(ISOLATIONS), 3.8), sharey=True)

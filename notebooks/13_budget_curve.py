@@ -15,8 +15,9 @@
 # Pre-Cut does not train more: only its size follows each lineage's learngene, so its line there is a reference.)
 #
 # Every point is the paired difference with Scratch on the same 5-way 5-shot **test** episodes (mean ± 95% CI),
-# with the protocol of notebook 02. The budgets are `gtl.budget.BUDGETS` (**our choice**); the isolations are
-# the construction used before decision #16 (*open*) and the one chosen on validation classes (notebook 12).
+# with the protocol of notebook 02. The budgets are `gtl.profiles.Profile.lineage_budgets` (**our choice**); the
+# isolations are the construction used before decision #16 (*open*) and the one chosen on validation classes
+# (notebook 12).
 # The test classes are used here to *describe* both isolations, not to choose between them (notebook 12 chose on
 # validation classes). In the quick profile the budgets go *up to* the quick lineage (6 × 100 steps): the curve
 # can say whether the gap grows over that range, not what a ten times longer evolution gives; notebook 14 adds
@@ -33,27 +34,26 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
-from gtl.budget import BUDGETS, PRETRAIN_STEPS, gaps, lineage_curve, pretraining_curve
+from gtl.budget import gaps, lineage_curve, pretraining_curve
+from gtl.experiments import Study
 from gtl.report import answer, construction_verdicts
-from gtl.evaluation import EvalConfig
 from gtl.plots import plot_budget_curve, save_figure, save_table, study_episodes
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
-from gtl.evolution import GTLConfig
 
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
-eval_cfg = EvalConfig.from_profile(profile, dataset)
-chosen = isolation_of(GTLConfig.from_profile(profile, dataset=dataset, arch=arch))
+eval_cfg, numbers = study.eval_config(), study.numbers
+chosen = isolation_of(study.gtl_config())
 isolations = {name: ISOLATIONS[name] for name in dict.fromkeys([DEFAULT_ISOLATION, chosen])}
-print("budgets (generations, lifetime steps):", BUDGETS[profile], "| isolations:", list(isolations))
-print("Pre-Fin pre-training steps:", PRETRAIN_STEPS[profile])
+print("budgets (generations, lifetime steps):", numbers.lineage_budgets, "| isolations:", list(isolations))
+print("Pre-Fin pre-training steps:", numbers.pretrain_steps)
 
 # %% [markdown]
 # ## The gap against the lineage budget
 
 # %%
 lineage = study_episodes(f"budget_lineage_{tag}", profile, lambda: lineage_curve(
-    profile, dataset, arch, seed, eval_cfg, isolations, BUDGETS[profile], 5, data_root, device,
-    progress=(profile == "paper")))
+    study, eval_cfg=eval_cfg, isolations=isolations, budgets=numbers.lineage_budgets, shots=5))
 lineage_gaps = gaps(lineage, ["isolation", "lineage_steps"])
 save_table(lineage_gaps.round(4), f"budget_lineage_{tag}")
 lineage_gaps
@@ -63,8 +63,7 @@ lineage_gaps
 
 # %%
 pretraining = study_episodes(f"budget_pretraining_{tag}", profile, lambda: pretraining_curve(
-    profile, dataset, arch, seed, eval_cfg, PRETRAIN_STEPS[profile], 5, data_root, device,
-    progress=(profile == "paper")))
+    study, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps, shots=5))
 pretraining_gaps = gaps(pretraining, ["pretrain_steps"], ("Pre-Cut", "Pre-Fin"))
 save_table(pretraining_gaps.round(4), f"budget_pretraining_{tag}")
 pretraining_gaps
@@ -93,4 +92,4 @@ if len(isolations) > 1:
 
 # %%
 assert set(lineage_gaps.isolation) == set(isolations) and lineage_gaps.gap.between(-1, 1).all()
-assert len(lineage_gaps) == 2 * len(isolations) * len(BUDGETS[profile])
+assert len(lineage_gaps) == 2 * len(isolations) * len(numbers.lineage_budgets)

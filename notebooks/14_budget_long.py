@@ -3,7 +3,7 @@
 #
 # Notebook 13 measured the paired Learngene − Scratch gap for lineage budgets up to the quick profile's own
 # (6 generations × 100 lifetime steps). A gap that needs a long evolution would not show there. This notebook
-# adds the long budgets of `gtl.budget.LONG_BUDGETS` (**our choice**, docs/decisions.md #18): in the quick
+# adds the long budgets of `gtl.profiles.Profile.long_budgets` (**our choice**, docs/decisions.md #18): in the quick
 # profile, 6 generations × **1000** lifetime steps, ten times the quick lineage, with the same population,
 # tournaments, mutation and isolations. (Pre-Cut against Pre-Fin's pre-training stays notebook 13's curve.)
 #
@@ -28,20 +28,21 @@ compute = profile != "quick" or os.environ.get("GTL_BUDGET_LONG") == "1"  # `mak
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from gtl.budget import BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, gaps, lineage_curve, pretraining_curve
+from dataclasses import replace
+from gtl.budget import gaps, lineage_curve, pretraining_curve
+from gtl.experiments import Study
 from gtl.report import answer, construction_verdicts, in_points
-from gtl.evolution import GTLConfig
-from gtl.evaluation import EvalConfig
 from gtl.paths import figures_dir
 from gtl.provenance import describe
 from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
 from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
 
+study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile != "smoke"))
 tag = f"{profile}_{dataset}"
-eval_cfg = EvalConfig.from_profile(profile, dataset)
-chosen = isolation_of(GTLConfig.from_profile(profile, dataset=dataset, arch=arch))
+eval_cfg, numbers = study.eval_config(), study.numbers
+chosen = isolation_of(study.gtl_config())
 isolations = {name: ISOLATIONS[name] for name in dict.fromkeys([DEFAULT_ISOLATION, chosen])}
-print("budgets (generations, lifetime steps):", BUDGETS[profile], "+ long", LONG_BUDGETS[profile])
+print("budgets (generations, lifetime steps):", numbers.lineage_budgets, "+ long", numbers.long_budgets)
 print("isolations:", list(isolations), "| computing here:", compute)
 
 # %% [markdown]
@@ -57,13 +58,12 @@ def stored(name: str) -> pd.DataFrame:
 
 
 if compute:
-    long_lineage = lineage_curve(profile, dataset, arch, seed, eval_cfg, isolations, LONG_BUDGETS[profile], 5,
-                                 data_root, device, progress=(profile != "smoke"))
+    long_lineage = lineage_curve(study, eval_cfg=eval_cfg, isolations=isolations, budgets=numbers.long_budgets)
     save_episodes(long_lineage, f"budget_long_lineage_{tag}")
-    lineage = pd.concat([lineage_curve(profile, dataset, arch, seed, eval_cfg, isolations, BUDGETS[profile], 5,
-                                       data_root, device, progress=False), long_lineage], ignore_index=True)
-    pretraining = pretraining_curve(profile, dataset, arch, seed, eval_cfg, PRETRAIN_STEPS[profile], 5, data_root,
-                                    device, progress=False)
+    quiet = replace(study, progress=False)
+    lineage = pd.concat([lineage_curve(quiet, eval_cfg=eval_cfg, isolations=isolations,
+                                       budgets=numbers.lineage_budgets), long_lineage], ignore_index=True)
+    pretraining = pretraining_curve(quiet, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps)
 else:
     lineage, pretraining = stored(f"budget_lineage_{tag}"), stored(f"budget_pretraining_{tag}")
     long_path = figures_dir() / f"budget_long_lineage_{tag}_episodes.csv"
@@ -116,7 +116,7 @@ plt.show()
 # same episodes (a clear change has a 95% CI that excludes 0); then over all budgets, from the smallest.
 
 # %%
-own_lineage = max(g * s for g, s in BUDGETS[profile])
+own_lineage = max(g * s for g, s in numbers.lineage_budgets)
 if lineage.lineage_steps.max() > own_lineage:
     print("\n".join(answer(lineage[lineage.lineage_steps >= own_lineage])))
 print("\n".join(answer(lineage)))
@@ -137,4 +137,4 @@ if len(isolations) > 1:
 # %%
 assert set(lineage_gaps.isolation) == set(isolations) and lineage_gaps.gap.between(-1, 1).all()
 assert len(lineage_gaps) == 2 * len(isolations) * lineage.lineage_steps.nunique()
-assert not compute or lineage.lineage_steps.nunique() == len(BUDGETS[profile]) + len(LONG_BUDGETS[profile])
+assert not compute or lineage.lineage_steps.nunique() == len(numbers.lineage_budgets) + len(numbers.long_budgets)

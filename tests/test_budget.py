@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gtl.budget import BUDGETS, LONG_BUDGETS, PRETRAIN_STEPS, gap_change, gaps
+from gtl.budget import gap_change, gaps
+from gtl.profiles import numbers
 from gtl.report import answer, change_text, construction_verdicts, in_points
 from gtl.profiles import PROFILES
 from gtl.stats import long_rows
@@ -38,16 +39,17 @@ def test_gap_change_is_paired_between_the_smallest_and_largest_budget():
 
 def test_every_profile_has_budgets_smallest_first():
     for profile in PROFILES:
-        lineage = [g * s for g, s in BUDGETS[profile]]
-        assert lineage == sorted(lineage) and list(PRETRAIN_STEPS[profile]) == sorted(PRETRAIN_STEPS[profile])
-    assert (6, 100) in BUDGETS["quick"]  # the quick profile's own lineage is one of its points
+        lineage = [g * s for g, s in numbers(profile).lineage_budgets]
+        steps = numbers(profile).pretrain_steps
+        assert lineage == sorted(lineage) and list(steps) == sorted(steps)
+    assert (6, 100) in numbers("quick").lineage_budgets  # the quick profile's own lineage is one of its points
 
 
 def test_the_long_budgets_go_beyond_each_profiles_own():
     for profile in PROFILES:
-        own = max(g * s for g, s in BUDGETS[profile])
-        assert min(g * s for g, s in LONG_BUDGETS[profile]) > own
-    assert max(g * s for g, s in LONG_BUDGETS["quick"]) == 10 * 6 * 100  # ten times the quick lineage
+        own = max(g * s for g, s in numbers(profile).lineage_budgets)
+        assert min(g * s for g, s in numbers(profile).long_budgets) > own
+    assert max(g * s for g, s in numbers("quick").long_budgets) == 10 * 6 * 100  # ten times the quick lineage
 
 
 def test_change_text_and_points_for_people():

@@ -12,6 +12,7 @@ import gtl.baselines as baselines
 import gtl.cache as cache
 import gtl.evolution as evo
 import gtl.experiments as ex
+import gtl.methods as methods
 from _helpers import indexed_dataset, make_fake_mini, tiny_config, write_jpeg
 from gtl.evolution import EvolutionResult, evolve
 from gtl.evaluation import EvalConfig
@@ -239,7 +240,7 @@ def _run(root: Path):
     settings = {k: getattr(CFG, k) for k in ("width", "population", "generations", "tournament_size", "task_shots",
                                              "task_queries", "lifetime", "critic_tasks", "critic_shots",
                                              "critic_queries", "critic")}
-    return ex.run_evolution("quick", "miniimagenet", CFG.arch, CFG.seed, root, "cpu", False, **settings)
+    return ex.run_evolution(ex.Study("quick", "miniimagenet", CFG.arch, CFG.seed, root, "cpu"), **settings)
 
 
 def test_other_images_get_a_run_of_their_own(tmp_path, runs, monkeypatch):
@@ -280,14 +281,14 @@ def result(tmp_path) -> EvolutionResult:
 
 
 def _spy(monkeypatch) -> list:
-    calls, evaluate = [], ex.evaluate
-    monkeypatch.setattr(ex, "evaluate", lambda *a, **k: calls.append(a[1].name) or evaluate(*a, **k))
+    calls, evaluate = [], methods.evaluate
+    monkeypatch.setattr(methods, "evaluate", lambda *a, **k: calls.append(a[1].name) or evaluate(*a, **k))
     return calls
 
 
 def _compare(result, root, **kwargs) -> pd.DataFrame:
-    return ex.compare_methods(result, EVAL, shots=(1,), methods=("Learngene", "Scratch"), data_root=root,
-                              device="cpu", progress=False, **kwargs)
+    return ex.compare_methods(ex.Study("quick", "miniimagenet", CFG.arch, CFG.seed, root, "cpu"), result, EVAL,
+                              shots=(1,), methods=("Learngene", "Scratch"), **kwargs)
 
 
 def test_a_table_is_recomputed_for_other_test_images_or_code(result, tmp_path, runs, monkeypatch):

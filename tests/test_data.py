@@ -144,6 +144,17 @@ def test_decoded_images_are_cached_and_reused(fake_mini_root, tmp_cache, monkeyp
         load_dataset("miniimagenet", "train", fake_mini_root, image_size=22)
 
 
+def test_a_split_is_read_from_disk_once_per_process_and_served_as_a_copy(fake_mini_root, tmp_cache, monkeypatch):
+    first = load_dataset("miniimagenet", "train", fake_mini_root, image_size=20)
+    monkeypatch.setattr(gtl.data.torch, "load", lambda *a, **k: pytest.fail("read from disk again"))
+    second = load_dataset("miniimagenet", "train", fake_mini_root, image_size=20)
+    assert torch.equal(first.images, second.images)
+    expected = first.images.clone()
+    first.images.zero_()  # a caller that changes its tensors in place changes nothing for the next one
+    third = load_dataset("miniimagenet", "train", fake_mini_root, image_size=20)
+    assert torch.equal(third.images, expected) and torch.equal(second.images, expected) and expected.any()
+
+
 def test_an_image_replaced_under_the_same_name_is_decoded_again(fake_mini_root, tmp_cache):
     first = load_dataset("miniimagenet", "test", fake_mini_root, image_size=20)
     path = fake_mini_root / "miniimagenet" / "images" / "t00100000000.jpg"
@@ -157,6 +168,7 @@ def test_a_broken_cache_file_is_rebuilt(fake_mini_root, tmp_cache):
     first = load_dataset("miniimagenet", "val", fake_mini_root, image_size=20)
     (cached,) = tmp_cache.glob("*.pt")
     cached.write_bytes(b"broken")
+    gtl.data._DECODED.clear()  # as in a new process: this one would serve what it decoded
     again = load_dataset("miniimagenet", "val", fake_mini_root, image_size=20)
     assert torch.equal(first.images, again.images)
     assert cached.stat().st_size > 100

@@ -19,7 +19,7 @@ from gtl.bench import forward_flops, run_cost
 from gtl.cli import main
 from gtl.evaluation import EvalConfig, FewShotResult
 from gtl.evolution import GTLConfig
-from gtl.experiments import METHODS
+from gtl.methods import METHODS
 from gtl.learngene import Learngene, extract, random_channels, seeded_model
 from gtl.train import TrainConfig
 

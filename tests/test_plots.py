@@ -217,3 +217,9 @@ def test_kernel_masks_show_the_learngene_slices_in_place_or_first():
     grid = first.axes[0].images[0].get_array()
     kept_out, kept_in = (int(masks[g].sum()) for g in (net.conv_specs()[1].out_group, net.conv_specs()[1].in_group))
     assert grid[:kept_out, :kept_in].all() and grid.sum() == kept_out * kept_in  # one block, top left
+
+
+def test_every_method_of_the_registry_has_its_colour():
+    from gtl.methods import METHODS
+    from gtl.plots import PALETTE
+    assert set(METHODS) <= set(PALETTE)

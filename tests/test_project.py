@@ -95,37 +95,110 @@ def test_nbval_sanitizer(sanitize, raw, clean):
     assert sanitize(raw) == clean
 
 
-def test_readme_results_are_the_tables_the_notebooks_wrote():
-    """Every number in the README's results comes from a file a run wrote (tools/update_readme.py)."""
+def _update_readme():
+    """tools/update_readme.py as a module."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("update_readme", PROJECT / "tools" / "update_readme.py")
     update_readme = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(update_readme)
-    readme = (PROJECT / "README.md").read_text()
-    section = readme.split(update_readme.BEGIN)[1].split(update_readme.END)[0]
-    assert section.strip() == update_readme.results_section().strip(), \
-        "README results differ from figures/*.md: run `python tools/update_readme.py`"
-    headline = readme.split(update_readme.HEADLINE_BEGIN)[1].split(update_readme.HEADLINE_END)[0]
-    assert headline.strip() == update_readme.headline_section().strip(), \
-        "README's plain-words results differ from figures/*_episodes.csv: run `python tools/update_readme.py`"
-    mapping = readme.split(update_readme.MAP_BEGIN)[1].split(update_readme.MAP_END)[0]
-    assert mapping.strip() == update_readme.map_section().strip(), \
-        "README's paper -> notebook map differs from figures/*.csv: run `python tools/update_readme.py`"
-    speed = update_readme.SPEED.read_text()
-    bench = speed.split(update_readme.BENCH_BEGIN)[1].split(update_readme.BENCH_END)[0]
-    assert bench.strip() == update_readme.bench_section().strip(), \
-        "docs/speed.md's benchmark tables differ from figures/bench_*.csv: run `python tools/update_readme.py`"
+    return update_readme
+
+
+@pytest.fixture(scope="module")
+def update_readme():
+    return _update_readme()
+
+
+def test_readme_results_are_the_tables_the_notebooks_wrote(update_readme):
+    """Every generated block of README.md and docs/*.md (the headline table, the map, the main tables, the
+    plain-words results, the time of the main job, the notebooks, the choices, the reproduce check, the worked
+    example, the benchmarks) is what tools/update_readme.py makes now from the committed files."""
+    stale = []
+    for path, blocks in update_readme.BLOCKS.items():
+        text = path.read_text()
+        for begin, end, write in blocks:
+            assert text.count(begin) == 1 and text.count(end) == 1, f"{path.name}: one {begin} ... {end} wanted"
+            if update_readme.block(text, begin, end).strip() != write().strip():
+                stale.append(f"{path.relative_to(PROJECT)}: {begin}")
+    assert not stale, f"generated blocks differ from figures/ and docs/decisions.md: {stale}; run " \
+                      f"`python tools/update_readme.py`"
 
 
 def test_every_notebook_and_output_in_the_readme_map_exists():
-    import re
+    """The README's map of notebooks names every numbered notebook; every notebook and figures/ file that the
+    README and docs/ name exists (what `make figures` writes to figures/executed/ is not committed)."""
     readme = (PROJECT / "README.md").read_text()
-    named = set(re.findall(r"`((?:notebooks|figures)/[^`]+)`", readme))
-    assert {f"notebooks/{p.name}" for p in (PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb")} - {"notebooks/00_walkthrough.ipynb"} <= named
+    named_in_readme = set(re.findall(r"`((?:notebooks|figures)/[^`]+)`", readme))
+    assert {f"notebooks/{p.name}" for p in (PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb")} <= named_in_readme
+    results = (PROJECT / "docs" / "results.md").read_text()
+    assert {f"notebooks/{p.name}" for p in (PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb")} - \
+        {"notebooks/00_walkthrough.ipynb", "notebooks/08_explorer.ipynb"} <= set(
+        re.findall(r"`(notebooks/[^`]+)`", update_readme_block(results, "MAP")))
     made_by_a_run = ("figures/executed/",)  # written by make figures / make walkthrough, not committed
-    missing = [n for n in named if "<" not in n and "*" not in n and not n.startswith(made_by_a_run)
-               and not (PROJECT / n).exists()]
-    assert not missing, f"the README names files that do not exist: {missing}"
+    missing = []
+    for md in [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]:
+        for n in set(re.findall(r"`((?:notebooks|figures)/[^`\s]+)`", md.read_text())):
+            if not re.search(r"[<*{]|NN_", n) and not n.startswith(made_by_a_run) \
+                    and not (PROJECT / n).exists():
+                missing.append(f"{md.name}: {n}")
+    assert not missing, f"the README or docs name files that do not exist: {missing}"
+
+
+def update_readme_block(text: str, name: str) -> str:
+    return text.split(f"<!-- {name}:BEGIN -->", 1)[1].split(f"<!-- {name}:END -->", 1)[0]
+
+
+def test_the_readme_map_says_which_notebooks_make_figures_computes(update_readme):
+    """The map of notebooks: one row per numbered notebook; the studies (tools/notebooks.py STUDIES) are read
+    by `make figures`, the paper's own notebooks computed."""
+    rows = [line for line in update_readme_block((PROJECT / "README.md").read_text(), "NOTEBOOKS").splitlines()
+            if line.startswith("| `notebooks/")]
+    assert len(rows) == len(list((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+    for row in rows:
+        name = re.search(r"`notebooks/(\d\d_[\w-]+\.ipynb)`", row).group(1)
+        assert row.rstrip(" |").endswith("computes)" if name.startswith(update_readme.STUDIES) else "computes"), row
+
+
+def test_the_readme_is_a_front_page():
+    """README.md is at most 12 KB, and its two commands, `make figures` (the main job) and `make test` (the
+    tests), are in its first command block after the install."""
+    assert len((PROJECT / "README.md").read_bytes()) <= 12_000
+    readme = (PROJECT / "README.md").read_text()
+    headings = re.findall(r"^## (.+)$", readme, re.MULTILINE)
+    assert headings[:2] == ["Install", "Five minutes: the walkthrough"], headings
+    main_job = readme.split("## The main job", 1)[1].split("\n## ", 1)[0]
+    commands = main_job.split("```bash", 1)[1].split("```", 1)[0]
+    assert "make figures" in commands and "make test" in commands
+
+
+def test_the_main_jobs_time_is_the_one_figures_reproduce_md_says():
+    """The README's time for the main job is read from figures/reproduce.md, machine line included."""
+    report = (PROJECT / "figures" / "reproduce.md").read_text()
+    minutes = re.search(r"recomputed from an empty cache in (\d+) minutes", report).group(1)
+    machine = re.search(r"^- machine: (.+)$", report, re.MULTILINE).group(1)
+    block = update_readme_block((PROJECT / "README.md").read_text(), "MAINJOB")
+    assert f"**{minutes} minutes**" in block and machine in block
+
+
+def test_the_choices_table_is_the_headings_of_docs_decisions(update_readme):
+    """The choices table is generated from docs/decisions.md's numbered headings, so the two cannot disagree:
+    the committed table is what the generator makes from decisions.md now, and it lists every heading."""
+    readme = (PROJECT / "README.md").read_text()
+    table = update_readme_block(readme, "CHOICES")
+    assert table.strip() == update_readme.choices_section().strip(), \
+        "README's choices differ from docs/decisions.md's headings: run `python tools/update_readme.py`"
+    headings = re.findall(r"^#{2,4} (\d+)\. (.+?)\s*$", (PROJECT / DECISIONS).read_text(), re.MULTILINE)
+    listed = re.findall(r"^\| \[(\d+)\]\(docs/decisions\.md#[\w-]+\) \| ([^|]+?) \|", table, re.MULTILINE)
+    assert listed == [(n, title.split(" — ")[0]) for n, title in headings]
+
+
+def test_pre_cut_along_the_lineage_is_never_called_clear():
+    """Pre-Cut gets no extra training along the lineage budget: a negative control, never bold or clear."""
+    for md in (PROJECT / "README.md", PROJECT / "docs" / "results.md"):
+        for line in re.split(r"<br>|\n", md.read_text()):
+            if "Pre-Cut" in line and "lineage budget" in line and "→" in line:
+                part = line[line.index("Pre-Cut"):]
+                assert "negative control" in part and "**" not in part and "(clear)" not in part, line
 
 
 def test_ci_runs_the_readme_test_command():
@@ -287,15 +360,20 @@ def test_markdown_links_resolve():
 
 
 def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_episodes():
-    """The README's headline 'Learngene − Scratch, miniimagenet ... 5-shot' is the paired difference of the
-    per-episode accuracies notebook 02 stored, recomputed here without gtl.stats."""
+    """The README's headline 'miniImageNet, 5-way 5-shot', Learngene − Scratch, and docs/results.md's line
+    'Learngene − Scratch, miniImageNet ... 5-shot' are the paired difference of the per-episode accuracies
+    notebook 02 stored, recomputed here without gtl.stats (bold when its 95% CI excludes 0)."""
     import numpy as np
     df = pd.read_csv(PROJECT / "figures" / "table_fewshot_quick_miniimagenet_episodes.csv")
     five = df[df.setting == "5-way 5-shot"].pivot(index="episode", columns="method", values="accuracy")
     gap = 100 * (five["Learngene"] - five["Scratch"]).to_numpy()
     mean, half = gap.mean(), 1.96 * gap.std(ddof=1) / np.sqrt(len(gap))
-    verdict = f"5-shot {mean:+.1f} ± {half:.1f} points ({'clear' if abs(mean) > half else 'not clear'})"
-    line = next(line for line in (PROJECT / "README.md").read_text().splitlines()
-                if line.startswith("- **Learngene − Scratch, miniimagenet**"))
-    assert verdict in line, f"README says {line!r}, the stored episodes say {verdict!r}"
+    verdict = f"{mean:+.1f} ± {half:.1f}"
+    verdict = f"**{verdict}**" if abs(mean) > half else verdict
+    row = next(line for line in (PROJECT / "README.md").read_text().splitlines()
+               if line.startswith("| miniImageNet, 5-way 5-shot |"))
+    assert row.split("|")[2].strip() == verdict, f"README says {row!r}, the stored episodes say {verdict!r}"
+    line = next(line for line in (PROJECT / "docs" / "results.md").read_text().splitlines()
+                if line.startswith("- **Learngene − Scratch, miniImageNet**"))
+    assert f"5-shot {verdict}" in line, f"docs/results.md says {line!r}, the stored episodes say {verdict!r}"
     assert len(gap) == 60  # the quick profile's episodes, every method on the same ones

@@ -81,6 +81,7 @@ def test_the_codes_values_are_the_ones_chosen_on_validation_classes():
     from pathlib import Path
 
     from gtl import provenance
+    from gtl.experiments import Study
     from gtl.profiles import CHOSEN_AT, CHOSEN_ISOLATION, CHOSEN_QUESTION_STEPS
     from gtl.questions import question_protocol
     figures = Path(__file__).resolve().parents[1] / "figures"
@@ -92,7 +93,7 @@ def test_the_codes_values_are_the_ones_chosen_on_validation_classes():
     choice = pd.read_csv(table).set_index("value").chosen
     assert ISOLATIONS[choice["isolation"]] == CHOSEN_ISOLATION
     assert int(choice["question finetune steps"]) == CHOSEN_QUESTION_STEPS
-    assert question_protocol("quick").finetune.steps == CHOSEN_QUESTION_STEPS
+    assert question_protocol(Study("quick")).finetune.steps == CHOSEN_QUESTION_STEPS
     for profile in ("smoke", "quick", "paper"):
         assert isolation_of(GTLConfig.from_profile(profile)) == choice["isolation"]
     assert GTLConfig.quick(arch="vit").cross_scale == 1.0  # a ViT is not a channel circuit

@@ -9,6 +9,8 @@ import pytest
 import torch
 
 import gtl.questions as q
+from gtl.experiments import Study
+from gtl.profiles import numbers
 from _helpers import tiny_config
 from gtl import evolution as evo
 from gtl import report
@@ -42,8 +44,8 @@ def test_masks_for_fraction_hit_the_asked_share(fraction):
 
 @pytest.mark.slow
 def test_size_sweep_tests_every_size_and_scratch_and_caches(tiny_run, data_root, monkeypatch):
-    episodes = q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1, data_root=data_root, device="cpu",
-                            progress=False)
+    study = Study("quick", "miniimagenet", "conv4", 3, data_root, "cpu")
+    episodes = q.size_sweep(study, tiny_run, EVAL, fractions=(0.05, 0.2), shots=1)
     assert len(episodes) == 6 * EVAL.episodes
     df = summarize(episodes, q.SIZE_PAIR_ON)
     assert df.target_fraction.tolist() == [0.0, 0.0, 0.05, 0.05, 0.2, 0.2]
@@ -51,16 +53,15 @@ def test_size_sweep_tests_every_size_and_scratch_and_caches(tiny_run, data_root,
     assert df[df.method == "Learngene"].fraction.tolist() == pytest.approx([0.05, 0.05, 0.2, 0.2], abs=0.02)
     assert df.paper_size.tolist() == [False] * 4 + [True] * 2 and df["mean"].between(0, 1).all()
     monkeypatch.setattr(q, "evaluate", lambda *a, **k: pytest.fail("evaluated again despite the cache"))
-    pd.testing.assert_frame_equal(q.size_sweep(tiny_run, EVAL, fractions=(0.05, 0.2), shots=1), episodes)
+    pd.testing.assert_frame_equal(q.size_sweep(study, tiny_run, EVAL, fractions=(0.05, 0.2), shots=1), episodes)
 
 
 @pytest.mark.slow
 def test_sensitivity_moves_one_factor_at_a_time(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("GTL_RUNS", str(tmp_path))
     base = {**TINY, "critic_tasks": 1}
-    df = q.sensitivity_table("quick", "miniimagenet", "conv4", 3, EVAL, shots=1, base=base, data_root=data_root,
-                             device="cpu", progress=False,
-                             factors={"mutation_rate": (0.0, 0.3), "generations": (1, 2)})
+    df = q.sensitivity_table(Study("quick", "miniimagenet", "conv4", 3, data_root, "cpu"), eval_cfg=EVAL, shots=1,
+                             base=base, factors={"mutation_rate": (0.0, 0.3), "generations": (1, 2)})
     df = summarize(df, ["setting"])
     assert df.factor.tolist() == ["mutation_rate", "Scratch", "mutation_rate", "generations", "generations"]
     rows = df[df.factor != "Scratch"]
@@ -72,8 +73,8 @@ def test_sensitivity_moves_one_factor_at_a_time(data_root, tmp_path, monkeypatch
 @pytest.mark.slow
 def test_vit_comparison_pairs_the_vit_with_a_cnn_of_the_same_budget(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("GTL_RUNS", str(tmp_path))
-    episodes, vit = q.vit_comparison("quick", "miniimagenet", 3, EVAL, shots=(1,), data_root=data_root,
-                                     device="cpu", progress=False, settings=TINY)
+    episodes, vit = q.vit_comparison(Study("quick", "miniimagenet", "vgg11", 3, data_root, "cpu"), eval_cfg=EVAL,
+                                     shots=(1,), settings=TINY)
     df = summarize(episodes, q.VIT_PAIR_ON)
     assert vit.best.arch == "vit" and vit.config.population == 3
     assert df.network.unique().tolist() == ["vit x0.25", "vgg11 x0.25"]
@@ -172,9 +173,9 @@ def _sweep():
 
 
 def test_question_protocol_is_short_in_quick_only():
-    assert q.question_protocol("quick", "miniimagenet").finetune.steps == q.QUICK_FINETUNE_STEPS
-    assert q.question_protocol("quick", "cifar-fs").queries == 6
-    assert q.question_protocol("paper").finetune.steps == EvalConfig.paper().finetune.steps
+    assert q.question_protocol(Study("quick")).finetune.steps == numbers("quick").question_steps
+    assert q.question_protocol(Study("quick", "cifar-fs")).queries == 6
+    assert q.question_protocol(Study("paper")).finetune.steps == EvalConfig.paper().finetune.steps
 
 
 def test_size_summary_says_which_sizes_beat_scratch():

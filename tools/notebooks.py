@@ -120,8 +120,10 @@ def notebook_seed(nb: Path) -> str:
     return ""
 
 
-def minutes(nb: Path) -> float:
-    """:data:`MINUTES` of ``nb`` (0 for the short ones)."""
+def minutes(nb: Path, profile: str) -> float:
+    """:data:`MINUTES` of ``nb``: 0 for the short ones, and for a study that reads its committed tables."""
+    if nb.name.startswith(STUDIES) and not computes_studies(profile):
+        return 0.0
     return next((m for prefix, m in MINUTES.items() if nb.name.startswith(prefix)), 0.0)
 
 
@@ -132,7 +134,8 @@ def run_parallel(notebooks: list[Path], profile: str, out: Path | None, jobs: in
     output says which cell."""
     first = [nb for nb in notebooks if nb.name == FIRST or nb.name.startswith(BESIDE_FIRST)]
     last = [nb for nb in notebooks if nb.name.startswith(LAST)]
-    rest = sorted((nb for nb in notebooks if nb not in first and nb not in last), key=minutes, reverse=True)
+    rest = sorted((nb for nb in notebooks if nb not in first and nb not in last), key=lambda nb: minutes(nb, profile),
+                  reverse=True)
     where = ["--in-place"] if out is None else ["--out", str(out)]
 
     def one(nb: Path) -> Path:

@@ -13,28 +13,43 @@ or computed here from one; every sentence that turns numbers into words comes fr
 - docs/usage.md: FOLDER (the worked example on class folders).
 - docs/speed.md: BENCH (the benchmarks).
 """
+import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from gtl import provenance
-from gtl.budget import BUDGETS
-from gtl.report import (PAPER_CLAIMS, answer, paired_text, sensitivity_summary, size_summary, verdict,
-                        verdicts)
-from gtl.stats import PAIRED, by_episode, clear_difference, paired_difference
+from gtl.report import (
+    PAPER_CLAIMS,
+    answer,
+    paired_text,
+    sensitivity_summary,
+    size_summary,
+    verdict,
+    verdicts,
+)
+from gtl.stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from notebooks import STUDIES  # noqa: E402  (tools/notebooks.py: the notebooks `make figures` only reads)
+
+
+def _tool(name: str):
+    """``tools/<name>.py`` as a module (under a name of its own: ``notebooks`` is also a folder here)."""
+    spec = importlib.util.spec_from_file_location(f"gtl_tools_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+STUDIES = _tool("notebooks").STUDIES  # the notebooks whose tables `make figures` reads (`make studies` computes)
 
 FIG = ROOT / "figures"
 README = ROOT / "README.md"
 RESULTS = ROOT / "docs" / "results.md"  # the long results
 USAGE = ROOT / "docs" / "usage.md"  # the worked example on class folders
 SPEED = ROOT / "docs" / "speed.md"  # the benchmark tables
-DECISIONS = ROOT / "docs" / "decisions.md"
+DECISIONS = ROOT / "docs/decisions.md"
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -168,18 +183,19 @@ def _protocol() -> str:
             f"**{choice['question finetune steps']}** steps")
 
 
-def _budget() -> str:
+def _budget_lines() -> list[str]:
     """Notebook 13's answer over the quick budgets (:func:`gtl.report.answer`: Pre-Cut along the lineage is a
     negative control, never called clear)."""
-    return "; ".join(answer(_episodes(f"budget_lineage_{TAG}"), _episodes(f"budget_pretraining_{TAG}")))
+    return answer(_episodes(f"budget_lineage_{TAG}"), _episodes(f"budget_pretraining_{TAG}"))
 
 
-def _budget_long() -> str:
+def _budget_long_lines() -> list[str]:
     """Notebook 14's answer: from the quick profile's own lineage to the long one."""
     if not (FIG / f"budget_long_lineage_{TAG}_episodes.csv").exists():
-        return "not run yet (`make budget-long`)"
-    lineage = pd.concat([_episodes(f"budget_{n}_{TAG}") for n in ("lineage", "long_lineage")])
-    return "; ".join(answer(lineage[lineage.lineage_steps >= max(g * s for g, s in BUDGETS[PROFILE])]))
+        return ["not run yet (`make budget-long`)"]
+    own = _episodes(f"budget_lineage_{TAG}")  # notebook 13's budgets, the profile's own lineage the largest
+    lineage = pd.concat([own, _episodes(f"budget_long_lineage_{TAG}")])
+    return answer(lineage[lineage.lineage_steps >= own.lineage_steps.max()])
 
 
 # ------------------------------------------------------------------ README.md
@@ -193,7 +209,7 @@ def _log_minutes() -> dict[str, float]:
     log = FIG / "reproduce_log.txt"
     if not log.exists():
         return {}
-    return {m[1]: float(m[2]) for m in re.finditer(r"^\s+(\d\d_[\w-]+\.ipynb): ([\d.]+) min$", log.read_text(), re.M)}
+    return {m[1]: float(m[2]) for m in re.finditer(r"^\s+(\d\d_[\w-]+\.ipynb): ([\d.]+) min$", log.read_text(), re.MULTILINE)}
 
 
 def _studies_computed() -> list[str]:
@@ -233,32 +249,58 @@ def main_job_section() -> str:
     return text + "\n"
 
 
+# The last `make reproduce` that recomputed the studies too, on another CPU type than the one that made them:
+# where the drift of notebook 12's gaps was measured, should a later report no longer compare them.
+DRIFT_MEASURED_AT = "4db62b3"
+
+
+def _committed(rel: str, commit: str | None) -> str | None:
+    """The text of ``rel`` (relative to the project) in the working tree (``commit`` None) or at ``commit``
+    (``git show``); None where there is none (no such file, or not a git checkout)."""
+    import subprocess
+    if commit is None:
+        path = ROOT / rel
+        return path.read_text() if path.exists() else None
+    try:
+        return subprocess.run(["git", "show", f"{commit}:{rel}"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def _cpu_drift() -> str:
-    """How far another CPU type moved one of notebook 12's paired gaps, against that gap's own 95% CI
-    (``figures/reproduce.csv`` against the committed ``protocol_isolation`` table), or "" where not measured."""
+    """How far another CPU type moved one of notebook 12's paired gaps, against that gap's own 95% CI:
+    ``figures/reproduce.csv`` against the table it compared, from the last ``make reproduce`` or, where that
+    did not compare them, from the one at :data:`DRIFT_MEASURED_AT`; "" where neither did."""
+    import io
     table = f"protocol_isolation_{TAG}.csv"
-    csv = FIG / "reproduce.csv"
-    if not csv.exists():
-        return ""
-    report = pd.read_csv(csv)
-    row = report[(report.table == table) & (report.status == "DRIFT")]
-    if row.empty or not isinstance(row.largest_at.iloc[0], str) or ", row " not in row.largest_at.iloc[0]:
-        return ""
-    column, _, at = row.largest_at.iloc[0].rpartition(", row ")
-    committed = pd.read_csv(FIG / table)
-    columns = list(committed.columns)
-    if column not in columns:
-        return ""
-    ci = next((c for c in columns[columns.index(column) + 1:] if "95% CI" in c), None)
-    if ci is None:
-        return ""
-    r = committed.iloc[int(at)]
-    machine = next((line.split(", ")[2].split(";")[0] for line in _reproduce_lines()
-                    if line.startswith("- machine: ")), "another CPU")
-    made = provenance.read(FIG).set_index("table").cpu.get(table, "an unrecorded CPU")
-    return (f"the last `make reproduce`, on an {machine} against the committed table's {made}, moved notebook 12's "
-            f"paired gap \"{column}\" of *{r.isolation}* by {row.max_drift.iloc[0]:.1f} points, against its 95% CI "
-            f"of ±{r[ci]:.1f}")
+    for commit in (None, DRIFT_MEASURED_AT):
+        csv, md, committed = (_committed(f"figures/{name}", commit) for name in ("reproduce.csv", "reproduce.md",
+                                                                                    table))
+        if csv is None or md is None or committed is None:
+            continue
+        report = pd.read_csv(io.StringIO(csv))
+        row = report[(report.table == table) & (report.status == "DRIFT")]
+        if row.empty or not isinstance(row.largest_at.iloc[0], str) or ", row " not in row.largest_at.iloc[0]:
+            continue
+        column, _, at = row.largest_at.iloc[0].rpartition(", row ")
+        before = pd.read_csv(io.StringIO(committed))
+        columns = list(before.columns)
+        ci = next((c for c in columns[columns.index(column) + 1:] if "95% CI" in c), None) if column in columns else None
+        if ci is None:
+            continue
+        r = before.iloc[int(at)]
+        machine = next((line.split(", ")[2].split(";")[0] for line in md.splitlines()
+                        if line.startswith("- machine: ")), "another CPU")
+        date = re.search(r"last run (\S+)", md.splitlines()[0])
+        same = committed == _committed(f"figures/{table}", None)
+        made = provenance.read(FIG).set_index("table").cpu.get(table) if same else None
+        return (f"a `make reproduce` of {date.group(1) if date else 'an unrecorded date'} ({machine}"
+                + (f"; the committed table: {made}" if made else "")
+                + (f", `figures/reproduce.csv` at commit {commit}" if commit else "")
+                + f") moved the paired gap of notebook 12's `{table}` in column \"{column}\", row *{r.isolation}*, by "
+                  f"{row.max_drift.iloc[0]:.1f} points, against its 95% CI of ±{r[ci]:.1f}")
+    return ""
 
 
 def summary_section() -> str:
@@ -275,16 +317,26 @@ def summary_section() -> str:
             lines.append(f"| {label}, {setting} | " + " | ".join(_diff(name, m, setting=setting) for m in
                                                                   ("Learngene", "Pre-Cut", "Pre-Fin"))
                          + f" | +{claim:g} |")
-        sources.append(f"`{_provenance(f'{name}_episodes.csv')}`")
+        sources.append(f"{name}_episodes.csv")
     episodes = _episodes(f"table_fewshot_{PROFILE}_{DATASET}")
     drift = _cpu_drift()
     lines += ["", f"Differences in points, each **paired** over the same {episodes.episode.nunique()} test episodes "
               f"(novel classes) of **one run** (seed {', '.join(map(str, sorted(episodes.seed.unique())))}, "
               f"{PROFILE} profile): mean ± 95% CI, **bold** when the CI excludes 0. The paper's numbers are its "
-              f"abstract's. The interval counts episodes of one run, not runs, so it leaves out what another seed "
-              f"or another CPU type moves" + (f": {drift}." if drift else ".")
-              + " No result over several seeds exists yet. Where the tables came from: " + "; ".join(sources) + "."]
+              f"abstract's.",
+              "The interval counts the episodes of one run, not runs, so it leaves out what another seed or another "
+              "CPU type moves" + (f": {drift}." if drift else ".") + " No result over several seeds exists yet.",
+              f"Where the tables came from (`figures/provenance.csv`): {_sources(sources)}."]
     return "\n".join(lines) + "\n"
+
+
+def _sources(tables: list[str]) -> str:
+    """:func:`_provenance` of each table, tables with the same origin named together."""
+    origins: dict[str, list[str]] = {}
+    for table in tables:
+        name, _, origin = _provenance(table).partition(": ")
+        origins.setdefault(origin, []).append(f"`{name}`")
+    return "; ".join(f"{' and '.join(names)}: {origin}" for origin, names in origins.items())
 
 
 def _title(script: Path) -> str:
@@ -307,14 +359,14 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def choices_section(folder: str = "docs/") -> str:
+def choices_section(link: str = "docs/decisions.md") -> str:
     """The numbered headings of docs/decisions.md (``### N. Choice``, optionally ``### N. Choice — in short``)
     as a table linking to each, so that the list and the file cannot disagree."""
-    headings = re.findall(r"^#{2,4} ((\d+)\. (.+?))\s*$", DECISIONS.read_text(), re.M)
+    headings = re.findall(r"^#{2,4} ((\d+)\. (.+?))\s*$", DECISIONS.read_text(), re.MULTILINE)
     rows = [(n, *(title.split(" — ", 1) + [""])[:2], _anchor(heading)) for heading, n, title in headings]
     short = any(s for _, _, s, _ in rows)
     lines = ["| # | choice |" + (" in short |" if short else ""), "|---|---|" + ("---|" if short else "")]
-    lines += [f"| [{n}]({folder}decisions.md#{anchor}) | {name} |" + (f" {s} |" if short else "")
+    lines += [f"| [{n}]({link}#{anchor}) | {name} |" + (f" {s} |" if short else "")
               for n, name, s, anchor in rows]
     return "\n".join(lines) + "\n"
 
@@ -347,9 +399,10 @@ def headline_section() -> str:
                  + "; ".join(f"{n}: {_diff(f'curves_fewshot_{PROFILE}_miniimagenet', 'Learngene', step=n)}"
                              for n in (10, 50)) + ".")
     lines.append(f"- **Figure 4 on fresh validation episodes**: {_fig4_fresh()}")
-    lines.append(f"- **The gap's budget curve** (notebook 13; gap over Scratch, paired, 5-shot test episodes): "
-                 f"{_budget()}.")
-    lines.append(f"  Ten times the quick lineage (notebook 14, `make budget-long`): {_budget_long()}.")
+    lines.append("- **The gap's budget curve** (notebook 13; gap over Scratch, paired, 5-shot test episodes):")
+    lines += [f"  - {line}" for line in _budget_lines()]
+    lines.append("- **Ten times the quick lineage** (notebook 14, `make budget-long`):")
+    lines += [f"  - {line}" for line in _budget_long_lines()]
     lines.append(f"- **Does selection select?** Members' fitness against their descendants' test accuracy, "
                  f"Spearman's rho with 95% CI: {_selection()}.")
     return "\n".join(lines) + "\n"
@@ -357,8 +410,8 @@ def headline_section() -> str:
 
 def map_rows() -> list[tuple[str, str, str, str, str]]:
     """(paper item, notebook, outputs, ours (quick), paper) for every figure and table we know of."""
-    nb = lambda n: f"`notebooks/{n}.ipynb`"  # noqa: E731
-    out = lambda *names: "<br>".join(f"`figures/{n}`" for n in names)  # noqa: E731
+    nb = lambda n: f"`notebooks/{n}.ipynb`"
+    out = lambda *names: "<br>".join(f"`figures/{n}`" for n in names)
     return [
         ("Fig. 1, Fig. 3: the idea, the GTL framework", nb("03_fig1_3_framework"),
          out(f"fig1_3_framework_{TAG}.png"), "drawn from code", "drawings"),
@@ -401,11 +454,12 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
         ("Protocol values chosen on validation classes (isolation, fine-tuning steps)", nb("12_protocol_choice"),
          out(f"protocol_choice_{TAG}.png", f"protocol_choice_{TAG}.csv"), _protocol(), "not stated"),
         ("The gap's budget curve: lineage budget, isolation, Pre-Cut's pre-training", nb("13_budget_curve"),
-         out(f"budget_curve_{TAG}.png", f"budget_lineage_{TAG}.csv", f"budget_pretraining_{TAG}.csv"), _budget(),
+         out(f"budget_curve_{TAG}.png", f"budget_lineage_{TAG}.csv", f"budget_pretraining_{TAG}.csv"),
+         "<br>".join(_budget_lines()),
          "not addressed"),
         ("The budget curve at ten times the quick lineage (`make budget-long`)", nb("14_budget_long"),
          out(f"budget_curve_long_{TAG}.png", f"budget_all_lineage_{TAG}.csv"),
-         _budget_long(), "not addressed"),
+         "<br>".join(_budget_long_lines()), "not addressed"),
         ("Teaching: the walkthrough, with six checked exercises", nb("00_walkthrough"),
          out(f"walkthrough_evolved_learngene_{TAG}.png"), "one generation step by step, an evolved learngene",
          "—"),
@@ -448,7 +502,7 @@ def reproduce_section() -> str:
     times = _log_minutes()
     if times:
         text += ("- minutes per notebook (`figures/reproduce_log.txt`), longest first: " + ", ".join(
-            f"{k[:2]} {v:.1f}" for k, v in sorted(times.items(), key=lambda kv: -kv[1])) + "\n")
+            f"{k[:2]}: {v:.1f}" for k, v in sorted(times.items(), key=lambda kv: -kv[1])) + "\n")
     report = pd.read_csv(FIG / "reproduce.csv") if (FIG / "reproduce.csv").exists() else pd.DataFrame()
     choice = report[report.table == f"protocol_choice_{TAG}.csv"] if len(report) else report
     if len(choice) and isinstance(choice["where"].iloc[0], str) and choice["where"].iloc[0].startswith("chosen"):
@@ -475,7 +529,7 @@ def folder_section() -> str:
     for setting, part in rows.groupby("setting", sort=False):
         acc = by_episode(part)
         for method, values in acc.items():
-            mean, ci = paired_difference(values, [0.0] * len(values))  # the mean and 95% CI of the accuracy
+            mean, ci = mean_ci95(values)
             versus = [paired_text(*paired_difference(values, acc[base]), clear_difference(values, acc[base]))
                       if base in acc and method in wanted else "" for base, wanted in
                       (("Scratch", set(acc) - {"Scratch"}), ("Pre-Cut", {"Learngene"}))]
@@ -530,8 +584,8 @@ def cpu_bf16_section() -> str:
         a = acc.iloc[0]
         text += (f" Fine-tuning Scratch ({a.arch} ×{a.width:g}, {a.finetune_steps} steps) on the quick profile's "
                  f"{len(acc)} miniImageNet {a.ways}-way {a.shots}-shot test episodes (seed {a.seed}) in each "
-                 f"precision: {verdict(acc.bf16, acc.fp32, 'bf16', 'fp32')} ({a.cpu_flags}, {a.date}; "
-                 f"`figures/{acc_csv.name}`)")
+                 f"precision ({a.cpu_flags}, {a.date}; `figures/{acc_csv.name}`): "
+                 f"{verdict(acc.bf16, acc.fp32, 'bf16', 'fp32')}")
     return text + (" A CPU trains in fp32 unless asked (`--cpu-bf16`, `GTL_CPU_BF16=1`): "
                    "docs/decisions.md #19 says why.\n")
 
@@ -585,7 +639,7 @@ def main() -> None:
         for begin, end, write in blocks:
             text = _replace(text, begin, end, write())
         path.write_text(text)
-        print(f"{path.relative_to(ROOT)}: {', '.join(b[4:].split(':')[0] for b, _, _ in blocks)} updated from "
+        print(f"{path.relative_to(ROOT)}: {', '.join(b[5:].split(':')[0] for b, _, _ in blocks)} updated from "
               f"committed files")
 
 
