@@ -18,7 +18,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from .learngene import kernel_masks
 from .models import build_model
 from .paths import figures_dir
-from .provenance import describe, note_written
+from .provenance import describe, note_read, note_written
 from .stats import PAIRED
 from .report import paired_text
 
@@ -66,12 +66,14 @@ STUDIES_ENV = "GTL_STUDIES"  # `make studies` sets it to "compute"
 
 
 def computes_studies(profile: str) -> bool:
-    """Whether a study beyond the paper (notebooks 09-14) computes its tables in this process.
+    """Whether a study beyond the paper computes its tables in this process: notebooks 09-14, and the
+    checks that notebooks 01 and 07 add to the paper's figures (Figure 4 on fresh episodes; does
+    selection select?).
 
-    The paper's own figures (notebooks 00-08) always compute: `make figures` recomputes them. The
-    studies take longer than all of those together on a CPU, so in the quick profile they compute
-    only under `make studies` (``$GTL_STUDIES=compute``) and `make figures` reads what that committed.
-    The smoke profile (the tests) and the paper profile always compute.
+    The paper's own figures and tables (notebooks 00-08) always compute: `make figures` recomputes
+    them. The studies take longer than all of those together on a CPU, so in the quick profile they
+    compute only under `make studies` (``$GTL_STUDIES=compute``) and `make figures` reads what that
+    committed. The smoke profile (the tests) and the paper profile always compute.
     """
     return profile != "quick" or os.environ.get(STUDIES_ENV) == "compute"
 
@@ -91,6 +93,7 @@ def study_episodes(name: str, profile: str, compute) -> pd.DataFrame:
         raise FileNotFoundError(f"{path} is missing: `make studies` computes it (hours on a CPU), or set "
                                 f"${STUDIES_ENV}=compute to compute it in this notebook")
     print("read, not computed (`make studies` computes it):", describe(path.name))
+    note_read(path)
     return pd.read_csv(path)
 
 

@@ -67,9 +67,19 @@ def note_written(path: Path) -> None:
             f.write(f"{path.name}\n")
 
 
+def note_read(path: Path) -> None:
+    """Add a committed table a notebook read instead of computing it to ``$GTL_WRITTEN`` (when set): the
+    runner then leaves the provenance of what the notebook derived from it as it was."""
+    note_written(Path(f"read:{path.name}"))
+
+
 def written(log: Path) -> list[str]:
-    """The tables listed in ``log`` by :func:`note_written`, each once."""
-    return sorted(set(log.read_text().split())) if log.exists() else []
+    """The tables listed in ``log`` by :func:`note_written`, each once, less those computed from a table the
+    notebook only read (:func:`note_read`; ``X.csv`` is computed from ``X_episodes.csv``): their provenance is
+    the read table's."""
+    names = set(log.read_text().split()) if log.exists() else set()
+    read = {n.removeprefix("read:") for n in names if n.startswith("read:")}
+    return sorted(n for n in names if not n.startswith("read:") and n.replace(".csv", "_episodes.csv") not in read)
 
 
 def read(folder: Path | None = None) -> pd.DataFrame:

@@ -49,14 +49,14 @@ print("methods:", ", ".join(METHODS))
 print("paper:", PAPER_CLAIMS)
 
 # %%
-frames = []
-for ds in datasets:
+frames = {}
+for ds in reversed(datasets):  # CIFAR-FS first: its run is not notebook 01's, so `make figures` starts this beside 01
     result = run_evolution(studies[ds])
     eval_cfg = studies[ds].eval_config()
     print(f"{ds}: {eval_cfg.episodes} episodes per cell, {eval_cfg.queries} queries per class, "
           f"{eval_cfg.finetune.steps} fine-tuning steps; learngene {result.best.fraction:.1%} of the parameters")
-    frames.append(method_episodes(studies[ds], result, eval_cfg, shots=(1, 5), methods=METHODS))
-episodes = pd.concat(frames, ignore_index=True)
+    frames[ds] = method_episodes(studies[ds], result, eval_cfg, shots=(1, 5), methods=METHODS)
+episodes = pd.concat([frames[ds] for ds in datasets], ignore_index=True)
 results = summarize(episodes, PAIR_ON)
 table = format_table(results, profile)
 for ds in datasets:

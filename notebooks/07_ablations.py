@@ -73,17 +73,24 @@ print("\n".join(verdicts(episodes, "setting", tuple(results.method[1:]), method=
 # fitness, measured by critics on a few validation episodes, ranks learngenes by what they give on new classes,
 # fitness and test accuracy rise together: Spearman's rank correlation, with its 95% CI over members, says how
 # much. A correlation near 0 means the tournaments pick by noise, and the best of many noisy scores (the elite)
-# is chosen by luck as much as by merit (a winner's curse).
+# is chosen by luck as much as by merit (a winner's curse). This check goes beyond the paper's table, so
+# `make figures` reads its committed table and `make studies` computes it.
 
 # %%
 from gtl.experiments import run_evolution, selection_validity
 from gtl.plots import plot_selection
 from gtl.stats import rank_correlation
-main_run = run_evolution(study)
-selection = pd.concat([selection_validity(study, main_run, study.eval_config(), generation=g, episodes=20)
-                       for g in (0, main_run.config.generations - 1)], ignore_index=True)
+from gtl.plots import study_episodes
+
+
+def members_of_first_and_last_generation():
+    main_run = run_evolution(study)
+    return pd.concat([selection_validity(study, main_run, study.eval_config(), generation=g, episodes=20)
+                      for g in (0, main_run.config.generations - 1)], ignore_index=True)
+
+
+selection = study_episodes(f"table_selection_{tag}", profile, members_of_first_and_last_generation)
 members = summarize(selection, ["generation"], baseline=None)
-save_episodes(selection, f"table_selection_{tag}")
 correlations = pd.DataFrame([dict(zip(("generation", "members", "rho", "rho_low", "rho_high"),
                                       (g, len(rows), *rank_correlation(rows.fitness.tolist(), rows["mean"].tolist()))))
                              for g, rows in members.groupby("generation")])

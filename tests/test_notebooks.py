@@ -117,8 +117,8 @@ def test_parallel_runs_notebook_01_first_then_the_longest_each_in_a_process_then
              "05_scalability.ipynb", "07_ablations.ipynb", "14_budget_long.ipynb"]
     written = tool.run_parallel([tmp_path / n for n in names], "smoke", None, jobs=1)
     assert calls == [("process", "01_fig4_evolution.ipynb"),
-                     ("process", "07_ablations.ipynb"),  # its own runs first: beside 01
-                     ("process", "02_fewshot_table.ipynb"), ("process", "05_scalability.ipynb"),  # the longest first
+                     ("process", "02_fewshot_table.ipynb"), ("process", "07_ablations.ipynb"),  # beside 01
+                     ("process", "05_scalability.ipynb"),  # the longest first
                      ("process", "00_walkthrough.ipynb"), ("process", "03_fig1_3_framework.ipynb"),
                      ("here", ["14_budget_long.ipynb"])]  # it reads notebook 13's tables: after the others
     assert sorted(p.name for p in written) == sorted(names)
@@ -137,9 +137,10 @@ def test_in_parallel_only_the_notebooks_beside_01_start_before_it_ends(monkeypat
         time.sleep(0.3 if name == "01" else 0.01)
         events.append(f"end {name}")
     monkeypatch.setattr(tool.subprocess, "run", fake)
-    names = ["01_fig4_evolution.ipynb", "02_fewshot_table.ipynb", "07_ablations.ipynb"]
+    names = ["01_fig4_evolution.ipynb", "02_fewshot_table.ipynb", "05_scalability.ipynb", "07_ablations.ipynb"]
     tool.run_parallel([tmp_path / n for n in names], "smoke", None, jobs=3)
-    assert events.index("start 07") < events.index("end 01") < events.index("start 02")
+    assert events.index("start 07") < events.index("end 01") < events.index("start 05")
+    assert events.index("start 02") < events.index("end 01")
 
 
 def test_notebook_seed_is_read_from_the_parameters_cell():
@@ -169,7 +170,7 @@ def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):
     snap, figs = tmp_path / "snap", tmp_path / "figs"
     snap.mkdir(), figs.mkdir()
     table = pd.DataFrame({"method": ["A"], "mean": [0.5]})
-    for name in ("kept.csv", "bench_cpu.csv", "lost.csv", "stale.csv", "study.csv"):
+    for name in ("kept.csv", "bench_cpu.csv", "lost.csv", "stale.csv", "study.csv", "table_selection_x.csv"):
         table.to_csv(snap / name, index=False)
     provenance.record(["kept.csv", "lost.csv", "stale.csv"], "02_fewshot_table.ipynb", "quick", "0", 1.0, snap)
     provenance.record(["study.csv"], "13_budget_curve.ipynb", "quick", "0", 1.0, snap)
@@ -180,11 +181,12 @@ def test_reproduce_reports_tables_not_rewritten_and_drift(tmp_path):
     report = reproduce.compare(snap, figs, 0, 0, since)
     assert dict(zip(report.table, report.status)) == {
         "bench_cpu.csv": "not rewritten by make figures", "kept.csv": "DRIFT", "lost.csv": "NOT WRITTEN",
-        "stale.csv": "NOT WRITTEN", "study.csv": "read, not recomputed (make studies)"}
+        "stale.csv": "NOT WRITTEN", "study.csv": "read, not recomputed (make studies)",
+        "table_selection_x.csv": "read, not recomputed (make studies)"}  # a study inside notebook 07
     assert dict(zip(report.table, report.level))["kept.csv"] == "exact"  # made on this CPU type
     text = reproduce.report(report, "quick", 0, 0, None, snap)
     assert "tolerance: exact" in text and "failed: 3" in text and "a comparison only" in text
-    assert "1 at the exact level" in text and "read, not recomputed (the studies; `make studies`): 1" in text
+    assert "1 at the exact level" in text and "read, not recomputed (the studies; `make studies`): 2" in text
 
 
 def _episodes(shift: float, scratch: float = 0.0) -> pd.DataFrame:
@@ -214,3 +216,12 @@ def test_reproduce_on_another_cpu_type_checks_the_conclusions(tmp_path):
     assert status(_episodes(-0.2)) == ("conclusions", "CHANGED")  # Learngene's verdict flipped
     c = reproduce.conclusions(_episodes(0.0), _episodes(-0.2))
     assert c["flipped"] == 1 and c["where"].startswith("Learngene")
+
+
+def test_the_log_names_the_slowest_cells(tmp_path):
+    tool = _tool("notebooks")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1\ny = 2"), nbformat.v4.new_code_cell("z")])
+    nb.cells[0].metadata["papermill"] = {"duration": 120.0}
+    nb.cells[1].metadata["papermill"] = {"duration": 1.0}  # seconds: not worth a line
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert tool.slowest_cells(tmp_path / "n.ipynb") == "cell 0 `x = 1` 2.0 min"

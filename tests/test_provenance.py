@@ -38,6 +38,21 @@ def test_tables_written_are_listed_for_the_runner(tmp_path, monkeypatch):
     assert provenance.written(log) == ["t1.csv"]
 
 
+def test_tables_computed_from_a_table_only_read_keep_its_provenance(tmp_path, monkeypatch):
+    log = tmp_path / "written"
+    monkeypatch.setenv(provenance.WRITTEN_ENV, str(log))
+    monkeypatch.setenv("GTL_FIGURES", str(tmp_path / "figures"))
+    monkeypatch.delenv("GTL_STUDIES", raising=False)
+    study_episodes("s", "smoke", lambda: pd.DataFrame({"method": ["A"], "episode": [0], "accuracy": [0.5]}))
+    save_table(pd.DataFrame({"x": [1]}), "s")
+    assert provenance.written(log) == ["s.csv", "s_episodes.csv"]  # computed here
+    log.unlink()
+    study_episodes("s", "quick", lambda: pytest.fail("computed"))
+    save_table(pd.DataFrame({"x": [1]}), "s")  # derived from the table read: not this run's
+    save_table(pd.DataFrame({"x": [1]}), "other")
+    assert provenance.written(log) == ["other.csv"]
+
+
 def test_studies_compute_in_smoke_and_paper_and_under_make_studies(monkeypatch):
     monkeypatch.delenv("GTL_STUDIES", raising=False)
     assert computes_studies("smoke") and computes_studies("paper") and not computes_studies("quick")

@@ -43,12 +43,16 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 INLINE = "module://matplotlib_inline.backend_inline"
 FIRST = "01_fig4_evolution.ipynb"  # evolves the run most notebooks reuse: started before the others
-BESIDE_FIRST = ("07_",)  # its own (ablation) runs come first, so it need not wait for notebook 01's
+# Their first work needs no run of notebook 01's: 02 starts with CIFAR-FS, 07 with its ablations' own runs.
+BESIDE_FIRST = ("02_", "07_")
 # Thread-minutes each computing notebook took in the quick profile (figures/reproduce_log.txt): when in
 # parallel, the longest start first. The studies (09-14) take seconds when they read their committed tables.
 MINUTES = {"13_": 39.7, "02_": 25.5, "07_": 17.8, "05_": 11.8, "01_": 10.8, "12_": 10.4, "10_": 5.2, "06_": 4.5,
            "11_": 4.0, "09_": 1.9, "04_": 0.9}
 STUDIES = ("09_", "10_", "11_", "12_", "13_", "14_")  # beyond the paper: `make studies` computes them
+# The studies inside two paper notebooks (01: Figure 4 on fresh episodes; 07: does selection select?), whose
+# tables `make figures` reads too: `make studies` runs 01 and 07 as well.
+STUDY_TABLES = ("fig4_fresh_validation_", "table_selection_")
 LAST = ("14_",)  # reads the tables of others (notebook 13's): after them, when in parallel
 
 
@@ -101,14 +105,24 @@ def run(notebooks: list[Path], profile: str, out: Path | None = None, jobs: int 
             os.environ[provenance.WRITTEN_ENV] = log = f"{tmp}/written"
             papermill.execute_notebook(str(nb), str(target), cwd=str(NOTEBOOKS), progress_bar=sys.stderr.isatty())
             tables = provenance.written(Path(log))
+        slowest = slowest_cells(target)
         if out is None:
             clean(target, profile)
         wall = (time.time() - start) / 60
-        print(f"   {nb.name}: {wall:.1f} min", flush=True)
+        print(f"   {nb.name}: {wall:.1f} min; slowest cells: {slowest}", flush=True)
         if tables and (not nb.name.startswith(STUDIES) or computes_studies(profile)):
             provenance.record(tables, nb.name, profile, notebook_seed(nb), wall)
         written.append(target)
     return written
+
+
+def slowest_cells(executed: Path, top: int = 3) -> str:
+    """Where an executed notebook spent its time: its ``top`` slowest code cells (papermill's timings), as
+    "cell N `first line` M.M min"; what `make figures` is spent on, in its log."""
+    cells = [(c.metadata.get("papermill", {}).get("duration") or 0.0, i, c.source.strip().splitlines()[:1])
+             for i, c in enumerate(nbformat.read(executed, as_version=4).cells) if c.cell_type == "code"]
+    return "; ".join(f"cell {i} `{(line or [''])[0][:50]}` {d / 60:.1f} min"
+                     for d, i, line in sorted(cells, reverse=True)[:top] if d >= 6)
 
 
 def notebook_seed(nb: Path) -> str:

@@ -134,7 +134,8 @@ def compare(snapshot: Path, figures: Path, rtol: float, atol: float, since: floa
         rewritten = after.exists() and (since is None or after.stat().st_mtime >= since)
         if name.startswith(NOT_FROM_NOTEBOOKS):
             rows.append({**row, "status": "not rewritten by make figures"})
-        elif not rewritten and made_by.get(name, "").startswith(notebooks.STUDIES):
+        elif not rewritten and (made_by.get(name, "").startswith(notebooks.STUDIES)
+                                or name.startswith(notebooks.STUDY_TABLES)):
             rows.append({**row, "status": "read, not recomputed (make studies)"})
         elif not rewritten:
             rows.append({**row, "status": "NOT WRITTEN", "where": "the run did not write it again"})
