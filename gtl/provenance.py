@@ -44,13 +44,15 @@ def cpu_type() -> dict:
 
 
 def commit() -> str:
-    """The checkout's commit (short), ``+dirty`` when the tracked files differ from it, or "unknown"."""
+    """The checkout's commit (short), ``+dirty`` when its tracked code differs from it (the notebooks' stored
+    outputs and the figures, which a run rewrites, do not count), or "unknown"."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=project_root(), capture_output=True, text=True,
                               check=True).stdout.strip()
     try:
         head = git("rev-parse", "--short", "HEAD")
-        return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!figures", ":!notebooks/*.ipynb")
+        return head + ("+dirty" if changed else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
