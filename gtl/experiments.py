@@ -103,7 +103,8 @@ def run_evolution(study: Study, **overrides) -> EvolutionResult:
         try:
             return evolve(cfg, default_run_dir(cfg, study.profile, env.fingerprint,
                                                study.runtime.precision(study.device)),
-                          data_root=study.data_root, device=study.device, progress=study.progress, env=env)
+                          data_root=study.data_root, device=study.device, progress=study.progress, env=env,
+                          runtime=study.runtime)
         except RunLockedError:  # a notebook running beside this one evolves the same run: take its result
             time.sleep(10)
 
