@@ -227,14 +227,14 @@ def cmd_evolve(a: argparse.Namespace) -> None:
     dataset = a.dataset if a.data is None else _folder_dataset(a.data)
     cfg = with_overrides(GTLConfig.from_profile(a.profile, dataset=dataset, arch=a.arch, seed=a.seed, **overrides),
                          a.overrides)
+    given = output_folder(a.run_dir, "--run-dir") if a.run_dir else None  # before the data is read
     world, device = init_from_env(a.device or default_device())
     say = print if world.is_main else (lambda *_, **__: None)
     share = f", {world.size} processes" if world.size > 1 else ""
     try:
         env = Environment(cfg, a.data_root, device)  # the default run folder is named after its data too
         runtime = runtime_from_args(a)
-        run_dir = Path(a.run_dir) if a.run_dir else default_run_dir(cfg, a.profile, env.fingerprint,
-                                                                      runtime.precision(device))
+        run_dir = given or default_run_dir(cfg, a.profile, env.fingerprint, runtime.precision(device))
         say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
             f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
         if getattr(env, "split", None) and world.is_main:  # your classes it trains on (train, val), leaves for test
@@ -265,6 +265,7 @@ def evaluation_data(lg: Learngene, data: str | None) -> str:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
+    shots, out = check_shots(a.shots), a.out and output_file(a.out, "--out")  # before minutes of work
     lg = Learngene.load(a.learngene)
     device = a.device or default_device()
     dataset, size = evaluation_data(lg, a.data), lg.meta.get("image_size", 84)
@@ -278,31 +279,30 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     gcfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=lg.arch, width=lg.width, image_size=size,
                                   seed=a.seed, cross_scale=birth_scale(lg, a.cross_scale))
     test_set = load_dataset(dataset, a.split, a.data_root, size).to(device)
-    results = evaluate_methods(lg, gcfg, eval_cfg, test_set, tuple(a.shots), ("Learngene", *a.baselines),
+    results = evaluate_methods(lg, gcfg, eval_cfg, test_set, shots, ("Learngene", *a.baselines),
                                a.data_root, device, not a.quiet, runtime=runtime_from_args(a))
     episodes = pd.DataFrame([row for r in results for row in r.long()])
     table = percent_table(summarize(episodes, ["setting"]), ["method", "setting", "accuracy (%)", "95% CI (±)",
                                                              PAIRED, "episodes", "params_transferred", "seed"])
     print(to_markdown(table))
-    if a.out:
-        table.to_csv(a.out, index=False)
-        episodes.to_csv(Path(a.out).with_name(f"{Path(a.out).stem}_episodes.csv"), index=False)
+    if out:
+        table.to_csv(out, index=False)
+        episodes.to_csv(out.with_name(f"{out.stem}_episodes.csv"), index=False)
 
 
 def cmd_inherit(a: argparse.Namespace) -> None:
     """A descendant as a plain state_dict: usable with nothing but torch and the architecture's code."""
+    out = output_file(a.out, "--out")
     lg = Learngene.load(a.learngene)
     arch, width = a.arch or lg.arch, lg.width if a.width is None else a.width
     cross_scale = birth_scale(lg, a.cross_scale)
     model = build(lg, arch, width, a.classes, a.seed, cross_scale)
     same = arch == lg.arch and abs(width - lg.width) < 1e-9  # channels kept in place: nothing to map
-    out = Path(a.out)
     info = {"learngene": str(a.learngene), "arch": arch, "width": width, "num_classes": a.classes, "seed": a.seed,
             "cross_scale": cross_scale, "inherited_params": inherited_params(lg, model),
             "total_params": count_params(model), "learngene_meta": lg.meta,
             "mapping": [] if same else mapping_table(lg, arch, width), "load_with": f"gtl.models.build_model("
             f"{arch!r}, {a.classes}, {width}).load_state_dict(torch.load({out.name!r}))", "gtl_version": __version__}
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(info, indent=2, default=str))
     torch.save(model.state_dict(), out)
     print(f"{arch} x{width:g}: {info['inherited_params']:,} of {info['total_params']:,} parameters inherited "
@@ -422,6 +422,45 @@ def describe_folder(folder: str, profile: str) -> str:
             verdict = "fits"
         lines.append(f"  {s}: {len(split[s])} classes for {ways}-way tasks of {per_class} images per class: {verdict}")
     return "\n".join(lines)
+
+
+def output_file(path: str, option: str) -> Path:
+    """``path`` as a file a command can write when it ends, checked before it starts working: its folder is
+    created, and a folder given as the file, or a folder this user cannot write in, is a ValueError naming
+    the option, so no finished work is lost to a bad path."""
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise ValueError(f"{option} {path} is a folder: give a file name in it, e.g. {out / 'table.csv'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot create its folder {out.parent} ({e.strerror})") from None
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ValueError(f"{option} {path}: this user cannot write there (read-only?); give another path")
+    return out
+
+
+def output_folder(path: str, option: str) -> Path:
+    """``path`` as a folder a run can write in, checked (and created) before it starts: a file given as the
+    folder, or a place this user cannot write in, is a ValueError naming the option."""
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{option} {path} is a file: give a folder for the run")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot create it ({e.strerror}); give another folder") from None
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path}: this user cannot write there (read-only?); give another folder")
+    return folder
+
+
+def check_shots(shots: list[int]) -> tuple[int, ...]:
+    """``--shots`` as K values an episode can have, each once, or a ValueError saying what to give."""
+    if any(k < 1 for k in shots) or len(set(shots)) != len(shots):
+        raise ValueError(f"--shots {' '.join(map(str, shots))}: give each K once, every K 1 or more "
+                         f"(e.g. --shots 1 5)")
+    return tuple(shots)
 
 
 def check_device(device: str | None) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -280,3 +281,33 @@ def test_resume_is_the_default_and_fresh_starts_over():
     assert parse(["evolve", "--fresh"]).fresh is True
     with pytest.raises(SystemExit):
         parse(["evolve", "--resume", "--fresh"])
+
+
+def test_bad_output_paths_and_shots_are_refused_before_any_work(learngene_file, tmp_path, monkeypatch, capsys):
+    path, _ = learngene_file
+    monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda *a, **k: pytest.fail("worked before the check"))
+    monkeypatch.setattr(gtl.cli, "Environment", lambda *a, **k: pytest.fail("read data before the check"))
+    (tmp_path / "a_file").write_text("x")
+    cases = [(["evaluate", str(path), "--out", str(tmp_path)], "--out .* is a folder"),
+             (["evaluate", str(path), "--shots", "5", "5"], "--shots 5 5: give each K once"),
+             (["evaluate", str(path), "--shots", "0"], "--shots 0: give each K once"),
+             (["inherit", str(path), "--out", str(tmp_path)], "--out .* is a folder"),
+             (["evolve", "--run-dir", str(tmp_path / "a_file")], "--run-dir .* is a file"),
+             (["evaluate", str(path), "--out", str(tmp_path / "a_file" / "t.csv")], "cannot create its folder")]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert re.search(message, err) and err.count("\n") == 1, err  # one line
+    monkeypatch.setattr(gtl.cli.os, "access", lambda *a: False)  # a read-only place (root writes anywhere)
+    assert main(["inherit", str(path), "--out", str(tmp_path / "new" / "d.pt")]) == 2
+    assert "cannot write there" in capsys.readouterr().err
+
+
+def test_evaluate_out_creates_its_folder(learngene_file, tmp_path, monkeypatch):
+    path, _ = learngene_file
+    row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: torch.zeros(1))
+    monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda *a, **k: [row])
+    out = tmp_path / "new" / "deeper" / "t.csv"
+    assert main(["evaluate", str(path), "--shots", "1", "--baselines", "--out", str(out)]) == 0
+    assert pd.read_csv(out).method.tolist() == ["Learngene"] and out.with_name("t_episodes.csv").exists()
