@@ -541,10 +541,12 @@ def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progr
     if world.is_main and not resume:
         shutil.rmtree(run_dir / "lived", ignore_errors=True)
     world.barrier()  # a fresh run on rank 0 must not race the others reading an old checkpoint
-    precision = runtime.precision(env.device)
+    precision, threads = runtime.precision(env.device), cpu_threads(env.device)
     state = _load_checkpoint(ckpt_path, cfg, env.fingerprint, precision) if resume and ckpt_path.exists() else None
     world.barrier()
     start = 0 if state is None else state["generation"] + 1
+    if state is not None and start < cfg.generations:
+        _check_threads(ckpt_path, state.get("threads"), threads)
     parents = [] if state is None else [Member.from_dict(d) for d in state["parents"]]
     best = None if state is None else Member.from_dict(state["best"])
     history = [] if state is None else state["history"]
@@ -569,7 +571,7 @@ def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progr
             member_path(run_dir, gen, m.index).parent.mkdir(parents=True, exist_ok=True)
             m.learngene.save(member_path(run_dir, gen, m.index))
         if world.is_main:
-            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint, precision)
+            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint, precision, threads)
             champion_path(run_dir, gen).parent.mkdir(exist_ok=True)
             winning[0].learngene.save(champion_path(run_dir, gen))
             best.learngene.save(run_dir / "learngene.pt")
@@ -644,10 +646,26 @@ def champion_path(run_dir: str | os.PathLike, generation: int) -> Path:
     return Path(run_dir) / "champions" / f"generation-{generation:03d}.pt"
 
 
+def cpu_threads(device: str) -> int | None:
+    """The CPU threads a run on ``device`` computes with (None on a GPU, where they do not touch the numbers):
+    on a CPU the thread count changes the order of float sums, hence every number after a few SGD steps."""
+    return torch.get_num_threads() if str(device).startswith("cpu") else None
+
+
+def _check_threads(path: Path, made: int | None, now: int | None) -> None:
+    """Refuse to continue a run with another CPU thread count than it was trained with: one run, two
+    computations. A finished run is only read, whatever the count."""
+    if made is not None and now is not None and made != now:
+        raise ValueError(f"{path.parent} was trained with {made} CPU thread(s), this run would go on with {now}: "
+                         f"the count changes the numbers; resume with --threads {made} (or OMP_NUM_THREADS={made}), "
+                         f"or start over with --fresh")
+
+
 def _save_checkpoint(path: Path, cfg: GTLConfig, gen: int, parents: list[Member], best: Member,
-                     history: list[dict], data: str, precision: str) -> None:
+                     history: list[dict], data: str, precision: str, threads: int | None = None) -> None:
     payload = {"config": asdict(cfg), "key": cfg.key(), "data": data, "precision": precision, "generation": gen,
-               "parents": [p.to_dict() for p in parents], "best": best.to_dict(), "history": history}
+               "threads": threads, "parents": [p.to_dict() for p in parents], "best": best.to_dict(),
+               "history": history}
     torch.save(payload, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)
 

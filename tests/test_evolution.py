@@ -466,3 +466,31 @@ def test_a_run_folder_without_locks_is_an_error_not_a_wait(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="cannot lock .*local disk"):
         with evo._run_lock(tmp_path):
             pass
+
+
+@pytest.mark.slow
+def test_a_run_goes_on_only_with_the_cpu_threads_it_was_trained_with(finished_run, data_root, tmp_path,
+                                                                       monkeypatch):
+    class Interrupted(Exception):
+        pass
+
+    save = evo._save_checkpoint
+
+    def save_then_die(path, cfg, gen, *args):
+        save(path, cfg, gen, *args)
+        raise Interrupted
+    monkeypatch.setattr(evo, "_save_checkpoint", save_then_die)
+    before = torch.get_num_threads()
+    with pytest.raises(Interrupted):
+        evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["threads"] == before
+    monkeypatch.setattr(evo, "_save_checkpoint", save)
+    torch.set_num_threads(before + 1)
+    try:
+        with pytest.raises(ValueError, match=f"trained with {before} CPU thread.*go on with {before + 1}"):
+            evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)
+        monkeypatch.setattr(evo, "live", lambda *a, **k: pytest.fail("a finished run was trained again"))
+        again = evolve(CFG, finished_run.run_dir, data_root=data_root, device="cpu", progress=False)
+        assert again.best.meta == finished_run.best.meta  # a finished run is read with any count
+    finally:
+        torch.set_num_threads(before)
