@@ -282,11 +282,16 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     results = evaluate_methods(lg, gcfg, eval_cfg, test_set, shots, ("Learngene", *a.baselines),
                                a.data_root, device, not a.quiet, runtime=runtime_from_args(a))
     episodes = pd.DataFrame([row for r in results for row in r.long()])
-    table = percent_table(summarize(episodes, ["setting"]), ["method", "setting", "accuracy (%)", "95% CI (±)",
-                                                             PAIRED, "episodes", "params_transferred", "seed"])
-    print(to_markdown(table))
-    if out:
-        table.to_csv(out, index=False)
+    summary = summarize(episodes, ["setting"])
+    print(to_markdown(percent_table(summary, ["method", "setting", "accuracy (%)", "95% CI (±)", PAIRED, "episodes",
+                                              "params_transferred", "seed"])))
+    if out:  # numbers in their own columns, for a spreadsheet or pandas (the bold of the printed table is not data)
+        summary.assign(**{"accuracy (%)": (100 * summary["mean"]).round(2), "95% CI (±)": (100 * summary.ci95).round(2),
+                          "vs Scratch (points)": (100 * summary["diff"]).round(2),
+                          "vs Scratch 95% CI (±)": (100 * summary.diff_ci95).round(2),
+                          "clear": summary["clear"]})[
+            ["method", "setting", "accuracy (%)", "95% CI (±)", "vs Scratch (points)", "vs Scratch 95% CI (±)",
+             "clear", "episodes", "params_transferred", "seed"]].to_csv(out, index=False)
         episodes.to_csv(out.with_name(f"{out.stem}_episodes.csv"), index=False)
 
 

@@ -311,3 +311,4 @@ def test_evaluate_out_creates_its_folder(learngene_file, tmp_path, monkeypatch):
     out = tmp_path / "new" / "deeper" / "t.csv"
     assert main(["evaluate", str(path), "--shots", "1", "--baselines", "--out", str(out)]) == 0
     assert pd.read_csv(out).method.tolist() == ["Learngene"] and out.with_name("t_episodes.csv").exists()
+    assert "**" not in out.read_text() and "vs Scratch (points)" in pd.read_csv(out)  # numbers, not markdown
