@@ -413,9 +413,9 @@ def describe_folder(folder: str, profile: str) -> str:
              f"(EXIF rotation, transparency on white, centre crop)",
              f"  split: {', '.join(f'{s} {len(c)} classes' for s, c in split.items())} "
              f"({'your split files in splits/' if list(Path(folder).glob('splits/*.txt')) else 'seeded, 64/16/20%'})"]
-    needs = {"train": (cfg.ways, cfg.task_shots + cfg.task_queries, "task_shots/task_queries"),
-             "val": (cfg.ways, cfg.critic_shots + cfg.critic_queries, "critic_shots/critic_queries"),
-             "test": (ev.ways, max(ev.shots, 5) + ev.queries, "evaluate --shots, queries")}
+    needs = {"train": (cfg.ways, cfg.task_shots + cfg.task_queries, "evolve --set task_shots=/task_queries="),
+             "val": (cfg.ways, cfg.critic_shots + cfg.critic_queries, "evolve --set critic_shots=/critic_queries="),
+             "test": (ev.ways, max(ev.shots, 5) + ev.queries, "evaluate --shots and --set queries=")}
     for s, (ways, per_class, options) in needs.items():
         short = sorted((len(files[c]), c) for c in split[s] if len(files[c]) < per_class)
         if len(split[s]) < ways:
