@@ -46,7 +46,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402  (tools/notebooks.py)
 from gtl import provenance  # noqa: E402
-from gtl.provenance import cpu_info  # noqa: E402
 from gtl.stats import by_episode, clear_difference, paired_difference  # noqa: E402
 from gtl.paths import figures_dir  # noqa: E402
 from gtl.plots import to_markdown  # noqa: E402
@@ -139,9 +138,8 @@ def compare(snapshot: Path, figures: Path, rtol: float, atol: float, since: floa
             rows.append({**row, "status": "read, not recomputed (make studies)"})
         elif not rewritten:
             rows.append({**row, "status": "NOT WRITTEN", "where": "the run did not write it again"})
-        elif level(name, snapshot) == "exact" or not name.endswith("_episodes.csv"):
+        elif (exact := level(name, snapshot) == "exact") or not name.endswith("_episodes.csv"):
             d = drift(pd.read_csv(before), pd.read_csv(after), rtol, atol)
-            exact = level(name, snapshot) == "exact"
             episodes = (snapshot / name.replace(".csv", "_episodes.csv")).exists()
             status = ("ok" if d["ok"] else "DRIFT" if exact else "derived: checked through its episodes" if episodes
                       else "not checked: needs (b)")
@@ -167,15 +165,15 @@ def report(table: pd.DataFrame, profile: str, rtol: float, atol: float, minutes:
     bad = table[table.status.isin(BAD)]
     levels = ", ".join(f"{n} at the {lv} level" for lv, n in checked.level.value_counts().items()) or "none"
     tol = "exact" if rtol == atol == 0 else f"|new - old| <= {atol:g} + {rtol:g}·|old| for floats, exact otherwise"
-    exact = checked[checked.level == "exact"]
+    exact, here = checked[checked.level == "exact"], provenance.cpu_type()
     drifts = exact.max_drift.dropna()
     worst = exact.loc[drifts.idxmax()] if len(drifts) and drifts.max() > 0 else None
     lines = [f"# `make reproduce`: last run {datetime.date.today().isoformat()}", "",
              (f"- profile **{profile}**, every run recomputed from an empty cache in {minutes:.0f} minutes; "
               f"data: `{os.environ.get('GTL_DATA', 'data/')}`" if minutes is not None else
               f"- a comparison only, no rerun: `figures/` against the snapshot `{snapshot}`"),
-             f"- machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu()} "
-             f"({provenance.cpu_type()['isa']}); torch {torch.__version__}",
+             f"- machine: {platform.machine()}, {os.cpu_count()} cores, {here['cpu']} ({here['isa']}); "
+             f"torch {torch.__version__}",
              f"- levels: **exact** where `figures/provenance.csv` says the committed table was made on this CPU "
              f"type (tolerance: {tol}); **conclusions** elsewhere: (a) Scratch's and Pre-Fin's cell means within "
              f"{100 * BAND:g} points, (c) every verdict against Scratch (sign; clear or not) unchanged, and (b), "
@@ -189,10 +187,6 @@ def report(table: pd.DataFrame, profile: str, rtol: float, atol: float, minutes:
              f"{(table.status == 'read, not recomputed (make studies)').sum()}", "",
              to_markdown(table, "{:.4g}")]
     return "\n".join(lines)
-
-
-def _cpu() -> str:
-    return cpu_info("model name") or platform.processor() or "unknown CPU"
 
 
 def main(argv: list[str] | None = None) -> int:
