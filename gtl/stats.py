@@ -240,6 +240,14 @@ class SeedInterval:
     seeds: int
 
     @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+    @property
     def clear(self) -> bool:
         """The interval excludes 0 (no interval, as from one seed, is no claim)."""
         return not math.isnan(self.half_width) and abs(self.mean) > self.half_width
