@@ -4,6 +4,7 @@
     python -m gtl.bench --size quick         # the quick profile's networks (width 0.25, 32 px), on any device
     python -m gtl.bench --arch vgg11 --populations 1 8 32 --steps 20 --compile
     python -m gtl.bench --flops              # no timing: FLOPs per member-step at both sizes
+    python -m gtl.bench --threads            # no population: steps/s at 1 thread, torch's default, every CPU
 
 For each architecture and population size it trains every member for
 ``--steps`` lifetime steps with each runtime, in the same run, and reports
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import multiprocessing
+import os
 import platform
 import re
 import resource
@@ -263,6 +265,63 @@ def cpu_precision_accuracy(episodes: int = 60, data_root=None) -> pd.DataFrame:
                                  torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
 
 
+def _lifetime_steps(threads: int | None, seconds: float) -> tuple[int, float]:
+    """In a fresh process: quick-size lifetime steps for about ``seconds`` at ``threads`` (None: torch's
+    default there); returns (threads used, steps per second)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    width, side, batch = profile_sizes()["quick"]
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (batch, 3, side, side), dtype=torch.uint8, generator=g)
+    labels = torch.arange(batch) % 5
+    net, cfg = seeded_model("vgg11", 5, width, 0), TrainConfig(steps=5, batch_size=batch)
+    train(net, images, labels, cfg, 0)  # warm-up: oneDNN picks its kernels on first use
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        train(net, images, labels, cfg, steps)
+        steps += cfg.steps
+    return torch.get_num_threads(), steps / (time.perf_counter() - start)
+
+
+def _busy(stop) -> None:
+    """Another job on this machine: one thread training the same network until ``stop`` is set."""
+    while not stop.is_set():
+        _lifetime_steps(1, 1.0)
+
+
+def cpu_threads(seconds: float = 8.0, rounds: int = 3) -> pd.DataFrame:
+    """Lifetime steps per second at each thread choice, alone and beside another busy process, in one run.
+
+    The choices: 1 thread, torch's default (what a run gets when nothing sets it; the environment's
+    ``OMP_NUM_THREADS`` is left out of the measurement) and every CPU this process may use. Each
+    measurement runs in a fresh process, the choices alternate within a round, and the busy process is
+    one thread training the same network. ``ratio`` is the speed against 1 thread alone.
+    """
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.pop(var, None)  # the children inherit this: torch's default must be its own
+    ctx = multiprocessing.get_context("spawn")
+    choices = {"1 thread": 1, "torch's default": None, "every CPU": len(os.sched_getaffinity(0))}
+    rows = []
+    for condition in ("alone", "beside a busy process"):
+        stop = ctx.Event()
+        busy = ctx.Process(target=_busy, args=(stop,)) if condition != "alone" else None
+        if busy:
+            busy.start()
+            time.sleep(2)
+        for r in range(rounds):
+            for choice, threads in choices.items():
+                used, rate = in_fresh_process(_lifetime_steps, threads, seconds)
+                rows.append({"condition": condition, "choice": choice, "threads": used, "round": r,
+                             "steps_per_s": rate})
+        if busy:
+            stop.set()
+            busy.join()
+    df = pd.DataFrame(rows)
+    alone_one = df[(df.condition == "alone") & (df.choice == "1 thread")].steps_per_s.median()
+    return df.assign(ratio=df.steps_per_s / alone_one, device_name=device_name("cpu"), cpus=os.cpu_count(),
+                     torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
+
+
 def cpu_matrix_units() -> str:
     """The CPU's bf16 matrix units, from /proc/cpuinfo: ``"amx_bf16"``, ``"avx512_bf16"``, both or ``"none"``."""
     flags = set(cpu_info("flags").split())
@@ -315,11 +374,16 @@ def _current_rss_mib() -> float:
         return 0.0
 
 
-def _measure_isolated(case: BenchCase) -> dict:
-    """On a CPU, each measurement in a fresh process, so its peak memory is its own."""
+def in_fresh_process(fn, *args):
+    """``fn(*args)`` in a fresh process: its peak memory and its thread settings are its own."""
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        return pool.submit(_measure_in_child, case, torch.get_num_threads()).result()
+        return pool.submit(fn, *args).result()
+
+
+def _measure_isolated(case: BenchCase) -> dict:
+    """On a CPU, each measurement in a fresh process, so its peak memory is its own."""
+    return in_fresh_process(_measure_in_child, case, torch.get_num_threads())
 
 
 def _measure_in_child(case: BenchCase, threads: int) -> dict:
@@ -407,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="only bf16 autocast against fp32 on this CPU: a lifetime step's speed, rounds "
                         "alternating (figures/cpu_bf16_ratio.csv), and Scratch's accuracy on the quick profile's "
                         "miniImageNet test episodes in each (figures/cpu_bf16_accuracy.csv)")
+    p.add_argument("--threads", action="store_true",
+                   help="only lifetime steps per second at 1 thread, torch's default and every CPU, alone and "
+                        "beside another busy process (figures/cpu_threads.csv)")
     p.add_argument("--flops", action="store_true",
                    help="only count FLOPs per member-step at both sizes (figures/flops_per_step.csv; no timing)")
     a = p.parse_args(argv)
@@ -428,6 +495,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Scratch on {len(acc)} quick miniImageNet test episodes: fp32 {100 * acc.fp32.mean():.1f}%, "
               f"bf16 {100 * acc.bf16.mean():.1f}%, bf16 - fp32 {100 * diff:+.1f} ± {100 * ci:.1f} points, paired")
         print(f"wrote {save_table(acc, 'cpu_bf16_accuracy')[0]}")
+        return 0
+    if a.threads:
+        df = cpu_threads().assign(command="python -m gtl.bench --threads")
+        summary = df.groupby(["condition", "choice"], sort=False)[["threads", "steps_per_s", "ratio"]].median()
+        print(summary.to_string(float_format=lambda v: f"{v:.2f}"))
+        print(f"wrote {save_table(df, 'cpu_threads')[0]}")
         return 0
     if a.flops:
         df = flops_table(a.arch).assign(command="python -m gtl.bench --flops")

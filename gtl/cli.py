@@ -27,14 +27,15 @@ from PIL import Image
 from . import __version__
 from .data import DATASETS, DatasetError, class_folders, class_split, download, is_folder_dataset, load_dataset
 from .distributed import init_from_env, shutdown
-from .evolution import Environment, GTLConfig, RunLockedError, chosen_isolation, default_run_dir, evolve
+from .evolution import (Environment, GTLConfig, RunLockedError, chosen_isolation, default_run_dir, evolve,
+                        unfinished_threads)
 from .methods import METHODS, evaluate_methods
 from .evaluation import EvalConfig
 from .inherit import build, inherited_params, mapping_table
 from .learngene import IncompatibleLearngeneError, Learngene, count_params
 from .models import ARCHITECTURES
 from .plots import percent_table, to_markdown
-from .population import Runtime, default_device
+from .population import Runtime, default_device, free_cpu_threads
 from .profiles import PROFILES
 from .stats import PAIRED, summarize
 
@@ -47,8 +48,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is often "
-                                               "fastest when another job shares the cores)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: the CPUs other processes leave free, "
+                                               "at least 1; an unfinished run resumes with its own count)")
 
 
 def _runtime_options(p: argparse.ArgumentParser) -> None:
@@ -235,8 +236,13 @@ def cmd_evolve(a: argparse.Namespace) -> None:
         env = Environment(cfg, a.data_root, device)  # the default run folder is named after its data too
         runtime = runtime_from_args(a)
         run_dir = given or default_run_dir(cfg, a.profile, env.fingerprint, runtime.precision(device))
+        made = None if a.threads or a.fresh else unfinished_threads(run_dir, cfg)
+        if made:  # the count changes the numbers: one run, one count
+            torch.set_num_threads(made)
+        threads = f" ({torch.get_num_threads()} thread(s){', as the run was begun' if made else ''}; --threads N)"
         say(f"GTL {a.profile}: {cfg.population} x {cfg.arch} (width {cfg.width}) on {cfg.dataset} "
-            f"{cfg.image_size}px, {cfg.generations} generations on {device}{share} -> {run_dir}")
+            f"{cfg.image_size}px, {cfg.generations} generations on {device}{threads if device == 'cpu' else ''}"
+            f"{share} -> {run_dir}")
         if getattr(env, "split", None) and world.is_main:  # your classes it trains on (train, val), leaves for test
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "split.json").write_text(json.dumps(env.split, indent=1))
@@ -489,11 +495,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["GTL_STRICT_IMAGES"] = "1"
     if getattr(a, "quiet", False):
         os.environ["TQDM_DISABLE"] = "1"  # the bars of phases that take no progress flag (pre-training)
+    threads_before = torch.get_num_threads()  # restored at the end: main() may run inside another program
     try:
         if getattr(a, "threads", None) is not None:
             if a.threads < 1:
                 raise ValueError(f"--threads {a.threads}: give 1 or more")
             torch.set_num_threads(a.threads)
+        elif hasattr(a, "threads"):
+            torch.set_num_threads(free_cpu_threads())
         check_device(getattr(a, "device", None))
         if a.command == "evolve":
             cmd_evolve(a)
@@ -513,4 +522,6 @@ def main(argv: list[str] | None = None) -> int:
                  "over)") if a.command == "evolve" else ""
         print(f"\ninterrupted{where}", file=sys.stderr)
         return 130
+    finally:
+        torch.set_num_threads(threads_before)
     return 0

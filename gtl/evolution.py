@@ -652,6 +652,18 @@ def cpu_threads(device: str) -> int | None:
     return torch.get_num_threads() if str(device).startswith("cpu") else None
 
 
+def unfinished_threads(run_dir: str | os.PathLike, cfg: GTLConfig) -> int | None:
+    """The CPU threads an unfinished run of ``cfg`` in ``run_dir`` was trained with, so that a command not told
+    ``--threads`` resumes it with them; None when there is no such run (or its checkpoint cannot say)."""
+    path = Path(run_dir) / "checkpoint.pt"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else {}
+    except Exception:  # a damaged checkpoint: the resume itself says so
+        return None
+    unfinished = state.get("key") == cfg.key() and state.get("generation", cfg.generations) + 1 < cfg.generations
+    return state.get("threads") if unfinished else None
+
+
 def _check_threads(path: Path, made: int | None, now: int | None) -> None:
     """Refuse to continue a run with another CPU thread count than it was trained with: one run, two
     computations. A finished run is only read, whatever the count."""

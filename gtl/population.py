@@ -44,6 +44,20 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def free_cpu_threads() -> int:
+    """CPU threads for a command that is not told (``--threads``): torch's default, less the CPUs other
+    processes keep busy now (the 1-minute load average), at least 1.
+
+    Threads that wait on a core another process holds stall each other: on 2 cores beside one busy
+    process, 2 threads ran lifetime steps 2.7x slower than 1 thread, while alone 2 threads ran 1.4x
+    faster (``python -m gtl.bench --threads``, ``figures/cpu_threads.csv``). The load average is a
+    minute behind, so a job started just before is not yet seen; ``--threads`` says it exactly.
+    """
+    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(torch.get_num_threads(), cpus - busy))
+
+
 @dataclass(frozen=True)
 class Runtime:
     """How to train populations: not a hyper-parameter (results agree to float tolerance,

@@ -124,13 +124,13 @@ def width_shares(episodes: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------ one piece at a time, committed
 
 
-def merge_piece(rows: pd.DataFrame, table: str, on: tuple[str, ...]) -> Path:
+def merge_piece(rows: pd.DataFrame, table: str, on: tuple[str, ...], made_at: str) -> Path:
     """Put ``rows`` (one piece of a study: its ``on`` values are one point) into ``figures/<table>``, replacing
-    that point's old rows, with the commit and CPU that made them: the pieces of one table may come from
-    several sessions and machines, and each row says which."""
+    that point's old rows, with the commit they were computed at (``made_at``, read when the piece began) and
+    this CPU: the pieces of one table may come from several sessions and machines, and each row says which."""
     path = figures_dir() / table
     here = cpu_type()
-    rows = rows.assign(commit=commit(), cpu=here["cpu"], isa=here["isa"])
+    rows = rows.assign(commit=made_at, cpu=here["cpu"], isa=here["isa"])
     with open(path.parent / f".{path.name}.lock", "w") as lock:  # pieces finish in parallel processes
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
@@ -159,9 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dataset", default="miniimagenet")
     args = p.parse_args(argv)
     study = Study(profile=args.profile, dataset=args.dataset, seed=args.seed, progress=True)
-    start = time.time()
+    start, made_at = time.time(), commit()
     rows = width_point(study, width=args.width, eval_cfg=study.eval_config())
-    path = merge_piece(rows, width_table(args.profile, args.dataset), on=("seed", "width"))
+    path = merge_piece(rows, width_table(args.profile, args.dataset), on=("seed", "width"), made_at=made_at)
     minutes = (time.time() - start) / 60
     seeds = ",".join(str(s) for s in sorted(pd.read_csv(path).seed.unique()))
     record([path.name], "gtl.why (one piece at a time)", args.profile, seeds, minutes)

@@ -312,3 +312,23 @@ def test_evaluate_out_creates_its_folder(learngene_file, tmp_path, monkeypatch):
     assert main(["evaluate", str(path), "--shots", "1", "--baselines", "--out", str(out)]) == 0
     assert pd.read_csv(out).method.tolist() == ["Learngene"] and out.with_name("t_episodes.csv").exists()
     assert "**" not in out.read_text() and "vs Scratch (points)" in pd.read_csv(out)  # numbers, not markdown
+
+
+def test_without_threads_a_command_takes_the_free_cpus_and_a_resume_the_count_it_was_begun_with(
+        monkeypatch, capsys, tmp_path, data_root):
+    seen = []
+
+    def interrupted(*a, **k):
+        seen.append(torch.get_num_threads())
+        raise KeyboardInterrupt
+    monkeypatch.setattr(gtl.cli, "evolve", interrupted)
+    monkeypatch.setattr(gtl.cli, "free_cpu_threads", lambda: 1)
+    before = torch.get_num_threads()
+    command = ["evolve", "--profile", "smoke", "--quiet", "--device", "cpu", "--run-dir", str(tmp_path)]
+    monkeypatch.setattr(gtl.cli, "unfinished_threads", lambda run_dir, cfg: None)
+    assert main(command) == 130
+    monkeypatch.setattr(gtl.cli, "unfinished_threads", lambda run_dir, cfg: 3)
+    assert main(command) == 130
+    assert main(command + ["--threads", "2"]) == 130  # told: the resume itself refuses another count
+    assert seen == [1, 3, 2] and torch.get_num_threads() == before  # main() gives its caller's count back
+    assert "3 thread(s), as the run was begun" in capsys.readouterr().out

@@ -484,6 +484,9 @@ def test_a_run_goes_on_only_with_the_cpu_threads_it_was_trained_with(finished_ru
     with pytest.raises(Interrupted):
         evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["threads"] == before
+    assert evo.unfinished_threads(tmp_path, CFG) == before  # what a command not told --threads resumes with
+    assert evo.unfinished_threads(finished_run.run_dir, CFG) is None
+    assert evo.unfinished_threads(tmp_path / "nothing-here", CFG) is None
     monkeypatch.setattr(evo, "_save_checkpoint", save)
     torch.set_num_threads(before + 1)
     try:

@@ -319,3 +319,19 @@ def test_a_compiled_stacked_network_trains_like_the_plain_one():
     train_population(compiled, images, labels, cfg, [0, 1], Runtime(mode="batched", compile=True))
     for a, b in zip(plain, compiled):
         assert_same_weights(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("load, expected", [(0.0, "all"), (1.2, "all but one"), (64.0, 1)])
+def test_free_cpu_threads_leaves_the_busy_cpus_to_their_processes(monkeypatch, load, expected):
+    from gtl import population
+    monkeypatch.setattr(population.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(population.os, "sched_getaffinity", lambda pid: set(range(4)))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(4)
+        want = {"all": 4, "all but one": 3}.get(expected, expected)
+        assert population.free_cpu_threads() == want
+        torch.set_num_threads(2)  # never more than torch's own count
+        assert population.free_cpu_threads() == min(want, 2)
+    finally:
+        torch.set_num_threads(before)

@@ -575,7 +575,7 @@ def bench_section() -> str:
                          f"| {batched.tflops:.2f}{share} |")
         parts.append("\n".join(lines) + "\n")
     measured = "\n".join(parts) if parts else "No benchmark has been run yet: `python -m gtl.bench`.\n"
-    return measured + flops_section() + cpu_bf16_section()
+    return measured + flops_section() + cpu_bf16_section() + cpu_threads_section()
 
 
 def cpu_bf16_section() -> str:
@@ -601,6 +601,28 @@ def cpu_bf16_section() -> str:
                  f"{verdict(acc.bf16, acc.fp32, 'bf16', 'fp32')}")
     return text + (" A CPU trains in fp32 unless asked (`--cpu-bf16`, `GTL_CPU_BF16=1`): "
                    "docs/decisions.md #19 says why.\n")
+
+
+def cpu_threads_section() -> str:
+    """Lifetime steps per second at each thread choice, alone and beside a busy process
+    (``python -m gtl.bench --threads``), if measured: why a command's default leaves busy CPUs alone."""
+    csv = FIG / "cpu_threads.csv"
+    if not csv.exists():
+        return ""
+    df = pd.read_csv(csv)
+    first = df.iloc[0]
+    median = df.groupby(["condition", "choice"], sort=False)[["threads", "ratio"]].median()
+    lines = [f"\n**Threads on a CPU** — lifetime steps of the quick profile's network per second, against 1 thread "
+             f"alone (median of {df['round'].nunique()} rounds, each measurement in a fresh process; the busy process "
+             f"trains the same network on one thread) on {first.device_name}, {first.cpus} CPUs, torch "
+             f"{first.torch}, {first.date}; `{first.command}` → `figures/{csv.name}`:", "",
+             "| choice | threads | alone | beside a busy process |", "|---|---|---|---|"]
+    for choice in df.choice.unique():
+        alone, busy = median.loc[("alone", choice)], median.loc[("beside a busy process", choice)]
+        lines.append(f"| {choice} | {alone.threads:.0f} | {alone.ratio:.2f}× | {busy.ratio:.2f}× |")
+    return "\n".join(lines) + ("\n\nSo a command not told `--threads` takes the CPUs other processes leave free "
+                               "(`gtl.population.free_cpu_threads`), and an unfinished run resumes with the count it "
+                               "was begun with.\n")
 
 
 def flops_section() -> str:
