@@ -27,8 +27,8 @@ from PIL import Image
 from . import __version__
 from .data import DATASETS, DatasetError, class_folders, class_split, download, is_folder_dataset, load_dataset
 from .distributed import init_from_env, shutdown
-from .evolution import (Environment, GTLConfig, RunLockedError, chosen_isolation, default_run_dir, evolve,
-                        unfinished_threads)
+from .evolution import (CRITIC_OPTIONS, TASK_OPTIONS, Environment, GTLConfig, RunLockedError, chosen_isolation,
+                        default_run_dir, evolve, unfinished_threads)
 from .methods import METHODS, evaluate_methods
 from .evaluation import EvalConfig
 from .inherit import build, inherited_params, mapping_table
@@ -38,6 +38,9 @@ from .plots import percent_table, to_markdown
 from .population import Runtime, default_device, free_cpu_threads
 from .profiles import PROFILES
 from .stats import PAIRED, summarize
+from .tasks import check_task_size, task_size_problem
+
+EVAL_OPTIONS = " (test classes, episodes: evaluate --shots K and --set queries=N)"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -285,6 +288,8 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     gcfg = GTLConfig.from_profile(a.profile, dataset=dataset, arch=lg.arch, width=lg.width, image_size=size,
                                   seed=a.seed, cross_scale=birth_scale(lg, a.cross_scale))
     test_set = load_dataset(dataset, a.split, a.data_root, size).to(device)
+    for k in shots:  # before Pre-Fin's pre-training and the first episode
+        check_task_size(test_set, eval_cfg.ways, k, eval_cfg.queries, EVAL_OPTIONS)
     results = evaluate_methods(lg, gcfg, eval_cfg, test_set, shots, ("Learngene", *a.baselines),
                                a.data_root, device, not a.quiet, runtime=runtime_from_args(a))
     episodes = pd.DataFrame([row for r in results for row in r.long()])
@@ -419,19 +424,13 @@ def describe_folder(folder: str, profile: str) -> str:
              f"(EXIF rotation, transparency on white, centre crop)",
              f"  split: {', '.join(f'{s} {len(c)} classes' for s, c in split.items())} "
              f"({'your split files in splits/' if list(Path(folder).glob('splits/*.txt')) else 'seeded, 64/16/20%'})"]
-    needs = {"train": (cfg.ways, cfg.task_shots + cfg.task_queries, "evolve --set task_shots=/task_queries="),
-             "val": (cfg.ways, cfg.critic_shots + cfg.critic_queries, "evolve --set critic_shots=/critic_queries="),
-             "test": (ev.ways, max(ev.shots, 5) + ev.queries, "evaluate --shots and --set queries=")}
-    for s, (ways, per_class, options) in needs.items():
-        short = sorted((len(files[c]), c) for c in split[s] if len(files[c]) < per_class)
-        if len(split[s]) < ways:
-            verdict = "does not fit: fewer classes than ways (lower ways with --set, or add classes)"
-        elif short:
-            verdict = (f"does not fit: {len(short)} of them have fewer images, the fewest {short[0][0]} "
-                       f"({short[0][1]}); lower {options} to at most {short[0][0]} images in all")
-        else:
-            verdict = "fits"
-        lines.append(f"  {s}: {len(split[s])} classes for {ways}-way tasks of {per_class} images per class: {verdict}")
+    needs = {"train": (cfg.ways, cfg.task_shots, cfg.task_queries, TASK_OPTIONS),
+             "val": (cfg.ways, cfg.critic_shots, cfg.critic_queries, CRITIC_OPTIONS),
+             "test": (ev.ways, max(ev.shots, 5), ev.queries, EVAL_OPTIONS)}
+    for s, (ways, shots, queries, options) in needs.items():
+        problem = task_size_problem({c: len(files[c]) for c in split[s]}, ways, shots, queries)
+        lines.append(f"  {s}: {len(split[s])} classes for {ways}-way tasks of {shots + queries} images per class: "
+                     f"{'fits' if problem is None else f'does not fit: {problem}{options}'}")
     return "\n".join(lines)
 
 

@@ -281,6 +281,13 @@ def _to_cpu(obj):
     return obj
 
 
+# how to change each task size where it is too large for the classes (gtl.tasks.task_size_problem)
+TASK_OPTIONS = (" (training classes, lifetimes: GTLConfig's task_shots/task_queries, on the command line "
+                "--set task_shots=N --set task_queries=M)")
+CRITIC_OPTIONS = (" (validation classes, critics: GTLConfig's critic_shots/critic_queries, on the command line "
+                  "--set critic_shots=N --set critic_queries=M)")
+
+
 class Environment:
     """The data a run lives on: training classes (lifetimes) and validation classes (critics).
 
@@ -297,15 +304,11 @@ class Environment:
         # a class folder's split, kept with every learngene: its test classes must stay unseen where it is evaluated
         self.split = class_split(cfg.dataset) if is_folder_dataset(cfg.dataset) else None
         self.train_set, self.val_set = train_set.to(device), val_set.to(device)
-        try:  # both task sizes are checked before the first lifetime, not after it
-            self.tasks = TaskSampler(self.train_set, cfg.ways, cfg.task_shots, cfg.task_queries)
-            if cfg.fitness == "critic":
-                check_task_size(self.val_set, cfg.ways, cfg.critic_shots, cfg.critic_queries)
-        except ValueError as e:
-            raise ValueError(f"{e} The sizes are GTLConfig's task_shots/task_queries (lifetimes) and "
-                             "critic_shots/critic_queries (critics); on the command line e.g. "
-                             "--set task_shots=80 --set task_queries=20 (the paper profile expects the full "
-                             "datasets: 600 images per class).") from None
+        # both task sizes are checked before the first lifetime, not after it
+        check_task_size(self.train_set, cfg.ways, cfg.task_shots, cfg.task_queries, TASK_OPTIONS)
+        self.tasks = TaskSampler(self.train_set, cfg.ways, cfg.task_shots, cfg.task_queries)
+        if cfg.fitness == "critic":
+            check_task_size(self.val_set, cfg.ways, cfg.critic_shots, cfg.critic_queries, CRITIC_OPTIONS)
 
     def new_network(self, seed: int) -> FewShotNet:
         return seeded_model(self.cfg.arch, self.cfg.ways, self.cfg.width, seed).to(self.device)

@@ -75,17 +75,32 @@ class Task:
         return len(self.classes)
 
 
-def check_task_size(dataset: ImageDataset, ways: int, shots: int, queries: int) -> None:
-    """A ``ValueError`` that says why ``dataset`` cannot give ``ways``-way tasks of this size."""
-    counts = dataset.images_per_class()
-    if ways > len(dataset.classes):
-        raise ValueError(f"{ways}-way tasks need {ways} classes; {dataset.name} has {len(dataset.classes)}")
+def task_size_problem(counts: dict[str, int], ways: int, shots: int, queries: int) -> str | None:
+    """Why classes with these image ``counts`` (class -> images) cannot give ``ways``-way tasks of ``shots`` +
+    ``queries`` images per class, or None when they can.
+
+    One policy for ``info``, ``evolve`` and ``evaluate``: every class must fill a task. A class that cannot
+    would otherwise be left out of every task without a word, and the test classes would silently be others.
+    """
     per_class = shots + queries
-    enough = int((counts >= per_class).sum())
-    if enough < ways:
-        raise ValueError(f"{dataset.name}: {ways}-way tasks with {shots} shots + {queries} queries need "
-                         f"{per_class} images in at least {ways} classes; only {enough} classes have "
-                         f"that many (smallest class: {int(counts.min())} images). Lower shots/queries.")
+    if len(counts) < ways:
+        return f"{ways}-way tasks need {ways} classes; there are {len(counts)}"
+    short = sorted((n, c) for c, n in counts.items() if n < per_class)
+    if not short:
+        return None
+    names = ", ".join(f"{c!r} ({n})" for n, c in short[:3]) + (", ..." if len(short) > 3 else "")
+    return (f"{len(short)} class(es) have fewer than the {per_class} images a task takes ({shots} shots + {queries} "
+            f"queries): {names}; lower shots + queries to at most {short[0][0]}, or add images to "
+            f"{'it' if len(short) == 1 else 'them'}")
+
+
+def check_task_size(dataset: ImageDataset, ways: int, shots: int, queries: int, options: str = "") -> None:
+    """A ``ValueError`` that says why ``dataset`` cannot give ``ways``-way tasks of this size
+    (:func:`task_size_problem`), ending with ``options``: how to change the sizes where it is raised."""
+    counts = dict(zip(dataset.classes, dataset.images_per_class().tolist()))
+    problem = task_size_problem(counts, ways, shots, queries)
+    if problem:
+        raise ValueError(f"{dataset.name}: {problem}{options}")
 
 
 class TaskSampler:
@@ -134,11 +149,7 @@ def _taskset(dataset: ImageDataset, ways: int, per_class: int):
     l2l = import_learn2learn()
     from learn2learn.data.transforms import KShots, LoadData, NWays
 
-    meta = _meta_dataset(dataset)
-    if min(len(v) for v in meta.labels_to_indices.values()) < per_class:
-        # learn2learn would also pick classes that are too small: keep the big enough ones.
-        big = {c: v for c, v in meta.labels_to_indices.items() if len(v) >= per_class}
-        meta = l2l.data.MetaDataset(meta.dataset, labels_to_indices=big)
+    meta = _meta_dataset(dataset)  # every class fills a task (check_task_size)
     transforms = [NWays(meta, ways), KShots(meta, per_class), LoadData(meta)]
     return l2l.data.TaskDataset(meta, task_transforms=transforms, num_tasks=-1)
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import gtl.cli
-from _helpers import PROJECT
+from _helpers import PROJECT, indexed_dataset
 from gtl.cli import main
 from gtl.evolution import EvolutionResult, default_run_dir
 from gtl.evaluation import FewShotResult
@@ -202,7 +202,7 @@ def test_bad_choices_are_usage_errors(capsys):
 def test_evaluate_passes_its_speed_options_on(learngene_file, monkeypatch, capsys):
     seen = []
     row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
-    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: torch.zeros(1))
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: indexed_dataset([30] * 5))
     monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda *a, **k: seen.append(k["runtime"]) or [row])
     path, _ = learngene_file
     assert main(["evaluate", str(path), "--quiet", "--device", "cpu"]) == 0
@@ -218,7 +218,7 @@ def test_evaluate_births_descendants_as_the_run_recorded_unless_told(tmp_path, m
     lg.save(tmp_path / "lg.pt")
     seen = []
     row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
-    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: torch.zeros(1))
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: indexed_dataset([30] * 5))
     monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda lg, gcfg, *a, **k: seen.append(gcfg.cross_scale) or [row])
     assert main(["evaluate", str(tmp_path / "lg.pt"), "--quiet", "--device", "cpu"]) == 0
     assert main(["evaluate", str(tmp_path / "lg.pt"), "--quiet", "--device", "cpu", "--cross-scale", "1"]) == 0
@@ -306,7 +306,7 @@ def test_bad_output_paths_and_shots_are_refused_before_any_work(learngene_file, 
 def test_evaluate_out_creates_its_folder(learngene_file, tmp_path, monkeypatch):
     path, _ = learngene_file
     row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
-    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: torch.zeros(1))
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: indexed_dataset([30] * 5))
     monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda *a, **k: [row])
     out = tmp_path / "new" / "deeper" / "t.csv"
     assert main(["evaluate", str(path), "--shots", "1", "--baselines", "--out", str(out)]) == 0
@@ -332,3 +332,22 @@ def test_without_threads_a_command_takes_the_free_cpus_and_a_resume_the_count_it
     assert main(command + ["--threads", "2"]) == 130  # told: the resume itself refuses another count
     assert seen == [1, 3, 2] and torch.get_num_threads() == before  # main() gives its caller's count back
     assert "3 thread(s), as the run was begun" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_a_test_class_too_small_for_an_episode_before_any_work(tmp_path, capsys, monkeypatch):
+    from _helpers import write_jpeg
+    root = tmp_path / "imgs"
+    for c in range(10):  # 7 images a class, and one test class with 3
+        for i in range(7 if c else 3):
+            write_jpeg(root / f"c{c}" / f"{i}.jpg", seed=10 * c + i)
+    (root / "splits").mkdir()
+    for split, classes in (("train", (1, 2, 3, 4, 5)), ("val", (6, 7)), ("test", (0, 8, 9))):
+        (root / "splits" / f"{split}.txt").write_text("\n".join(f"c{c}" for c in classes))
+    net = seeded_model("conv4", 5, 0.25, 0)
+    lg = extract(net, random_channels(net, 0.3, 0), dataset=str(root), image_size=8)
+    lg.save(tmp_path / "lg.pt")
+    monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda *a, **k: pytest.fail("evaluated before checking"))
+    assert main(["evaluate", str(tmp_path / "lg.pt"), "--data", str(root), "--ways", "3", "--shots", "1",
+                 "--quiet", "--profile", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert "'c0' (3)" in err and "at most 3" in err and "--shots K and --set queries=N" in err

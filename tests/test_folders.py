@@ -100,8 +100,8 @@ def test_info_says_whether_the_profile_fits_before_a_run(tmp_path, capsys):
     assert "10 classes, 50 images; per class min 5, median 5, max 5" in out
     assert "train 6 classes, val 2 classes, test 2 classes" in out
     assert "train: 6 classes for 5-way tasks of 80 images per class: does not fit" in out and "at most 5" in out
-    assert "lower evolve --set task_shots=/task_queries= to at most 5" in out  # options that exist
-    assert "val: 2 classes" in out and "fewer classes than ways" in out
+    assert "--set task_shots=N --set task_queries=M" in out  # options that exist
+    assert "val: 2 classes" in out and "5-way tasks need 5 classes; there are 2" in out
     assert main(["info", "--data", str(tmp_path / "nothing")]) == 2
     assert "no such folder" in capsys.readouterr().err
 
