@@ -36,6 +36,8 @@ from typing import Callable, TypeVar
 import pandas as pd
 import torch
 
+from .paths import write_atomically
+
 # Bump when cached results must be recomputed although no result-producing code changed.
 CACHE_VERSION = 1
 
@@ -153,9 +155,7 @@ def cached(path: str | os.PathLike, compute: Callable[[], T], save: Callable[[T,
             pass
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # processes of one torchrun may race here
-    save(value, tmp)
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: save(value, tmp))
     return value
 
 

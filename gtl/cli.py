@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import os
 import sys
@@ -25,7 +26,8 @@ import torch
 from PIL import Image
 
 from . import __version__
-from .data import DATASETS, DatasetError, class_folders, class_split, download, is_folder_dataset, load_dataset
+from .data import (DATASETS, DatasetError, benchmark_layout, class_counts, class_folders, class_split, download,
+                   is_folder_dataset, load_dataset)
 from .distributed import init_from_env, shutdown
 from .evolution import (CRITIC_OPTIONS, TASK_OPTIONS, Environment, GTLConfig, RunLockedError, chosen_isolation,
                         default_run_dir, evolve, unfinished_threads)
@@ -33,7 +35,7 @@ from .methods import METHODS, evaluate_methods
 from .evaluation import EvalConfig
 from .inherit import build, inherited_params, mapping_table
 from .learngene import IncompatibleLearngeneError, Learngene, count_params
-from .models import ARCHITECTURES
+from .models import ARCHITECTURES, build_model
 from .plots import percent_table, to_markdown
 from .population import Runtime, default_device, free_cpu_threads
 from .profiles import PROFILES
@@ -233,6 +235,7 @@ def cmd_evolve(a: argparse.Namespace) -> None:
                          a.overrides)
     given = output_folder(a.run_dir, "--run-dir") if a.run_dir else None  # before the data is read
     world, device = init_from_env(a.device or default_device())
+    check_network_fits(cfg.arch, cfg.width, device, "--width" if a.width is not None else "--set width")
     say = print if world.is_main else (lambda *_, **__: None)
     share = f", {world.size} processes" if world.size > 1 else ""
     try:
@@ -311,6 +314,7 @@ def cmd_inherit(a: argparse.Namespace) -> None:
     out = output_file(a.out, "--out")
     lg = Learngene.load(a.learngene)
     arch, width = a.arch or lg.arch, lg.width if a.width is None else a.width
+    check_network_fits(arch, width, "cpu", "--width")
     cross_scale = birth_scale(lg, a.cross_scale)
     model = build(lg, arch, width, a.classes, a.seed, cross_scale)
     same = arch == lg.arch and abs(width - lg.width) < 1e-9  # channels kept in place: nothing to map
@@ -330,7 +334,8 @@ def _folder_dataset(path: str) -> str:
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise DatasetError(f"--data {path}: no such folder; give a folder of class folders (<folder>/<class>/<image>)")
-    class_folders(folder)  # says what is wrong with its layout, if anything
+    if not benchmark_layout(folder):
+        class_folders(folder)  # says what is wrong with its layout, if anything
     return str(folder)
 
 
@@ -391,6 +396,33 @@ def estimate_rate(profile: str, cfg: GTLConfig) -> tuple[float, str, str]:
             "hours on this CPU")
 
 
+TRAIN_BYTES_PER_PARAM = 16  # fp32 weights, gradients, SGD momentum and a parent's copy
+
+
+def available_memory(device: str) -> int:
+    """Bytes a new network can take now: the GPU's free memory, or the machine's available memory."""
+    if str(device).startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    try:
+        line = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemAvailable:"))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration, ValueError):
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_network_fits(arch: str, width: float, device: str, option: str) -> None:
+    """Refuse, before any data is read, a network whose training cannot fit in memory: its parameters are
+    counted on torch's meta device (nothing allocated), times :data:`TRAIN_BYTES_PER_PARAM`. A lower
+    bound (activations come on top), so what it refuses cannot run."""
+    with torch.device("meta"):
+        params = sum(p.numel() for p in build_model(arch, 5, width).parameters())
+    need, have = TRAIN_BYTES_PER_PARAM * params, available_memory(device)
+    if need > have:
+        raise ValueError(f"{option}: a {arch} of width {width:g} has {params:,} parameters; training it takes at least "
+                         f"{need / 2 ** 30:,.1f} GiB (weights, gradients, momentum and a parent's copy), and "
+                         f"{device} has {have / 2 ** 30:,.1f} GiB available: lower the width")
+
+
 def describe_memory(cfg: GTLConfig, chunk: int = Runtime().chunk) -> str:
     """The memory a GPU user meets in the first minute: a batched lifetime step (the default runtime on
     CUDA) stacks ``min(population, --chunk)`` members, each with its batch's saved activations."""
@@ -403,32 +435,40 @@ def describe_memory(cfg: GTLConfig, chunk: int = Runtime().chunk) -> str:
             f"--chunk K to stack K members at a time (same results).")
 
 
-def describe_folder(folder: str, profile: str) -> str:
-    """What a user wants to know about their images before a long run, and whether ``profile`` fits."""
-    files, split = class_folders(Path(folder)), class_split(folder)
-    counts = sorted(len(v) for v in files.values())
+def _image_sizes(files: dict[str, list[Path]]) -> str:
+    """The commonest sizes and modes of a sample of every class's images (headers only: fast on any folder)."""
     sizes = {}
     for paths in files.values():
-        for path in paths[:5]:  # image headers only: a sample of every class, fast on any folder
+        for path in paths[:5]:
             try:
                 with Image.open(path) as im:
                     sizes[(im.size, im.mode)] = sizes.get((im.size, im.mode), 0) + 1
             except Exception:
                 sizes[("unreadable", "")] = sizes.get(("unreadable", ""), 0) + 1
-    common = ", ".join(f"{s[0][0]}x{s[0][1]} {s[1]}" if s[0] != "unreadable" else "unreadable" for s, _ in
-                       sorted(sizes.items(), key=lambda kv: -kv[1])[:4])
+    return ", ".join(f"{s[0][0]}x{s[0][1]} {s[1]}" if s[0] != "unreadable" else "unreadable" for s, _ in
+                     sorted(sizes.items(), key=lambda kv: -kv[1])[:4])
+
+
+def describe_folder(folder: str, profile: str) -> str:
+    """What a user wants to know about their images before a long run, and whether ``profile`` fits."""
+    layout, per_class, split = benchmark_layout(folder), class_counts(folder), class_split(folder)
+    counts = sorted(per_class.values())
+    origin = ("the benchmark's" if layout else "your split files in splits/"
+              if list(Path(folder).glob("splits/*.txt")) else "seeded, 64/16/20%")
     cfg, ev = GTLConfig.from_profile(profile, dataset=folder), EvalConfig.from_profile(profile, folder)
-    lines = [f"{folder}: {len(files)} classes, {sum(counts)} images; per class min {counts[0]}, median "
+    lines = [f"{folder}: {len(per_class)} classes, {sum(counts)} images; per class min {counts[0]}, median "
              f"{counts[len(counts) // 2]}, max {counts[-1]}",
-             f"  sizes and modes (a sample): {common}; every image becomes {cfg.image_size}x{cfg.image_size} RGB "
-             f"(EXIF rotation, transparency on white, centre crop)",
+             f"  layout: {layout}'s own files, read with its own class split; every image becomes "
+             f"{cfg.image_size}x{cfg.image_size} RGB" if layout else
+             f"  sizes and modes (a sample): {_image_sizes(class_folders(Path(folder)))}; every image becomes "
+             f"{cfg.image_size}x{cfg.image_size} RGB (EXIF rotation, transparency on white, centre crop)",
              f"  split: {', '.join(f'{s} {len(c)} classes' for s, c in split.items())} "
-             f"({'your split files in splits/' if list(Path(folder).glob('splits/*.txt')) else 'seeded, 64/16/20%'})"]
+             f"({origin})"]
     needs = {"train": (cfg.ways, cfg.task_shots, cfg.task_queries, TASK_OPTIONS),
              "val": (cfg.ways, cfg.critic_shots, cfg.critic_queries, CRITIC_OPTIONS),
              "test": (ev.ways, max(ev.shots, 5), ev.queries, EVAL_OPTIONS)}
     for s, (ways, shots, queries, options) in needs.items():
-        problem = task_size_problem({c: len(files[c]) for c in split[s]}, ways, shots, queries)
+        problem = task_size_problem({c: per_class[c] for c in split[s]}, ways, shots, queries)
         lines.append(f"  {s}: {len(split[s])} classes for {ways}-way tasks of {shots + queries} images per class: "
                      f"{'fits' if problem is None else f'does not fit: {problem}{options}'}")
     return "\n".join(lines)
@@ -515,6 +555,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{a.dataset} is in {download(a.dataset, a.data_root)}")
     except (DatasetError, IncompatibleLearngeneError, FileNotFoundError, ValueError, RunLockedError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk: what was finished stays (every file is written whole or not at all)
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"error: {e.strerror}{f' ({e.filename})' if e.filename else ''}; the same command resumes once "
+              f"there is space", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         where = (": the run folder keeps every finished generation, and the same command resumes it (--fresh starts "

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 import json
 import os
 import pickle
@@ -45,7 +45,7 @@ from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
 from .cache import digest
-from .paths import cache_dir, data_root
+from .paths import cache_dir, data_root, write_atomically
 
 SPLITS_DIR = Path(__file__).parent / "splits"
 DATASETS = ("miniimagenet", "cifar-fs", "cub")
@@ -145,6 +145,22 @@ def class_examples(ds: ImageDataset, n: int, seed: int = 0) -> tuple[torch.Tenso
     return ds.images[picks].cpu(), [ds.classes[c] for c in classes]
 
 
+def benchmark_layout(folder: str | os.PathLike) -> str | None:
+    """Which benchmark's own files ``folder`` holds, or None: miniImageNet's (``images/`` with ``train.csv``,
+    ``val.csv`` and ``test.csv``, or learn2learn's pickles), CIFAR-100's (``cifar-100-python/`` or
+    ``cifar100_partial.npz``: the CIFAR-FS split) or CUB-200-2011's (``images/<class>/`` beside
+    ``classes.txt``). Such a folder is read with its benchmark's own split, wherever it lies."""
+    folder = Path(folder).expanduser()
+    if ((folder / "images").is_dir() and (folder / "train.csv").exists()) or any(
+            (folder / f"mini-imagenet-cache-{m}.pkl").exists() for m in MINI_PICKLE.values()):
+        return "miniimagenet"
+    if (folder / "cifar-100-python" / "meta").exists() or (folder / "cifar100_partial.npz").exists():
+        return "cifar-fs"
+    if (folder / "images").is_dir() and (folder / "classes.txt").exists():
+        return "cub"
+    return None
+
+
 def is_folder_dataset(name: str) -> bool:
     """Is ``name`` a user's class-folder dataset (a path to a folder), not one of :data:`DATASETS`?"""
     return name not in DATASETS and Path(name).expanduser().is_dir()
@@ -168,6 +184,11 @@ def find_folder(name: str, root: str | os.PathLike | None = None) -> Path:
         if (base / folder).is_dir():
             return base / folder
     looked = ", ".join(str(base / f) for f in FOLDERS[name])
+    layout = benchmark_layout(base)
+    if layout:  # the usual mistake: the data root set to one dataset's own folder
+        raise DatasetError(f"{name} not found: the data root {base} is itself a {layout} folder; set --data-root or "
+                           f"$GTL_DATA to the folder that holds the datasets ({base.parent}), or give this one "
+                           f"with --data {base}")
     raise DatasetError(f"{name} not found: looked for {looked}. {HOW_TO_GET[name]} "
                        f"Set the data root with --data-root or $GTL_DATA (now {base}).")
 
@@ -190,9 +211,10 @@ def load_dataset(name: str, split: str, root: str | os.PathLike | None = None,
     """
     if split not in ("train", "val", "test", "all"):
         raise ValueError(f"split must be train, val, test or all, got {split!r}")
-    size = image_size or NATIVE_SIZE.get(name, 84)
     folder = find_folder(name, root)
-    loader = {"miniimagenet": _load_miniimagenet, "cifar-fs": _load_cifar_fs, "cub": _load_cub}.get(name, _load_folder)
+    kind = name if name in DATASETS else benchmark_layout(folder)
+    size = image_size or NATIVE_SIZE.get(kind, 84)
+    loader = {"miniimagenet": _load_miniimagenet, "cifar-fs": _load_cifar_fs, "cub": _load_cub}.get(kind, _load_folder)
     images, labels, classes = loader(folder, split, size)
     return ImageDataset(images, labels, classes, f"{dataset_label(name)}/{split}")
 
@@ -228,9 +250,9 @@ def _decode(path: Path, size: int) -> np.ndarray:
                 im = im.crop((left, top, left + size, top + size))
             return np.asarray(im, dtype=np.uint8)
     except FileNotFoundError:
-        raise DatasetError(f"image listed but missing: {path}") from None
+        raise DatasetError(f"image listed but missing: {path}.") from None
     except (OSError, ValueError, Image.DecompressionBombError) as e:  # unreadable, truncated, odd or huge
-        raise DatasetError(f"cannot decode image {path}: {e}. Re-download or delete this file.") from None
+        raise DatasetError(f"cannot decode image {path}: {e}.") from None
 
 
 def _stamp(path: Path) -> str:
@@ -259,11 +281,12 @@ def _remember(digest: str, images: torch.Tensor, kept: torch.Tensor) -> tuple[to
     return images.clone(), kept.clone()
 
 
-def _decode_all(paths: list[Path], size: int, cache_key: str, skip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def _decode_all(paths: list[Path], size: int, cache_key: str, skip: bool = False,
+                fix: str = "Re-download or delete this file") -> tuple[torch.Tensor, torch.Tensor]:
     """Decode ``paths`` through the on-disk cache (and this process's memory of it): ``(images, kept)``,
     an (N, 3, size, size) uint8 tensor of the readable files and a bool mask over ``paths`` of which
     they are. Without ``skip`` the first unreadable file raises a :class:`DatasetError` (``kept`` is
-    all True)."""
+    all True) that ends with ``fix``: what to do about it in this layout."""
     text = "\n".join([cache_key, str(size), f"decode v{DECODE_VERSION}", f"skip {skip}"] + [_stamp(p) for p in paths])
     digest = hashlib.sha1(text.encode()).hexdigest()[:16]
     if digest in _DECODED:
@@ -281,9 +304,9 @@ def _decode_all(paths: list[Path], size: int, cache_key: str, skip: bool = False
     def one(p: Path):
         try:
             return _decode(p, size)
-        except DatasetError:
+        except DatasetError as e:
             if not skip:
-                raise
+                raise DatasetError(f"{e} {fix}.") from None
             return None  # unreadable or truncated: left out, and the caller says so
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:  # a bar on a terminal only
         arrays = list(tqdm(pool.map(one, paths, chunksize=64), total=len(paths), leave=False, disable=None,
@@ -294,11 +317,9 @@ def _decode_all(paths: list[Path], size: int, cache_key: str, skip: bool = False
     images = torch.from_numpy(np.stack([a for a in arrays if a is not None])).permute(0, 3, 1, 2).contiguous()
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")  # processes of one torchrun may race here
-        torch.save({"images": images, "kept": kept}, tmp)
-        tmp.replace(cached)
-    except OSError:
-        pass  # a read-only home only costs re-decoding next time
+        write_atomically(cached, lambda tmp: torch.save({"images": images, "kept": kept}, tmp))
+    except OSError as e:  # a read-only or full cache only costs decoding again next time: the run goes on
+        print(f"gtl: decoded images not cached ({e.strerror or e}); the run goes on", file=sys.stderr)
     return _remember(digest, images, kept)
 
 
@@ -329,7 +350,9 @@ def _load_miniimagenet(folder: Path, split: str, size: int):
         rows = [r for s in splits for r in _read_ravi_csv(folder / f"{s}.csv")]
         paths = [folder / "images" / f for f, _ in rows]
         labels, classes = _labels_of([c for _, c in rows])
-        return _decode_all(paths, size, f"mini:{folder.resolve()}")[0], labels, classes
+        fix = (f"Every image of this layout is listed in {', '.join(s + '.csv' for s in splits)}: re-download it, or "
+               f"delete it and its line there")
+        return _decode_all(paths, size, f"mini:{folder.resolve()}", fix=fix)[0], labels, classes
     pickles = [folder / f"mini-imagenet-cache-{MINI_PICKLE[s]}.pkl" for s in splits]
     if all(p.exists() for p in pickles):
         parts = [_read_mini_pickle(p) for p in pickles]
@@ -459,12 +482,46 @@ def _class_files(files: dict[str, list[Path]], wanted: list[str]) -> tuple[list[
     return [p for c in wanted for p in files[c]], [c for c in wanted for _ in files[c]]
 
 
+def class_counts(folder: str | os.PathLike) -> dict[str, int]:
+    """Images per class of a dataset folder, class folders or a benchmark's layout (:func:`benchmark_layout`),
+    counted from its files and lists without decoding an image."""
+    folder = Path(folder)
+    layout = benchmark_layout(folder)
+    if layout == "miniimagenet" and (folder / "train.csv").exists():
+        return dict(Counter(c for s in ("train", "val", "test") for _, c in _read_ravi_csv(folder / f"{s}.csv")))
+    if layout == "miniimagenet":
+        return dict(Counter(c for m in MINI_PICKLE.values() for c in _read_mini_pickle(
+            folder / f"mini-imagenet-cache-{m}.pkl")[1]))
+    if layout == "cifar-fs":
+        _, fine, names = _read_cifar100(folder)
+        return dict(zip(names, np.bincount(fine, minlength=len(names)).tolist()))
+    return {c: len(v) for c, v in class_folders(folder / "images" if layout == "cub" else folder).items()}
+
+
+def _benchmark_split(folder: Path, layout: str) -> dict[str, list[str]]:
+    """A benchmark folder's own class split: miniImageNet's lists, or the split that ships with gtl."""
+    if layout == "miniimagenet":
+        return {s: sorted(set(_mini_split_labels(folder, s))) for s in ("train", "val", "test")}
+    present = set(class_counts(folder))
+    return {s: [c for c in split_classes(layout, s) if c in present] for s in ("train", "val", "test")}
+
+
+def _mini_split_labels(folder: Path, split: str) -> list[str]:
+    """miniImageNet: the class of every image of ``split``, from its CSV or its pickle."""
+    if (folder / f"{split}.csv").exists():
+        return [c for _, c in _read_ravi_csv(folder / f"{split}.csv")]
+    return _read_mini_pickle(folder / f"mini-imagenet-cache-{MINI_PICKLE[split]}.pkl")[1]
+
+
 def class_split(folder: str | os.PathLike, fractions: tuple[float, float, float] = SPLIT_FRACTIONS,
                 seed: int = SPLIT_SEED) -> dict[str, list[str]]:
-    """The train/val/test classes of a class-folder dataset: its split files
-    (``splits/{train,val,test}.txt``, one class name per line) when present, else a seeded
-    draw of ``fractions`` of its classes (at least one class per split)."""
+    """The train/val/test classes of a dataset folder: a benchmark's own (:func:`benchmark_layout`); for
+    class folders, their split files (``splits/{train,val,test}.txt``, one class name per line) when
+    present, else a seeded draw of ``fractions`` of its classes (at least one class per split)."""
     folder = Path(folder)
+    layout = benchmark_layout(folder)
+    if layout:
+        return _benchmark_split(folder, layout)
     classes = list(class_folders(folder))
     files = {s: folder / "splits" / f"{s}.txt" for s in ("train", "val", "test")}
     if any(f.exists() for f in files.values()):
@@ -508,16 +565,23 @@ def _load_folder(folder: Path, split: str, size: int):
 
 
 def download(name: str, root: str | os.PathLike | None = None) -> Path:
-    """Fetch a dataset with its usual downloader (needs internet). Returns its folder."""
+    """Fetch a dataset with its usual downloader (needs internet). Returns its folder; a failed download
+    (no internet, a moved file) is a :class:`DatasetError` saying how to put the files there by hand."""
     base = data_root(root)
-    if name == "cifar-fs":
-        from torchvision.datasets import CIFAR100
-        CIFAR100(str(base / "cifar100"), train=True, download=True)
-        return base / "cifar100"
-    if name == "miniimagenet":
+    if name not in ("cifar-fs", "miniimagenet"):
+        raise DatasetError(f"no downloader for {name}. {HOW_TO_GET.get(name, '')}")
+    try:
+        if name == "cifar-fs":
+            from torchvision.datasets import CIFAR100
+            CIFAR100(str(base / "cifar100"), train=True, download=True)
+            return base / "cifar100"
         from .l2l import import_learn2learn
         l2l = import_learn2learn()
         for mode in ("train", "validation", "test"):
             l2l.vision.datasets.MiniImagenet(str(base / "miniimagenet"), mode=mode, download=True)
         return base / "miniimagenet"
-    raise DatasetError(f"no downloader for {name}. {HOW_TO_GET.get(name, '')}")
+    except DatasetError:
+        raise
+    except Exception as e:  # urllib, requests, gdown and torchvision each fail in their own way offline
+        raise DatasetError(f"could not download {name} into {base} ({type(e).__name__}: {str(e)[:200]}): it needs "
+                           f"internet. Or put the files there yourself: {HOW_TO_GET[name]}") from None

@@ -50,7 +50,7 @@ from .learngene import (ChannelMasks, Learngene, channel_saliency, close_circuit
                         top_channels)
 from .models import FewShotNet
 from .population import Runtime, train_population
-from .paths import runs_dir
+from .paths import runs_dir, write_atomically
 from .profiles import CHOSEN_ISOLATION, check_profile
 from .stats import mean_ci95
 from .tasks import TaskSampler, check_task_size, derive_seed
@@ -623,8 +623,8 @@ def lived_path(run_dir: str | os.PathLike, generation: int, member: int) -> Path
 def _save_lived(path: Path, cfg: GTLConfig, made: tuple[str, str], m: Member) -> None:
     """``made``: the data's fingerprint and the precision the member trained in."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"key": cfg.key(), "made": list(made), "member": m.cpu().to_dict()}, f"{path}.tmp")
-    os.replace(f"{path}.tmp", path)
+    write_atomically(path, lambda tmp: torch.save({"key": cfg.key(), "made": list(made), "member": m.cpu().to_dict()},
+                                                  tmp))
 
 
 def _load_lived(path: Path, cfg: GTLConfig, made: tuple[str, str]) -> Member | None:
@@ -681,8 +681,7 @@ def _save_checkpoint(path: Path, cfg: GTLConfig, gen: int, parents: list[Member]
     payload = {"config": asdict(cfg), "key": cfg.key(), "data": data, "precision": precision, "generation": gen,
                "threads": threads, "parents": [p.to_dict() for p in parents], "best": best.to_dict(),
                "history": history}
-    torch.save(payload, f"{path}.tmp")
-    os.replace(f"{path}.tmp", path)
+    write_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
 def _load_checkpoint(path: Path, cfg: GTLConfig, data: str, precision: str) -> dict:

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .cache import digest
+from .paths import write_atomically
 from .models import INPUT_GROUP, FewShotNet, build_model, channel_groups
 
 ChannelMasks = dict[str, torch.Tensor]  # channel group -> bool (channels,)
@@ -100,9 +101,7 @@ class Learngene:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write one file (torch format, loadable with ``weights_only=True``)."""
-        tmp = f"{path}.tmp"
-        torch.save(self.to_dict(), tmp)
-        os.replace(tmp, path)
+        write_atomically(path, lambda tmp: torch.save(self.to_dict(), tmp))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Learngene":

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import figures_dir, project_root
+from .paths import figures_dir, project_root, write_atomically
 
 FILE = "provenance.csv"
 COLUMNS = ("table", "notebook", "profile", "seeds", "commit", "date", "cpu", "isa", "torch", "wall_min")
@@ -108,9 +108,8 @@ def record(tables: list[str], notebook: str, profile: str, seeds: str, wall_min:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = read(folder)
         rows = pd.concat([old[~old.table.isin(tables)], pd.DataFrame([{"table": t, **now} for t in tables])])
-        tmp = folder / f"{FILE}.{os.getpid()}.tmp"
-        rows.sort_values("table").to_csv(tmp, index=False, columns=list(COLUMNS))
-        os.replace(tmp, folder / FILE)
+        write_atomically(folder / FILE, lambda tmp: rows.sort_values("table").to_csv(tmp, index=False,
+                                                                                    columns=list(COLUMNS)))
 
 
 def describe(table: str, folder: Path | None = None) -> str:

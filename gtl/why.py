@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import os
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from .evaluation import EvalConfig, evaluate
 from .experiments import Study
 from .learngene import Learngene, channel_saliency, count_params, extract
 from .models import FewShotNet
-from .paths import figures_dir, runs_dir
+from .paths import figures_dir, runs_dir, write_atomically
 from .provenance import commit, cpu_type, record
 from .questions import PAPER_SIZE, masks_for_fraction
 from .stats import seed_interval, share_over_seeds
@@ -138,9 +137,8 @@ def merge_piece(rows: pd.DataFrame, table: str, on: tuple[str, ...], made_at: st
             point = set(tuple(v) for v in rows[list(on)].drop_duplicates().itertuples(index=False))
             keep = [tuple(v) not in point for v in old[list(on)].itertuples(index=False)]
             rows = pd.concat([old[keep], rows], ignore_index=True)
-        tmp = path.parent / f"{path.name}.{os.getpid()}.tmp"
-        rows.sort_values(list(on) + ["method", "isolation", "episode"]).to_csv(tmp, index=False)
-        os.replace(tmp, path)
+        rows = rows.sort_values(list(on) + ["method", "isolation", "episode"])
+        write_atomically(path, lambda tmp: rows.to_csv(tmp, index=False))
     return path
 
 

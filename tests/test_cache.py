@@ -323,3 +323,29 @@ def test_the_pretrained_network_is_cached_per_training_images(tmp_path, runs, mo
     assert len(trained) == 1 and all(torch.equal(a.state_dict()[k], v) for k, v in again.state_dict().items())
     baselines.pretrained_network(CFG, EVAL, fake_root(tmp_path, "b", changed="n00400000007.jpg"), "cpu")
     assert len(trained) == 2 and len(list((runs / "pretrained").glob("*.pt"))) == 2
+
+
+def _torch_save_on_a_full_disk(obj, path):
+    """What torch.save does when the disk fills: part of the file, then a C++ error without an errno."""
+    Path(path).write_bytes(b"x" * 1000)
+    raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 1000 vs 934")
+
+
+def test_a_full_disk_is_one_error_naming_the_folder_and_leaves_no_partial_file(tmp_path):
+    from gtl.paths import DiskFullError, write_atomically
+    target = tmp_path / "checkpoint.pt"
+    target.write_bytes(b"the previous checkpoint")
+    with pytest.raises(DiskFullError, match=f"no space left on the disk of {tmp_path}.*checkpoint.pt"):
+        write_atomically(target, lambda tmp: _torch_save_on_a_full_disk({}, tmp))
+    assert target.read_bytes() == b"the previous checkpoint" and not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(ZeroDivisionError):  # any other failure is itself, and leaves no partial file either
+        write_atomically(target, lambda tmp: (tmp.write_text("half"), 1 / 0))
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_full_decode_cache_costs_decoding_again_not_the_run(fake_mini_root, tmp_cache, monkeypatch, capsys):
+    from gtl.data import load_dataset
+    monkeypatch.setattr(torch, "save", _torch_save_on_a_full_disk)
+    ds = load_dataset("miniimagenet", "train", fake_mini_root, image_size=8)
+    assert len(ds) > 0 and not list(tmp_cache.rglob("*.tmp")) and not list(tmp_cache.rglob("*.pt"))
+    assert "decoded images not cached (no space left" in capsys.readouterr().err

@@ -351,3 +351,45 @@ def test_evaluate_refuses_a_test_class_too_small_for_an_episode_before_any_work(
                  "--quiet", "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
     assert "'c0' (3)" in err and "at most 3" in err and "--shots K and --set queries=N" in err
+
+
+def test_a_full_disk_during_a_run_is_one_line_and_the_same_command_resumes(data_root, tmp_path, capsys,
+                                                                           monkeypatch, tmp_cache):
+    from test_cache import _torch_save_on_a_full_disk
+    monkeypatch.setattr(torch, "save", _torch_save_on_a_full_disk)
+    run = tmp_path / "run"
+    assert main(["evolve", "--profile", "smoke", "--quiet", "--device", "cpu", "--threads", "1",
+                 "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: no space left on the disk of {run}" in err and "resumes once there is space" in err
+    assert "Traceback" not in err and not list(run.rglob("*.tmp")) and not list(tmp_cache.rglob("*.tmp"))
+
+
+def test_download_without_internet_is_one_line_saying_how_to_put_the_files_there(tmp_path, capsys, monkeypatch):
+    import urllib.error
+
+    import torchvision.datasets
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    monkeypatch.setattr(torchvision.datasets, "CIFAR100", offline)
+    assert main(["download", "cifar-fs", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not download cifar-fs") and "needs internet" in err
+    assert "cifar-100-python" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["evolve", "--set", "width=1000"], ["evolve", "--width", "1000"]])
+def test_a_network_too_wide_for_memory_is_refused_with_the_numbers_before_any_data(argv, capsys, monkeypatch,
+                                                                                    tmp_path):
+    monkeypatch.setattr(gtl.cli, "Environment", lambda *a, **k: pytest.fail("data read before the check"))
+    assert main([*argv, "--quiet", "--device", "cpu", "--run-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "a vgg11 of width 1000 has 9,216,009,792,005 parameters" in err and "GiB available: lower the width" in err
+    assert "Traceback" not in err
+
+
+def test_inherit_refuses_a_network_too_wide_for_memory(learngene_file, tmp_path, capsys):
+    path, _ = learngene_file
+    assert main(["inherit", str(path), "--width", "1000", "--out", str(tmp_path / "d.pt")]) == 2
+    assert "parameters; training it takes at least" in capsys.readouterr().err and not (tmp_path / "d.pt").exists()

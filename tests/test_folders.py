@@ -129,3 +129,40 @@ def test_evolve_inherit_and_evaluate_on_a_class_folder_dataset(data_root, tmp_pa
     shutil.copytree(source / sorted(p.name for p in source.iterdir())[40], birds / "new-class")
     assert main(["evaluate", str(run_dir / "learngene.pt"), "--profile", "smoke", "--quiet", "--device", "cpu"]) == 2
     assert "no longer splits" in capsys.readouterr().err
+
+
+def test_a_benchmark_folder_is_recognised_by_info_and_data_with_its_own_split(tmp_path, tmp_cache, capsys):
+    from _helpers import make_fake_mini
+    from gtl.data import benchmark_layout
+    mini = make_fake_mini(tmp_path / "anywhere", classes=("n1", "n2", "n3", "n4", "n5"), per_class=6,
+                          val=("v1",), test=("t1", "t2"))
+    assert benchmark_layout(mini) == "miniimagenet" and benchmark_layout(tmp_path) is None
+    assert class_split(mini) == {"train": ["n1", "n2", "n3", "n4", "n5"], "val": ["v1"], "test": ["t1", "t2"]}
+    by_path = load_dataset(str(mini), "test", image_size=8)
+    by_name = load_dataset("miniimagenet", "test", mini.parent, image_size=8)
+    assert by_path.classes == by_name.classes and torch.equal(by_path.images, by_name.images)
+    assert main(["info", "--data", str(mini), "--profile", "smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "8 classes, 48 images" in out and "layout: miniimagenet's own files" in out
+    assert "train 5 classes, val 1 classes, test 2 classes (the benchmark's)" in out
+    assert "train: 5 classes for 5-way tasks of 8 images per class: does not fit: 5 class(es) have fewer" in out
+
+
+def test_the_data_root_set_to_a_datasets_own_folder_is_named_as_the_mistake(fake_mini_root, capsys):
+    from gtl.data import find_folder
+    mini = fake_mini_root / "miniimagenet"
+    with pytest.raises(DatasetError, match=f"the data root {mini} is itself a miniimagenet folder; set .* "
+                                           f"\\({fake_mini_root}\\), or give this one with --data {mini}"):
+        find_folder("miniimagenet", mini)
+
+
+def test_a_broken_image_in_the_benchmark_layout_says_to_remove_its_line_too(fake_mini_root):
+    mini = fake_mini_root / "miniimagenet"
+    broken = sorted((mini / "images").glob("t001*.jpg"))[0]
+    broken.write_bytes(b"not a jpeg")
+    with pytest.raises(DatasetError, match=f"cannot decode image {broken}.*listed in test.csv: re-download it, "
+                                           f"or delete it and its line there"):
+        load_dataset("miniimagenet", "test", fake_mini_root, image_size=8)
+    broken.unlink()
+    with pytest.raises(DatasetError, match="image listed but missing.*its line there"):
+        load_dataset("miniimagenet", "test", fake_mini_root, image_size=8)
