@@ -57,8 +57,9 @@ figures: $(STAMP)
 studies: $(STAMP)
 	GTL_STUDIES=compute $(RUN_NOTEBOOKS) --in-place $(STUDY_NOTEBOOKS)
 
+# its figures go beside the executed copy, not over the committed ones: the checkout stays clean
 walkthrough: $(STAMP)
-	$(RUN_NOTEBOOKS) --out figures/executed notebooks/00_walkthrough.ipynb
+	GTL_FIGURES=$(CURDIR)/figures/executed/figures $(RUN_NOTEBOOKS) --out figures/executed notebooks/00_walkthrough.ipynb
 	@echo "open figures/executed/00_walkthrough.ipynb in Jupyter (or notebooks/00_walkthrough.ipynb to edit and run it)"
 
 test: $(STAMP)

@@ -42,7 +42,7 @@ from .profiles import PROFILES
 from .stats import PAIRED, summarize
 from .tasks import check_task_size, task_size_problem
 
-EVAL_OPTIONS = " (test classes, episodes: evaluate --shots K and --set queries=N)"
+EVAL_OPTIONS = " (test classes, episodes: evaluate --ways N, --shots K and --set queries=N)"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -284,7 +284,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     if any(item.partition("=")[0].strip() == "shots" for item in a.overrides):
         raise ValueError("--set shots: give K with --shots (evaluate runs every K listed there)")
     eval_cfg = with_overrides(EvalConfig.from_profile(a.profile, dataset, ways=a.ways), a.overrides)
-    if a.episodes:
+    if a.episodes is not None:
         eval_cfg = replace(eval_cfg, episodes=a.episodes)
     # the settings Pre-Fin's pre-training needs: the learngene's architecture, width and data; descendants
     # are born as in the run that evolved the learngene unless --cross-scale says otherwise
@@ -311,6 +311,9 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
 
 def cmd_inherit(a: argparse.Namespace) -> None:
     """A descendant as a plain state_dict: usable with nothing but torch and the architecture's code."""
+    if a.classes < 2:
+        raise ValueError(f"--classes {a.classes}: give the classes of your task, 2 or more (a classifier tells "
+                         f"classes apart)")
     out = output_file(a.out, "--out")
     lg = Learngene.load(a.learngene)
     arch, width = a.arch or lg.arch, lg.width if a.width is None else a.width

@@ -393,3 +393,16 @@ def test_inherit_refuses_a_network_too_wide_for_memory(learngene_file, tmp_path,
     path, _ = learngene_file
     assert main(["inherit", str(path), "--width", "1000", "--out", str(tmp_path / "d.pt")]) == 2
     assert "parameters; training it takes at least" in capsys.readouterr().err and not (tmp_path / "d.pt").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "{lg}", "--episodes", "0"], "episodes must be >= 1, got 0"),
+    (["evaluate", "{lg}", "--ways", "1"], "ways must be >= 2"),
+    (["inherit", "{lg}", "--classes", "0", "--out", "{tmp}/d.pt"], "--classes 0: give the classes of your task")])
+def test_impossible_counts_are_refused_before_any_work(argv, message, learngene_file, tmp_path, capsys,
+                                                       monkeypatch):
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: pytest.fail("data read before the check"))
+    monkeypatch.setattr(gtl.cli, "build", lambda *a, **k: pytest.fail("built before the check"))
+    path, _ = learngene_file
+    assert main([a.format(lg=path, tmp=tmp_path) for a in argv]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "d.pt").exists()

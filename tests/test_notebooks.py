@@ -83,6 +83,15 @@ def test_every_code_cell_is_valid_python(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_stored_output_is_a_warning(path):
+    """A warning in a document reads like a fault; the code it points at is fixed instead."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            assert "Warning" not in str(out.get("text", "")), f"cell {i} stored a warning: {str(out.get('text'))[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_stored_outputs_are_the_quick_profile(path):
     """Readers see the quick profile's numbers, never a smoke run's."""
     nb = nbformat.read(path, as_version=4)

@@ -377,3 +377,11 @@ def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_epis
                 if line.startswith("- **Learngene − Scratch, miniImageNet**"))
     assert f"5-shot {verdict}" in line, f"docs/results.md says {line!r}, the stored episodes say {verdict!r}"
     assert len(gap) == 60  # the quick profile's episodes, every method on the same ones
+
+
+def test_make_walkthrough_writes_its_figures_beside_its_executed_copy_not_over_the_committed_ones():
+    """A newcomer's first command leaves the checkout clean: the figures folder is tracked."""
+    makefile = (PROJECT / "Makefile").read_text()
+    recipe = makefile.split("\nwalkthrough:", 1)[1].split("\n\n", 1)[0]
+    assert "GTL_FIGURES=$(CURDIR)/figures/executed/" in recipe
+    assert "figures/executed/" in (PROJECT / ".gitignore").read_text()
