@@ -12,9 +12,9 @@ import re
 
 import pandas as pd
 import pytest
-import torch
 
 import gtl.cli
+from _helpers import indexed_dataset
 from gtl.bench import forward_flops, run_cost
 from gtl.cli import main
 from gtl.evaluation import EvalConfig, FewShotResult
@@ -79,7 +79,7 @@ def test_evaluate_set_overrides_the_evaluation_config(tmp_path, monkeypatch, cap
     extract(net, random_channels(net, 0.45, 0), dataset="miniimagenet", image_size=32).save(tmp_path / "lg.pt")
     seen = []
     row = FewShotResult("Learngene", 0.5, 0.1, 2, 5, 1, 0, 10, [0.4, 0.6])
-    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: torch.zeros(1))
+    monkeypatch.setattr(gtl.cli, "load_dataset", lambda *a, **k: indexed_dataset([30] * 5))
     monkeypatch.setattr(gtl.cli, "evaluate_methods", lambda lg, gcfg, eval_cfg, *a, **k: seen.append(eval_cfg) or [row])
     argv = ["evaluate", str(tmp_path / "lg.pt"), "--profile", "paper", "--quiet", "--device", "cpu"]
     assert main([*argv, "--episodes", "3", *_sets(TOKEN_EVALUATION)]) == 0
