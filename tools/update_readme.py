@@ -114,7 +114,11 @@ def _fig4_fresh() -> str:
     df = pd.read_csv(FIG / f"fig4_evolution_{TAG}.csv")
     best = int(df.generation[df.fitness_max.idxmax()])
     acc = by_episode(fresh, "generation")  # generation -1: Scratch
-    return verdict(acc[best], acc[-1], f"the best learngene (generation {best})", "Scratch")
+    last = max(acc)
+    better = clear_difference(acc[last], acc[0]) and paired_difference(acc[last], acc[0])[0] > 0
+    return (f"{verdict(acc[best], acc[-1], f'the best learngene (generation {best})', 'Scratch')} The generations' "
+            f"winners {'improve clearly' if better else 'do not clearly improve'} there: "
+            f"{verdict(acc[last], acc[0], f'winner {last}', 'winner 0')}")
 
 
 def _fig4() -> str:
