@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make figures   regenerate the paper's figures/tables (PROFILE=quick by default, PROFILE=paper on a GPU);
-#                  the studies beyond the paper (notebooks 09-14) read the tables `make studies` committed
+#                  the studies beyond the paper (notebooks 09-15) read the tables `make studies` committed
 #   make test      unit tests + every notebook under nbval (smoke profile: seconds each)
 # Both create .venv and install the pinned requirements when needed.
 
@@ -18,14 +18,14 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 JOBS ?=
 RUN_NOTEBOOKS = $(BIN)/python tools/notebooks.py run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
-# The studies beyond the paper: notebooks 09-14, and the checks inside 01 and 07 (tools/notebooks.py, STUDY_TABLES).
-STUDY_NOTEBOOKS = $(sort $(wildcard notebooks/01_*.ipynb notebooks/07_*.ipynb notebooks/09_*.ipynb notebooks/1[0-4]_*.ipynb))
+# The studies beyond the paper: notebooks 09-15, and the checks inside 01 and 07 (tools/notebooks.py, STUDY_TABLES).
+STUDY_NOTEBOOKS = $(sort $(wildcard notebooks/01_*.ipynb notebooks/07_*.ipynb notebooks/09_*.ipynb notebooks/1[0-5]_*.ipynb))
 
 .PHONY: install figures studies walkthrough test notebooks sync reproduce budget-long bench book clean-runs help
 
 help:
 	@echo "make figures      the paper's figures: run every notebook (PROFILE=$(PROFILE), data: $(GTL_DATA)) -> figures/,"
-	@echo "                  figures/executed/; the studies (09-14) read the tables make studies committed"
+	@echo "                  figures/executed/; the studies (09-15) read the tables make studies committed"
 	@echo "make walkthrough  notebook 00 only, a first taste in a few minutes -> figures/executed/00_walkthrough.ipynb"
 	@echo "make test         pytest: unit tests + every notebook under nbval in the smoke profile"
 	@echo "make install      create .venv with the pinned requirements"
@@ -33,7 +33,7 @@ help:
 	@echo "make bench        loop vs batched population training on this machine -> figures/bench_<device>.csv"
 	@echo "maintainers: make sync (notebooks <-> notebooks/*.py), make notebooks (refresh stored outputs),"
 	@echo "             make reproduce (rerun from an empty cache, compare every table with the committed one),"
-	@echo "             make studies (compute the studies beyond the paper, notebooks 09-14: hours on a CPU),"
+	@echo "             make studies (compute the studies beyond the paper, notebooks 09-15: hours on a CPU),"
 	@echo "             make budget-long (notebook 14's ten-times-longer lineages: hours on a CPU; run after make figures)"
 
 install: $(STAMP)

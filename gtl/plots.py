@@ -66,7 +66,7 @@ STUDIES_ENV = "GTL_STUDIES"  # `make studies` sets it to "compute"
 
 
 def computes_studies(profile: str) -> bool:
-    """Whether a study beyond the paper computes its tables in this process: notebooks 09-14, and the
+    """Whether a study beyond the paper computes its tables in this process: notebooks 09-15, and the
     checks that notebooks 01 and 07 add to the paper's figures (Figure 4 on fresh episodes; does
     selection select?).
 
@@ -252,6 +252,35 @@ def plot_budget_curve(lineage: pd.DataFrame, pretraining: pd.DataFrame, title: s
         ax.set_xlabel(label)
         ax.legend(frameon=False, fontsize=8)
     left.set_ylabel("gap over Scratch, paired (points)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_width_shares(shares: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Explanation 4 (:func:`gtl.why.width_shares`): left, each method's gain over Scratch against the
+    network's width (mean ± 95% t interval over seeds); right, the cuts' shares of Pre-Fin's gain (Fieller
+    interval over seeds; none where Pre-Fin's own gain is not clear of 0)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    styles = {"Pre-Fin": ("-o", PALETTE["Pre-Fin"]), "Uniform-cut, born cut": ("-s", PALETTE["Pre-Cut"]),
+              "Uniform-cut, open": (":^", PALETTE["Pre-Cut"])}
+    for method, r in shares.groupby("method", sort=False):
+        fmt, color = styles.get(method, ("-o", None))
+        left.errorbar(r.width, r.gain, yerr=[r.gain - r.gain_low, r.gain_high - r.gain], fmt=fmt, capsize=3, ms=4,
+                      color=color, label=method)
+        if method != "Pre-Fin":
+            right.errorbar(r.width, 100 * r.share, yerr=[100 * (r.share - r.share_low), 100 * (r.share_high - r.share)],
+                           fmt=fmt, capsize=3, ms=4, color=color, label=method)
+    left.axhline(0, color=PALETTE["Scratch"], lw=1.2)
+    left.set_ylabel("gain over Scratch, paired (points)")
+    right.set_ylabel("share of Pre-Fin's gain (%)")
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(set(shares.width)), [f"{w:g}" for w in sorted(set(shares.width))])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_xlabel("width (channels × this)")
+        ax.legend(frameon=False, fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -172,3 +172,17 @@ def construction_verdicts(lineage: pd.DataFrame, chosen: str, default: str) -> l
         acc = by_episode(part, "isolation")
         lines.append(f"{steps} lineage steps: {verdict(acc[chosen], acc[default], chosen, default)}")
     return lines
+
+
+def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:
+    """Explanation 4's verdict (:func:`gtl.why.width_verdict`) in one sentence, with the rule it applied."""
+    narrow, wide = min(widths), max(widths)
+    if result["verdict"] == "pending":
+        have = ", ".join(map(str, result["seeds"])) or "none"
+        return (f"pending: seeds with both widths {narrow:g} and {wide:g} so far: {have}; missing: "
+                f"{', '.join(map(str, result['missing']))}")
+    d = result["delta"]
+    return (f"{result['verdict']}: the 20% cut (born cut) gains {d.mean:+.1f} ± {d.half_width:.1f} points more at "
+            f"width {wide:g} than at {narrow:g} (mean ± 95% t interval over {d.seeds} seeds, between-run SD "
+            f"{d.sd:.1f}); the rule (docs/decisions.md #20): confirmed when the interval lies above 0, ruled out "
+            f"when its upper end is below +2 points, open otherwise")

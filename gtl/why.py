@@ -32,8 +32,6 @@ from .provenance import commit, cpu_type, record
 from .questions import PAPER_SIZE, masks_for_fraction
 from .stats import seed_interval, share_over_seeds
 
-WIDTHS = (0.25, 0.5, 1.0)
-WIDTH_SEEDS = (0, 1, 2)  # decision #20: three seeds, five when the rule leaves the verdict open
 UNIFORM = "Uniform-cut"
 CUT_ISOLATIONS = {"born cut": 0.0, "open": 1.0}  # cross-weights at birth; born cut decides (#17, #20)
 RULE_ISOLATION = "born cut"
@@ -74,11 +72,12 @@ def _width_rows(study: Study, cfg, eval_cfg: EvalConfig, fraction: float, test_s
     return pd.DataFrame(rows)
 
 
-def width_study(study: Study, *, eval_cfg: EvalConfig, widths: tuple[float, ...] = WIDTHS,
-                seeds: tuple[int, ...] = WIDTH_SEEDS) -> pd.DataFrame:
-    """:func:`width_point` for every seed and width: the whole of explanation 4."""
-    return pd.concat([width_point(s, width=w, eval_cfg=eval_cfg) for s in study.seeds(seeds) for w in widths],
-                     ignore_index=True)
+def width_study(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """:func:`width_point` for every seed and width of the profile (:attr:`gtl.profiles.Profile.why_widths`,
+    ``why_seeds``): the whole of explanation 4."""
+    numbers = study.numbers
+    return pd.concat([width_point(s, width=w, eval_cfg=eval_cfg) for s in study.seeds(numbers.why_seeds)
+                      for w in numbers.why_widths], ignore_index=True)
 
 
 def width_gains(episodes: pd.DataFrame) -> pd.DataFrame:
@@ -91,17 +90,19 @@ def width_gains(episodes: pd.DataFrame) -> pd.DataFrame:
     return gains.reset_index()
 
 
-def width_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...] = WIDTH_SEEDS) -> dict:
-    """Decision #20's rule for explanation 4 on the seeds that have both ends (widths 0.25 and 1.0):
-    Δ = cut's gain at 1.0 − at 0.25 (born cut), its interval over seeds, and the verdict. ``"pending"``
-    until every seed of ``seeds`` has both ends."""
+def width_verdict(episodes: pd.DataFrame, widths: tuple[float, ...], seeds: tuple[int, ...]) -> dict:
+    """Decision #20's rule for explanation 4: Δ = the cut's gain (born cut) at the widest of ``widths`` minus
+    at the narrowest, its interval over ``seeds``, and the verdict; ``"pending"`` (with the seeds missing)
+    until every seed has both ends."""
     gains = width_gains(episodes)
+    narrow, wide = min(widths), max(widths)
     column = f"{UNIFORM}, {RULE_ISOLATION}"
-    ends = gains[gains.width.isin([min(WIDTHS), max(WIDTHS)])].pivot(index="seed", columns="width", values=column)
-    done = ends.dropna()
+    ends = gains[gains.width.isin([narrow, wide])].pivot(index="seed", columns="width", values=column)
+    done = ends.reindex(columns=[narrow, wide]).dropna()
     if not set(seeds) <= set(done.index):
         return {"verdict": "pending", "seeds": sorted(done.index), "missing": sorted(set(seeds) - set(done.index))}
-    delta = seed_interval(done[max(WIDTHS)] - done[min(WIDTHS)])
+    done = done.loc[list(seeds)]
+    delta = seed_interval(done[wide] - done[narrow])
     verdict = ("confirmed" if delta.low > 0 else "ruled out" if delta.high < RULE_FLOOR else "open")
     return {"verdict": verdict, "seeds": sorted(done.index), "missing": [], "delta": delta}
 
@@ -152,17 +153,19 @@ def main(argv: list[str] | None = None) -> None:
                                 "it into its committed table (docs/decisions.md #20).")
     p.add_argument("study", choices=["width"])
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--width", type=float, required=True, choices=WIDTHS)
+    p.add_argument("--width", type=float, required=True, help="one of the profile's why_widths")
     p.add_argument("--profile", default="quick")
     p.add_argument("--dataset", default="miniimagenet")
     args = p.parse_args(argv)
     study = Study(profile=args.profile, dataset=args.dataset, seed=args.seed, progress=True)
+    if args.width not in study.numbers.why_widths:
+        p.error(f"--width {args.width}: the {args.profile} profile's widths are {study.numbers.why_widths}")
     start, made_at = time.time(), commit()
     rows = width_point(study, width=args.width, eval_cfg=study.eval_config())
     path = merge_piece(rows, width_table(args.profile, args.dataset), on=("seed", "width"), made_at=made_at)
     minutes = (time.time() - start) / 60
     seeds = ",".join(str(s) for s in sorted(pd.read_csv(path).seed.unique()))
-    record([path.name], "gtl.why (one piece at a time)", args.profile, seeds, minutes)
+    record([path.name], "15_why.ipynb (python -m gtl.why, a piece at a time)", args.profile, seeds, minutes)
     print(f"{path}: seed {args.seed}, width {args.width} in {minutes:.1f} min")
 
 

@@ -46,10 +46,11 @@ FIRST = "01_fig4_evolution.ipynb"  # evolves the run most notebooks reuse: start
 # Their first work needs no run of notebook 01's: 02 starts with CIFAR-FS, 07 with its ablations' own runs.
 BESIDE_FIRST = ("02_", "07_")
 # Thread-minutes each computing notebook took in the quick profile (figures/reproduce_log.txt): when in
-# parallel, the longest start first. The studies (09-14) take seconds when they read their committed tables.
+# parallel, the longest start first. The studies (09-15) take seconds when they read their committed tables;
+# 15 computes its pieces for hours (python -m gtl.why, one piece at a time).
 MINUTES = {"13_": 39.7, "02_": 25.5, "07_": 17.8, "05_": 11.8, "01_": 10.8, "12_": 10.4, "10_": 5.2, "06_": 4.5,
-           "11_": 4.0, "09_": 1.9, "04_": 0.9}
-STUDIES = ("09_", "10_", "11_", "12_", "13_", "14_")  # beyond the paper: `make studies` computes them
+           "11_": 4.0, "09_": 1.9, "04_": 0.9, "15_": 480.0}
+STUDIES = ("09_", "10_", "11_", "12_", "13_", "14_", "15_")  # beyond the paper: `make studies` computes them
 # The studies inside two paper notebooks (01: Figure 4 on fresh episodes; 07: does selection select?), whose
 # tables `make figures` reads too: `make studies` runs 01 and 07 as well.
 STUDY_TABLES = ("fig4_fresh_validation_", "table_selection_")

@@ -20,7 +20,7 @@
      number inside the prediction band of several seeds, needs multi-seed runs that do not exist yet:
      the report says so.
 
-   The studies beyond the paper (notebooks 09-14) are read, not recomputed, by ``make figures``:
+   The studies beyond the paper (notebooks 09-15) are read, not recomputed, by ``make figures``:
    their per-episode tables are listed as such (``make studies`` recomputes them).
 
 The report (tables checked, largest drift, where, the tolerance, when and on what machine) is
