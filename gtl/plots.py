@@ -78,17 +78,21 @@ def computes_studies(profile: str) -> bool:
     return profile != "quick" or os.environ.get(STUDIES_ENV) == "compute"
 
 
-def study_episodes(name: str, profile: str, compute) -> pd.DataFrame:
+def study_episodes(name: str, profile: str, compute, optional: bool = False) -> pd.DataFrame | None:
     """A study's long table ``figures/<name>_episodes.csv``: ``compute()``d and saved when this process
     computes studies (:func:`computes_studies`), else read as committed, saying where it came from.
 
     Either way the table returned is the one read back from the file, so that what a notebook derives
-    from it (tables, figures) is the same whether it computed or read it.
+    from it (tables, figures) is the same whether it computed or read it. An ``optional`` study not
+    committed yet (one still running, a piece at a time) is None, and says so.
     """
     path = figures_dir() / f"{name}_episodes.csv"
     if computes_studies(profile):
         save_episodes(compute(), name)
         return pd.read_csv(path)
+    if not path.exists() and optional:
+        print(f"not computed yet: {path.name} (`make studies` computes it, or python -m gtl.why a piece at a time)")
+        return None
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: `make studies` computes it (hours on a CPU), or set "
                                 f"${STUDIES_ENV}=compute to compute it in this notebook")
@@ -282,6 +286,37 @@ def plot_width_shares(shares: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.set_xlabel("width (channels × this)")
         ax.legend(frameon=False, fontsize=8)
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lineage_gaps(summary: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Explanation 1 (:func:`gtl.why.lineage_summary`): the gap over Scratch (mean ± 95% t interval over seeds)
+    against the image-steps a network trained on: the learngene after selection-free chains (fewer or more
+    generations, each on new tasks; an open marker for the chain of long lifetimes on few tasks) and after GTL,
+    and Pre-Cut and Pre-Fin against Pre-Fin's pre-training, on one axis."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+
+    def draw(rows: pd.DataFrame, fmt: str, color: str, label: str, **style) -> None:
+        ax.errorbar(rows.image_steps, rows.gap, yerr=[rows.gap - rows.gap_low, rows.gap_high - rows.gap], fmt=fmt,
+                    capsize=3, color=color, label=label, **{"ms": 6, **style})
+    learngene = summary[summary.method == "Learngene"]
+    chains = learngene[learngene.kind == "chain"]
+    base = chains.lifetime_steps.min()
+    draw(chains[chains.lifetime_steps == base], "-o", PALETTE["Learngene"], f"Learngene, chains × {base:g} steps")
+    draw(chains[chains.lifetime_steps != base], "o", PALETTE["Learngene"], "Learngene, a chain of long lifetimes",
+         mfc="white")
+    draw(learngene[learngene.kind == "GTL"], "*", PALETTE["winner"], "Learngene, GTL", ms=12)
+    pre = summary[summary.kind == "pre-training"]
+    for method in ("Pre-Cut", "Pre-Fin"):
+        draw(pre[pre.method == method], "--s", PALETTE[method], f"{method}, against pre-training")
+    ax.axhline(0, color=PALETTE["Scratch"], lw=1.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("image-steps trained on (generations × steps × batch, or pre-training steps × batch)")
+    ax.set_ylabel("gap over Scratch, paired (points)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -174,15 +174,48 @@ def construction_verdicts(lineage: pd.DataFrame, chosen: str, default: str) -> l
     return lines
 
 
+def rule_verdict_text(result: dict, difference: str) -> str:
+    """A verdict of decision #20's rule (:func:`gtl.why.rule_verdict`) in one sentence: ``difference`` names what
+    was measured per seed ("the cut's gain at width 1 minus at 0.25"), then its interval and the rule."""
+    if result["verdict"] == "pending":
+        return (f"pending: {difference} is measured for seeds {', '.join(map(str, result['seeds'])) or 'none'} so "
+                f"far; missing: {', '.join(map(str, result['missing']))}")
+    d = result["delta"]
+    return (f"{result['verdict']}: {difference} = {d.mean:+.1f} ± {d.half_width:.1f} points (mean ± 95% t interval "
+            f"over {d.seeds} seeds, between-run SD {d.sd:.1f}); the rule (docs/decisions.md #20): confirmed when the "
+            f"interval lies above 0, ruled out when its upper end is below +2 points, open otherwise")
+
+
 def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:
     """Explanation 4's verdict (:func:`gtl.why.width_verdict`) in one sentence, with the rule it applied."""
-    narrow, wide = min(widths), max(widths)
-    if result["verdict"] == "pending":
-        have = ", ".join(map(str, result["seeds"])) or "none"
-        return (f"pending: seeds with both widths {narrow:g} and {wide:g} so far: {have}; missing: "
-                f"{', '.join(map(str, result['missing']))}")
-    d = result["delta"]
-    return (f"{result['verdict']}: the 20% cut (born cut) gains {d.mean:+.1f} ± {d.half_width:.1f} points more at "
-            f"width {wide:g} than at {narrow:g} (mean ± 95% t interval over {d.seeds} seeds, between-run SD "
-            f"{d.sd:.1f}); the rule (docs/decisions.md #20): confirmed when the interval lies above 0, ruled out "
-            f"when its upper end is below +2 points, open otherwise")
+    return rule_verdict_text(result, f"the 20% cut's gain (born cut) at width {max(widths):g} minus at "
+                                     f"{min(widths):g}")
+
+
+def lineage_verdict_text(result: dict, chains: tuple[tuple[int, int], ...]) -> str:
+    """Explanation 1's verdict (:func:`gtl.why.lineage_verdict`) in one sentence, with the rule it applied."""
+    steps = chains[0][1]
+    generations = [g for g, t in chains if t == steps]
+    return rule_verdict_text(result, f"the learngene's gap after a chain of {max(generations)} generations minus "
+                                     f"after {min(generations)} (× {steps} lifetime steps)")
+
+
+def lineage_beside_text(beside: dict, chains: tuple[tuple[int, int], ...]) -> list[str]:
+    """:func:`gtl.why.lineage_beside` in words: two lines that decide nothing (decision #20)."""
+    def interval(d) -> str:
+        return (f"{d.mean:+.1f} ± {d.half_width:.1f} points over {d.seeds} seeds (between-run SD {d.sd:.1f})"
+                if d.seeds > 1 else f"{d.mean:+.1f} points from one seed (no interval yet)")
+    steps = chains[0][1]
+    few = max(chains, key=lambda c: c[1])
+    lines = []
+    if beside["narrow"] is not None:
+        lines.append(f"narrow data: the learngene's gap after {max(g for g, t in chains if t == steps)} × {steps} "
+                     f"minus after {few[0]} × {few[1]} (as many image-steps, fewer tasks): "
+                     f"{interval(beside['narrow'])}")
+    d = beside["against_pre_cut"]
+    if d is not None:
+        where = ("behind" if d.high < 0 else "ahead of" if d.low > 0 else "level with") if d.seeds > 1 else \
+            "not yet placed against"
+        lines.append(f"at pre-training's image-steps, GTL's learngene is {where} Pre-Cut: its gap minus Pre-Cut's "
+                     f"on the same episodes {interval(d)}")
+    return lines

@@ -40,14 +40,14 @@ def test_the_rule_of_decision_20_on_three_seeds(wide, verdict):
     gains = {(s, 0.25): 0.02 for s in range(3)} | {(s, 1.0): g for s, g in enumerate(wide)}
     result = why.width_verdict(_episodes(gains), WIDTHS, (0, 1, 2))
     assert result["verdict"] == verdict and result["delta"].seeds == 3
-    assert width_verdict_text(result, WIDTHS).startswith(f"{verdict}: the 20% cut (born cut) gains")
+    assert width_verdict_text(result, WIDTHS).startswith(f"{verdict}: the 20% cut's gain (born cut) at width 1 minus")
 
 
 def test_the_rule_waits_for_every_seed_to_have_both_ends():
     gains = {(0, 0.25): 0.02, (0, 1.0): 0.08, (1, 0.25): 0.02, (1, 0.5): 0.05, (2, 1.0): 0.07}
     result = why.width_verdict(_episodes(gains), WIDTHS, (0, 1, 2))
     assert result == {"verdict": "pending", "seeds": [0], "missing": [1, 2]}
-    assert "missing: 1, 2" in width_verdict_text(result, WIDTHS)
+    assert "seeds 0 so far; missing: 1, 2" in width_verdict_text(result, WIDTHS)
 
 
 def test_shares_are_over_seeds_with_the_between_run_sd():
@@ -91,3 +91,78 @@ def test_a_width_point_pairs_every_method_on_the_same_episodes(data_root, tmp_pa
     cells = rows.groupby(["method", "isolation"]).episode.apply(tuple)
     assert len(cells) == 4 and cells.nunique() == 1  # Scratch, Pre-Fin, two cuts; the same episodes
     assert (rows.width == 0.125).all() and set(rows.seed) == {0}
+
+
+def _lineage_episodes(gaps: dict[tuple[int, int, int], float], episodes: int = 4) -> pd.DataFrame:
+    """Chains: at (seed, generations, lifetime steps) the learngene is ``gaps[...]`` above Scratch, Pre-Cut 0.03."""
+    rows = []
+    for (seed, generations, steps), gap in gaps.items():
+        for e in range(episodes):
+            base = 0.4 + 0.01 * e
+            for method, acc in (("Scratch", base), ("Learngene", base + gap), ("Pre-Cut", base + 0.03)):
+                rows.append({"method": method, "seed": seed, "kind": "chain", "generations": generations,
+                             "lifetime_steps": steps, "image_steps": generations * steps * 25, "episode": e,
+                             "accuracy": acc})
+    pre = [{"method": m, "seed": 0, "kind": "pre-training", "pretrain_steps": 375, "image_steps": 375 * 64,
+            "episode": e, "accuracy": 0.4 + 0.01 * e + g} for e in range(episodes)
+           for m, g in (("Scratch", 0), ("Pre-Fin", 0.1), ("Pre-Cut", 0.02))]
+    return pd.DataFrame(rows + pre)
+
+
+CHAINS = ((6, 100), (36, 100), (96, 100), (6, 1600))
+
+
+def test_lineage_gaps_per_seed_and_lineage_with_the_pre_training_points_beside():
+    gaps = why.lineage_gaps(_lineage_episodes({(0, 6, 100): 0.01, (0, 96, 100): 0.05}))
+    chain = gaps[(gaps.kind == "chain") & (gaps.method == "Learngene")].set_index("generations").gap
+    assert chain.loc[6] == pytest.approx(1.0) and chain.loc[96] == pytest.approx(5.0)
+    pre = gaps[gaps.kind == "pre-training"].set_index("method").gap
+    assert pre["Pre-Fin"] == pytest.approx(10.0) and pre["Pre-Cut"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("long, verdict", [((0.07, 0.08, 0.075), "confirmed"), ((0.01, 0.015, 0.02), "ruled out")])
+def test_the_rule_of_explanation_1_compares_the_fewest_and_the_most_generations(long, verdict):
+    gaps = {(s, 6, 100): 0.01 for s in range(3)} | {(s, 96, 100): g for s, g in enumerate(long)}
+    gaps |= {(s, 6, 1600): 0.5 for s in range(3)}  # the few-tasks chain decides nothing
+    result = why.lineage_verdict(_lineage_episodes(gaps), CHAINS, (0, 1, 2))
+    assert result["verdict"] == verdict
+    from gtl.report import lineage_verdict_text
+    assert "chain of 96 generations minus after 6 (× 100 lifetime steps)" in lineage_verdict_text(result, CHAINS)
+
+
+def test_gtl_gets_the_generations_that_see_as_many_images_as_pre_training():
+    study = Study(profile="quick")
+    eval_cfg = study.eval_config()
+    generations = why.matching_generations(study, eval_cfg)
+    cfg = study.gtl_config()
+    per_generation = cfg.lifetime.steps * cfg.lifetime.batch_size
+    assert (generations - 1) * per_generation < eval_cfg.pretrain.steps * eval_cfg.pretrain.batch_size
+    assert generations * per_generation >= eval_cfg.pretrain.steps * eval_cfg.pretrain.batch_size
+
+
+@pytest.mark.slow
+def test_a_chain_is_one_member_a_generation_and_gives_its_last_learngene(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path))
+    study = Study(profile="smoke", data_root=str(data_root), device="cpu")
+    rows = why.lineage_point(study, kind="chain", generations=2, lifetime_steps=2, eval_cfg=study.eval_config())
+    assert set(rows.method) == {"Learngene", "Scratch", "Pre-Cut"} and set(rows.kind) == {"chain"}
+    run = next(p for p in tmp_path.iterdir() if p.name.startswith("miniimagenet-vgg11-smoke"))
+    history = pd.read_csv(run / "generations.csv")
+    assert len(history) == 2 and (history.member == 0).all()  # one member a generation
+    assert (rows.image_steps == 2 * 2 * 10).all()
+
+
+def test_beside_the_rule_narrow_data_and_gtl_against_pre_cut_decide_nothing_but_are_reported():
+    from gtl.report import lineage_beside_text
+    gaps = {(s, 96, 100): 0.05 for s in range(3)} | {(s, 6, 1600): 0.01 + 0.01 * s for s in range(3)}
+    episodes = _lineage_episodes(gaps)
+    gtl = _lineage_episodes({(s, 39, 100): 0.01 for s in range(3)})
+    both = pd.concat([episodes, gtl[gtl.kind == "chain"].assign(kind="GTL")], ignore_index=True)
+    beside = why.lineage_beside(both, CHAINS)
+    assert beside["narrow"].mean == pytest.approx(3.0) and beside["narrow"].seeds == 3
+    assert beside["against_pre_cut"].mean == pytest.approx(-2.0)  # learngene +1, Pre-Cut +3 on GTL's episodes
+    lines = lineage_beside_text(beside, CHAINS)
+    assert "after 96 × 100 minus after 6 × 1600" in lines[0] and "GTL's learngene is behind Pre-Cut" in lines[1]
+    summary = why.lineage_summary(both)
+    assert summary[summary.kind == "pre-training"].generations.isna().all()  # no placeholder shows
+    assert set(summary[summary.kind == "chain"].generations) == {96, 6}
