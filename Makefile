@@ -21,13 +21,14 @@ RUN_NOTEBOOKS = $(BIN)/python tools/notebooks.py run --profile $(PROFILE) $(if $
 # The studies beyond the paper: notebooks 09-15, and the checks inside 01 and 07 (tools/notebooks.py, STUDY_TABLES).
 STUDY_NOTEBOOKS = $(sort $(wildcard notebooks/01_*.ipynb notebooks/07_*.ipynb notebooks/09_*.ipynb notebooks/1[0-5]_*.ipynb))
 
-.PHONY: install figures studies walkthrough test notebooks sync reproduce budget-long bench book clean-runs help
+.PHONY: install figures studies walkthrough test test-browser notebooks sync reproduce budget-long bench book clean-runs help
 
 help:
 	@echo "make figures      the paper's figures: run every notebook (PROFILE=$(PROFILE), data: $(GTL_DATA)) -> figures/,"
 	@echo "                  figures/executed/; the studies (09-15) read the tables make studies committed"
 	@echo "make walkthrough  notebook 00 only, a first taste in a few minutes -> figures/executed/00_walkthrough.ipynb"
 	@echo "make test         pytest: unit tests + every notebook under nbval in the smoke profile"
+	@echo "make test-browser JupyterLab and the book in headless Chromium (apt-get install chromium) -> docs/img/"
 	@echo "make install      create .venv with the pinned requirements"
 	@echo "make book         the executed notebooks as a static HTML site -> book/index.html (BOOK_SRC=$(BOOK_SRC))"
 	@echo "make bench        loop vs batched population training on this machine -> figures/bench_<device>.csv"
@@ -64,6 +65,11 @@ walkthrough: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# JupyterLab (walkthrough, explorer widgets) and the book in headless Chromium (Debian: apt-get install chromium);
+# its screenshots go to docs/img/ for the README. `make test` runs the same tests, screenshots aside.
+test-browser: $(STAMP)
+	GTL_SCREENSHOTS=$(CURDIR)/docs/img $(BIN)/python -m pytest -q -m browser tests/test_browser.py
 
 # Maintainers. A notebook and its script notebooks/NN_name.py (jupytext) are one document:
 # edit either, then `make sync`. `make notebooks` stores fresh quick-profile outputs in the

@@ -123,6 +123,9 @@ def explorer(result: EvolutionResult, test_set, shots: int = 5, steps: int = 30)
     def go(_=None):
         race_out.clear_output(wait=True)
         with race_out:
+            if task_seed.value < 0:  # a message a reader can act on, not a traceback
+                print(f"the task seed must be 0 or more, got {task_seed.value}: type another one")
+                return
             print(f"training on a new 5-way {shots}-shot task (seed {task_seed.value}) ...")
             df = race(champion(result, generation.value), test_set, shots=shots, steps=steps, seed=task_seed.value,
                       cross_scale=result.config.cross_scale)

@@ -71,7 +71,9 @@ def build(src: Path, out: Path) -> list[Path]:
     if not notebooks:
         raise SystemExit(f"no notebooks (NN_name.ipynb) in {src}")
     out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab")
+    # the lab template, less every script it would fetch from a CDN (tools/book_template/book.html.j2): readable offline
+    exporter = HTMLExporter(template_name="lab", extra_template_paths=[str(ROOT / "tools" / "book_template")],
+                            template_file="book.html.j2")
     pages, items = [], []
     for nb in notebooks:
         body, _ = exporter.from_filename(str(nb))
