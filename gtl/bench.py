@@ -173,7 +173,7 @@ def run_cost(cfg, eval_cfg, shots: tuple[int, ...] = (1, 5), methods: tuple[str,
     from .experiments import METHODS, PRETRAINED
     methods = METHODS if methods is None else methods
     lives, e = cfg.population * cfg.generations, eval_cfg
-    lifetime_batch = min(cfg.lifetime.batch_size, cfg.ways * cfg.task_shots)
+    lifetime_batch = cfg.lifetime_batch
     critic_batch = min(cfg.critic.batch_size, cfg.ways * cfg.critic_shots)
     finetune = sum(e.finetune.steps * min(e.finetune.batch_size, e.ways * k) for k in shots)
     pretrain = e.pretrain.steps * e.pretrain.batch_size if set(PRETRAINED) & set(methods) else 0

@@ -235,7 +235,9 @@ def cmd_evolve(a: argparse.Namespace) -> None:
                          a.overrides)
     given = output_folder(a.run_dir, "--run-dir") if a.run_dir else None  # before the data is read
     world, device = init_from_env(a.device or default_device())
-    check_network_fits(cfg.arch, cfg.width, device, "--width" if a.width is not None else "--set width")
+    width_from = "--width" if a.width is not None else "--set width" if any(
+        item.partition("=")[0].strip() == "width" for item in a.overrides) else f"the {a.profile} profile's width"
+    check_network_fits(cfg.arch, cfg.width, device, width_from)
     say = print if world.is_main else (lambda *_, **__: None)
     share = f", {world.size} processes" if world.size > 1 else ""
     try:
@@ -392,7 +394,7 @@ def estimate_rate(profile: str, cfg: GTLConfig) -> tuple[float, str, str]:
         peak = bench.GPU_PEAKS[gpu][0]
         return (share * peak, f"{share:.0%} of an NVIDIA {gpu}'s {peak:g} TFLOP/s (dense bf16, data sheet): an "
                               f"assumed utilisation, not a measurement", f"hours at {share:.0%} of {gpu}")
-    batch, threads = min(cfg.lifetime.batch_size, cfg.ways * cfg.task_shots), torch.get_num_threads()
+    batch, threads = cfg.lifetime_batch, torch.get_num_threads()
     rate = bench.measured_cpu_tflops(cfg.arch, cfg.width, cfg.image_size, batch)
     return (rate, f"the rate measured just now on lifetime steps of this network, {threads} thread"
                   f"{'s' if threads > 1 else ''} of this CPU (fine-tuning's smaller batches may run slower)",
@@ -430,7 +432,7 @@ def describe_memory(cfg: GTLConfig, chunk: int = Runtime().chunk) -> str:
     """The memory a GPU user meets in the first minute: a batched lifetime step (the default runtime on
     CUDA) stacks ``min(population, --chunk)`` members, each with its batch's saved activations."""
     from .bench import saved_activation_bytes
-    members, batch = min(cfg.population, chunk), min(cfg.lifetime.batch_size, cfg.ways * cfg.task_shots)
+    members, batch = min(cfg.population, chunk), cfg.lifetime_batch
     per_member = saved_activation_bytes(cfg.arch, cfg.width, cfg.image_size) * batch / 2 ** 30
     return (f"memory: a batched lifetime step stacks {members} members x {batch} images; their saved activations "
             f"alone take about {members * per_member:.0f} GiB on the GPU ({per_member:.2f} GiB per member, bf16, "

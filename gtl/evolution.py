@@ -133,6 +133,11 @@ class GTLConfig:
         check_profile(profile)
         return getattr(cls, profile)(**overrides)
 
+    @property
+    def lifetime_batch(self) -> int:
+        """Images in one lifetime step: the batch, or the whole support set when that is smaller."""
+        return min(self.lifetime.batch_size, self.ways * self.task_shots)
+
     def key(self) -> str:
         """Short hash of every setting: a checkpoint resumes only under the same key, and
         the run's folder (:func:`default_run_dir`) adds the data and code to it."""
@@ -573,12 +578,14 @@ def _evolve(cfg: GTLConfig, run_dir: Path, env: Environment, resume: bool, progr
         for m in mine:  # every rank its own members, before the checkpoint that marks the generation done
             member_path(run_dir, gen, m.index).parent.mkdir(parents=True, exist_ok=True)
             m.learngene.save(member_path(run_dir, gen, m.index))
-        if world.is_main:
-            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint, precision, threads)
+        if world.is_main:  # the outputs first, the checkpoint that marks the generation done last: a write that
+            # fails (a full disk) leaves the generation undone, and the resume writes them all again
             champion_path(run_dir, gen).parent.mkdir(exist_ok=True)
             winning[0].learngene.save(champion_path(run_dir, gen))
             best.learngene.save(run_dir / "learngene.pt")
-            pd.DataFrame(history).to_csv(run_dir / "generations.csv", index=False)
+            frame = pd.DataFrame(history)
+            write_atomically(run_dir / "generations.csv", lambda tmp: frame.to_csv(tmp, index=False))
+            _save_checkpoint(ckpt_path, cfg, gen, parents, best, history, env.fingerprint, precision, threads)
         world.barrier()
         if world.is_main:  # the generation is in the checkpoint: its lived members are no longer needed
             shutil.rmtree(lived_path(run_dir, gen, 0).parent, ignore_errors=True)
@@ -598,7 +605,8 @@ def live_and_score(env: Environment, generation: int, indices: list[int], parent
     critics depend on its own seeds alone, so the members do not depend on the chunking (exactly
     on a CPU, one by one; batched, up to float rounding: stacks of other sizes round otherwise).
     """
-    cfg, made = env.cfg, (env.fingerprint, runtime.precision(env.device))  # what a saved member must match
+    # what a saved member must match: settings, data, precision and (on a CPU) the thread count it trained with
+    cfg, made = env.cfg, (env.fingerprint, runtime.precision(env.device), str(cpu_threads(env.device)))
     done = {i: m for i in indices if (m := _load_lived(lived_path(run_dir, generation, i), cfg, made))}
     todo = [i for i in indices if i not in done]
     size = runtime.chunk if runtime.batched_on(env.device) else 1
@@ -620,15 +628,16 @@ def lived_path(run_dir: str | os.PathLike, generation: int, member: int) -> Path
     return Path(run_dir) / "lived" / f"generation-{generation:03d}" / f"member-{member:03d}.pt"
 
 
-def _save_lived(path: Path, cfg: GTLConfig, made: tuple[str, str], m: Member) -> None:
-    """``made``: the data's fingerprint and the precision the member trained in."""
+def _save_lived(path: Path, cfg: GTLConfig, made: tuple[str, ...], m: Member) -> None:
+    """``made``: the data's fingerprint, the precision and the CPU threads the member trained with."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda tmp: torch.save({"key": cfg.key(), "made": list(made), "member": m.cpu().to_dict()},
                                                   tmp))
 
 
-def _load_lived(path: Path, cfg: GTLConfig, made: tuple[str, str]) -> Member | None:
-    """The member saved at ``path`` by a run of these settings, data and precision, else None (it lives again)."""
+def _load_lived(path: Path, cfg: GTLConfig, made: tuple[str, ...]) -> Member | None:
+    """The member saved at ``path`` by a run of these settings, data, precision and threads, else None (it lives
+    again)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # not there, or (written atomically by us) damaged from outside: it lives again

@@ -180,10 +180,11 @@ def rule_verdict_text(result: dict, difference: str) -> str:
     if result["verdict"] == "pending":
         return (f"pending: {difference} is measured for seeds {', '.join(map(str, result['seeds'])) or 'none'} so "
                 f"far; missing: {', '.join(map(str, result['missing']))}")
+    from .why import RULE_FLOOR
     d = result["delta"]
     return (f"{result['verdict']}: {difference} = {d.mean:+.1f} ± {d.half_width:.1f} points (mean ± 95% t interval "
             f"over {d.seeds} seeds, between-run SD {d.sd:.1f}); the rule (docs/decisions.md #20): confirmed when the "
-            f"interval lies above 0, ruled out when its upper end is below +2 points, open otherwise")
+            f"interval lies above 0, ruled out when its upper end is below +{RULE_FLOOR:g} points, open otherwise")
 
 
 def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:
@@ -194,10 +195,10 @@ def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:
 
 def lineage_verdict_text(result: dict, chains: tuple[tuple[int, int], ...]) -> str:
     """Explanation 1's verdict (:func:`gtl.why.lineage_verdict`) in one sentence, with the rule it applied."""
-    steps = chains[0][1]
-    generations = [g for g, t in chains if t == steps]
-    return rule_verdict_text(result, f"the learngene's gap after a chain of {max(generations)} generations minus "
-                                     f"after {min(generations)} (× {steps} lifetime steps)")
+    from .why import chain_ends
+    steps, fewest, most, _ = chain_ends(chains)
+    return rule_verdict_text(result, f"the learngene's gap after a chain of {most} generations minus "
+                                     f"after {fewest} (× {steps} lifetime steps)")
 
 
 def lineage_beside_text(beside: dict, chains: tuple[tuple[int, int], ...]) -> list[str]:
@@ -205,11 +206,11 @@ def lineage_beside_text(beside: dict, chains: tuple[tuple[int, int], ...]) -> li
     def interval(d) -> str:
         return (f"{d.mean:+.1f} ± {d.half_width:.1f} points over {d.seeds} seeds (between-run SD {d.sd:.1f})"
                 if d.seeds > 1 else f"{d.mean:+.1f} points from one seed (no interval yet)")
-    steps = chains[0][1]
-    few = max(chains, key=lambda c: c[1])
+    from .why import chain_ends
+    steps, _, most, few = chain_ends(chains)
     lines = []
     if beside["narrow"] is not None:
-        lines.append(f"narrow data: the learngene's gap after {max(g for g, t in chains if t == steps)} × {steps} "
+        lines.append(f"narrow data: the learngene's gap after {most} × {steps} "
                      f"minus after {few[0]} × {few[1]} (as many image-steps, fewer tasks): "
                      f"{interval(beside['narrow'])}")
     d = beside["against_pre_cut"]

@@ -89,9 +89,11 @@ def task_size_problem(counts: dict[str, int], ways: int, shots: int, queries: in
     if not short:
         return None
     names = ", ".join(f"{c!r} ({n})" for n, c in short[:3]) + (", ..." if len(short) > 3 else "")
+    them = "it" if len(short) == 1 else "them"
+    fix = (f"lower shots + queries to at most {short[0][0]}, or add images to {them}" if short[0][0] >= 2 else
+           f"add images to {them} (a task takes at least one shot and one query per class)")
     return (f"{len(short)} class(es) have fewer than the {per_class} images a task takes ({shots} shots + {queries} "
-            f"queries): {names}; lower shots + queries to at most {short[0][0]}, or add images to "
-            f"{'it' if len(short) == 1 else 'them'}")
+            f"queries): {names}; {fix}")
 
 
 def check_task_size(dataset: ImageDataset, ways: int, shots: int, queries: int, options: str = "") -> None:

@@ -97,7 +97,8 @@ def width_gains(episodes: pd.DataFrame) -> pd.DataFrame:
 def rule_verdict(per_seed: pd.Series, seeds: tuple[int, ...]) -> dict:
     """Decision #20's rule on one difference per seed (points, indexed by seed): its mean ± 95% t interval over
     ``seeds`` is *confirmed* above 0, *ruled out* when its upper end is below :data:`RULE_FLOOR`, else *open*;
-    ``"pending"`` (with the seeds missing) until every seed has one."""
+    ``"pending"`` (with the seeds missing) until every seed has one. An interval above 0 whose upper end is
+    below the floor is *confirmed*: an effect clear of 0 is one, however small (the interval says how small)."""
     done = per_seed.dropna()
     missing = sorted(set(seeds) - set(done.index))
     if missing:
@@ -147,7 +148,7 @@ def matching_generations(study: Study, eval_cfg: EvalConfig) -> int:
     """GTL's generations whose lineage (generations × lifetime steps × batch) sees at least as many image-steps
     as Pre-Fin's pre-training (steps × batch): the lineage given the data pre-training has."""
     cfg = study.gtl_config()
-    per_generation = cfg.lifetime.steps * min(cfg.lifetime.batch_size, cfg.ways * cfg.task_shots)
+    per_generation = cfg.lifetime.steps * cfg.lifetime_batch
     return -(-eval_cfg.pretrain.steps * eval_cfg.pretrain.batch_size // per_generation)
 
 
@@ -164,10 +165,9 @@ def lineage_point(study: Study, *, kind: str, generations: int, lifetime_steps: 
     result = run_evolution(study, **settings)
     if kind == "chain":
         result = replace(result, best=chain_learngene(result))
-    batch = min(base.lifetime.batch_size, base.ways * base.task_shots)
     rows = method_episodes(study, result, eval_cfg, shots=(5,), methods=LINEAGE_METHODS)
     return rows.assign(kind=kind, generations=generations, lifetime_steps=lifetime_steps,
-                       image_steps=generations * lifetime_steps * batch)
+                       image_steps=generations * lifetime_steps * base.lifetime_batch)
 
 
 def lineage_study(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
@@ -203,11 +203,20 @@ def lineage_summary(episodes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["kind", "method", "image_steps"], ignore_index=True)
 
 
+def chain_ends(chains: tuple[tuple[int, int], ...]) -> tuple[int, int, int, tuple[int, int]]:
+    """``(lifetime steps, fewest generations, most generations, the chain of long lifetimes)`` of explanation 1's
+    chains: the rule compares the fewest and the most generations at the first chain's lifetime."""
+    steps = chains[0][1]
+    generations = sorted(g for g, t in chains if t == steps)
+    if len(set(generations)) < 2:
+        raise ValueError(f"explanation 1 needs two chain lengths at {steps} lifetime steps, got chains {chains}")
+    return steps, generations[0], generations[-1], max(chains, key=lambda c: c[1])
+
+
 def lineage_verdict(episodes: pd.DataFrame, chains: tuple[tuple[int, int], ...], seeds: tuple[int, ...]) -> dict:
     """Explanation 1's rule (:func:`rule_verdict`) on Δ = the learngene's gap after the chain with the most
     generations minus after the one with the fewest, both at the first chain's lifetime, per seed."""
-    steps = chains[0][1]
-    short, long = (min(g for g, t in chains if t == steps), max(g for g, t in chains if t == steps))
+    steps, short, long, _ = chain_ends(chains)
     gaps = lineage_gaps(episodes)
     chain = gaps[(gaps.kind == "chain") & (gaps.method == "Learngene") & (gaps.lifetime_steps == steps)]
     ends = chain.pivot_table(index="seed", columns="generations", values="gap").reindex(columns=[short, long])
@@ -220,9 +229,7 @@ def lineage_beside(episodes: pd.DataFrame, chains: tuple[tuple[int, int], ...]) 
     minus after the chain of long lifetimes on few tasks (as many image-steps); ``against_pre_cut``, GTL's
     learngene gap minus Pre-Cut's on the same episodes, at pre-training's image-steps."""
     gaps = lineage_gaps(episodes)
-    steps = chains[0][1]
-    most = max(g for g, t in chains if t == steps)
-    few_tasks = max(chains, key=lambda c: c[1])
+    steps, _, most, few_tasks = chain_ends(chains)
     learngene = gaps[gaps.method == "Learngene"]
 
     def gap_of(rows: pd.DataFrame) -> pd.Series:

@@ -5,6 +5,7 @@ import dataclasses
 import fcntl
 import math
 import os
+from pathlib import Path
 from dataclasses import asdict
 
 import pandas as pd
@@ -389,11 +390,12 @@ def test_an_interrupted_generation_resumes_from_its_next_member(finished_run, da
 def test_a_lived_member_of_other_settings_data_or_precision_lives_again(tmp_path):
     m = evo.Member(0, 3, -1, {}, Learngene("vgg11", 0.25, {}, {}, {}), {}, {}, 0.5, 0.4, 0.3, [1, 2])
     path = evo.lived_path(tmp_path, 0, 3)
-    evo._save_lived(path, CFG, ("data-a", "fp32"), m)
-    assert evo._load_lived(path, CFG, ("data-a", "fp32")).fitness == 0.3
-    assert evo._load_lived(path, CFG, ("data-b", "fp32")) is None
-    assert evo._load_lived(path, CFG, ("data-a", "bf16")) is None
-    assert evo._load_lived(path, dataclasses.replace(CFG, seed=CFG.seed + 1), ("data-a", "fp32")) is None
+    evo._save_lived(path, CFG, ("data-a", "fp32", "1"), m)
+    assert evo._load_lived(path, CFG, ("data-a", "fp32", "1")).fitness == 0.3
+    assert evo._load_lived(path, CFG, ("data-b", "fp32", "1")) is None
+    assert evo._load_lived(path, CFG, ("data-a", "bf16", "1")) is None
+    assert evo._load_lived(path, CFG, ("data-a", "fp32", "2")) is None  # another thread count: it lives again
+    assert evo._load_lived(path, dataclasses.replace(CFG, seed=CFG.seed + 1), ("data-a", "fp32", "1")) is None
     path.write_bytes(path.read_bytes()[:50])
     assert evo._load_lived(path, CFG, ("data-a", "fp32")) is None
 
@@ -497,3 +499,27 @@ def test_a_run_goes_on_only_with_the_cpu_threads_it_was_trained_with(finished_ru
         assert again.best.meta == finished_run.best.meta  # a finished run is read with any count
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_at_the_last_generations_outputs_is_made_good_by_the_resume(finished_run, data_root,
+                                                                                      tmp_path, monkeypatch):
+    from gtl.paths import DiskFullError
+    save = Learngene.save
+
+    def full_at_the_end(self, path):
+        if Path(path).name == "learngene.pt" and self.meta.get("generation") is not None and \
+                len(list((tmp_path / "champions").glob("*.pt"))) == CFG.generations:
+            raise DiskFullError(28, "no space left")
+        save(self, path)
+    monkeypatch.setattr(Learngene, "save", full_at_the_end)
+    with pytest.raises(DiskFullError):
+        evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["generation"] == CFG.generations - 2
+    monkeypatch.setattr(Learngene, "save", save)
+    evolve(CFG, tmp_path, data_root=data_root, device="cpu", progress=False)  # the last generation, again
+    a, b = Learngene.load(finished_run.run_dir / "learngene.pt"), Learngene.load(tmp_path / "learngene.pt")
+    assert a.meta["generation"] == b.meta["generation"]
+    assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "generations.csv"),
+                                  pd.read_csv(finished_run.run_dir / "generations.csv"))

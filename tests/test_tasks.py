@@ -110,3 +110,9 @@ def test_derive_seed_is_pinned():
     # in every process and version (unlike hash(), which depends on PYTHONHASHSEED).
     assert derive_seed(0, "task", 0, 0) == 1808616983
     assert derive_seed(1, "episode", 5) == 115780028
+
+
+def test_a_class_of_one_image_is_told_to_grow_not_to_shrink_the_task():
+    from gtl.tasks import task_size_problem
+    problem = task_size_problem({"a": 1, "b": 9, "c": 9}, ways=2, shots=1, queries=1)
+    assert "'a' (1)" in problem and "add images to it" in problem and "at most" not in problem

@@ -166,3 +166,14 @@ def test_beside_the_rule_narrow_data_and_gtl_against_pre_cut_decide_nothing_but_
     summary = why.lineage_summary(both)
     assert summary[summary.kind == "pre-training"].generations.isna().all()  # no placeholder shows
     assert set(summary[summary.kind == "chain"].generations) == {96, 6}
+
+
+def test_an_interval_clear_of_0_is_confirmed_even_below_the_floor():
+    per_seed = pd.Series({0: 0.9, 1: 1.0, 2: 1.1})  # +1.0 ± 0.25: above 0, and below +2
+    assert why.rule_verdict(per_seed, (0, 1, 2))["verdict"] == "confirmed"
+
+
+def test_explanation_1_needs_two_chain_lengths_at_one_lifetime():
+    assert why.chain_ends(CHAINS) == (100, 6, 96, (6, 1600))
+    with pytest.raises(ValueError, match="two chain lengths at 100 lifetime steps"):
+        why.chain_ends(((6, 100), (6, 1600)))
