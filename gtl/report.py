@@ -178,8 +178,8 @@ def rule_verdict_text(result: dict, difference: str) -> str:
     """A verdict of decision #20's rule (:func:`gtl.why.rule_verdict`) in one sentence: ``difference`` names what
     was measured per seed ("the cut's gain at width 1 minus at 0.25"), then its interval and the rule."""
     if result["verdict"] == "pending":
-        return (f"pending: {difference} is measured for seeds {', '.join(map(str, result['seeds'])) or 'none'} so "
-                f"far; missing: {', '.join(map(str, result['missing']))}")
+        return (f"pending: seeds {', '.join(map(str, result['seeds'])) or 'none'} done, "
+                f"{', '.join(map(str, result['missing']))} to come")
     from .why import RULE_FLOOR
     d = result["delta"]
     return (f"{result['verdict']}: {difference} = {d.mean:+.1f} ± {d.half_width:.1f} points (mean ± 95% t interval "

@@ -28,6 +28,7 @@ from gtl.report import (
     size_summary,
     verdict,
     verdicts,
+    width_verdict_text,
 )
 from gtl.stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference
 
@@ -66,6 +67,7 @@ MAINJOB_BEGIN, MAINJOB_END = markers("MAINJOB")
 SUMMARY_BEGIN, SUMMARY_END = markers("SUMMARY")
 NOTEBOOKS_BEGIN, NOTEBOOKS_END = markers("NOTEBOOKS")
 CHOICES_BEGIN, CHOICES_END = markers("CHOICES")
+WHY_BEGIN, WHY_END = markers("WHY")
 
 PROFILE, DATASET = "quick", "miniimagenet"
 TAG = f"{PROFILE}_{DATASET}"
@@ -347,6 +349,38 @@ def summary_section() -> str:
     return "\n".join(lines) + "\n"
 
 
+# The explanations of decision #20, in its order: (name, test). Rows without a committed table say so.
+EXPLANATIONS = [
+    ("1. Too little, too narrow data", "chains of 6, 36, 96 generations on new tasks; GTL with pre-training's data"),
+    ("2. The protocol erases the inheritance", "lr × 0.1 inherited, frozen learngene, probe, Heur-LG protocol"),
+    ("3. The construction caps a 20% cut", "pre-train with the circuit closed, cut it (Pre-Closed)"),
+    ("4. Scale", "Pre-Fin and a 20% uniform cut at widths 0.25, 0.5, 1.0"),
+    ("5. Noisy selection", "more, fresh critic episodes; ancestral scores; output chosen on fresh episodes"),
+]
+
+
+def why_section() -> str:
+    """The explanations' table: each one's test, rule and result with its verdict, from the committed tables
+    of notebook 15 (``docs/decisions.md #20``)."""
+    from gtl.profiles import numbers
+    from gtl.why import width_table, width_verdict
+    lines = ["| explanation | test | result and verdict (the rule: `docs/decisions.md #20`) |", "|---|---|---|"]
+    path = FIG / width_table(PROFILE, DATASET)
+    widths, seeds = numbers(PROFILE).why_widths, numbers(PROFILE).why_seeds
+    for name, test in EXPLANATIONS:
+        if name.startswith("4.") and path.exists():
+            result = width_verdict_text(width_verdict(pd.read_csv(path), widths, seeds), widths)
+        elif name.startswith("4."):
+            result = "running: no piece committed yet"
+        elif name.startswith("1."):
+            result = "rule written; not run yet"
+        else:
+            result = "not run yet"
+        lines.append(f"| {name} | {test} | {result} |")
+    return "\n".join(lines) + ("\n\nNotebook 15 (`notebooks/15_why.ipynb`) draws each; intervals are over seeds "
+                               "(runs).\n")
+
+
 def _sources(tables: list[str]) -> str:
     """:func:`_provenance` of each table, tables with the same origin named together."""
     origins: dict[str, list[str]] = {}
@@ -492,6 +526,10 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
         ("Open question: learngenes beyond CNNs (a small ViT)", nb("11_vit_learngenes"),
          out(f"table_vit_learngenes_{TAG}.csv", f"fig_vit_learngene_{TAG}.png"),
          "5-shot: " + _versus(f"table_vit_learngenes_{TAG}", ["network", "score"]), "not addressed"),
+        ("Why the effect is missing: explanations decided over seeds (`docs/decisions.md #20`)", nb("15_why"),
+         out(*[n for n in (f"why_width_{TAG}.png", f"why_width_{TAG}_episodes.csv", f"why_lineage_{TAG}.png",
+                           f"why_lineage_{TAG}_episodes.csv") if (FIG / n).exists()]) or "being computed",
+         "the table under the headline in the README", "not addressed"),
     ]
 
 
@@ -653,7 +691,8 @@ def flops_section() -> str:
 # file -> its blocks: (begin, end, what writes the body)
 BLOCKS = {
     README: [(MAINJOB_BEGIN, MAINJOB_END, main_job_section), (SUMMARY_BEGIN, SUMMARY_END, summary_section),
-             (NOTEBOOKS_BEGIN, NOTEBOOKS_END, notebooks_section), (CHOICES_BEGIN, CHOICES_END, choices_section)],
+             (NOTEBOOKS_BEGIN, NOTEBOOKS_END, notebooks_section), (CHOICES_BEGIN, CHOICES_END, choices_section),
+             (WHY_BEGIN, WHY_END, why_section)],
     RESULTS: [(HEADLINE_BEGIN, HEADLINE_END, headline_section), (MAP_BEGIN, MAP_END, map_section),
               (BEGIN, END, results_section), (REPRODUCE_BEGIN, REPRODUCE_END, reproduce_section)],
     USAGE: [(FOLDER_BEGIN, FOLDER_END, folder_section)],
