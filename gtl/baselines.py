@@ -16,11 +16,12 @@ from tqdm.auto import tqdm
 
 from .cache import cached_state, key
 from .data import ImageDataset, dataset_label, load_dataset
-from .learngene import (ChannelMasks, Learngene, build_descendant, channel_saliency, count_params, extract,
-                        seeded_model)
+from .learngene import (ChannelMasks, Learngene, build_descendant, channel_saliency, close_circuit, count_params,
+                        extract, random_channels, seeded_model)
 from .models import FewShotNet
 from .paths import runs_dir
 from .population import Runtime, default_device
+from .tasks import derive_seed
 from .train import TrainConfig, train
 
 if TYPE_CHECKING:  # for annotations only: gtl.evolution imports this module
@@ -52,15 +53,18 @@ def from_pretrained(model: FewShotNet) -> Callable[[int], FewShotNet]:
 
 
 def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig, seed: int,
-             device: str = "cpu", runtime: Runtime | None = None) -> FewShotNet:
+             device: str = "cpu", runtime: Runtime | None = None, circuit: ChannelMasks | None = None) -> FewShotNet:
     """The Pre-Fin ancestor: trained on *all* training classes at once (docs/decisions.md #12).
 
     ``runtime`` gives the precision, memory format and cuDNN autotuner, as for
     every other training here (bf16 on CUDA by default; fp32 on a CPU unless
-    ``runtime.cpu_bf16``). :func:`pretrained_network` caches it.
+    ``runtime.cpu_bf16``). :func:`pretrained_network` caches it. ``circuit``: channels
+    held a closed circuit all through the training (Pre-Closed, :func:`pre_closed`).
     """
     runtime = runtime or Runtime()
     net = seeded_model(arch, len(train_set.classes), width, seed).to(device)
+    if circuit is not None:
+        close_circuit(net, circuit)
     # minutes of silence otherwise: a bar on a terminal (tqdm's own rule; $TQDM_DISABLE=1, set by --quiet, hides it)
     with runtime.backend(device), tqdm(total=cfg.steps, desc="Pre-Fin pre-training (cached once done)",
                                        disable=None, leave=False) as bar:
@@ -108,6 +112,26 @@ def pre_cut(lg: Learngene, model: FewShotNet) -> Learngene:
     (docs/decisions.md #12). What the learngene's construction gives without evolution:
     the natural control for the claim that evolution condenses *core* knowledge."""
     return cut_like(lg, model, channel_saliency(model), method="Pre-Cut")
+
+
+def pre_closed(cfg: "GTLConfig", eval_cfg: "EvalConfig", data_root=None, device: str | None = None,
+               runtime: Runtime | None = None) -> Learngene:
+    """Pre-Closed (docs/decisions.md #20, explanation 3): Pre-Fin's pre-training with a closed circuit held
+    all through it - a random ``cfg.initial_channel_fraction`` of every group's channels (generation 0's
+    share, about 20% of the parameters), drawn from ``cfg.seed`` - then that circuit cut out. Inherited born
+    cut, it computes exactly what it computed while pre-trained: what the construction *can* carry, given
+    all of pre-training's data. The pre-trained network is cached in ``runs/pretrained/``."""
+    device = device or default_device()
+    train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
+    net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
+    circuit = random_channels(net, cfg.initial_channel_fraction, derive_seed(cfg.seed, "pre-closed circuit"))
+    name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, "closed circuit",
+               cfg.initial_channel_fraction, train_set.fingerprint(), (runtime or Runtime()).precision(device), producer="baselines")
+    state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-closed-{name}.pt",
+                         lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
+                                          device, runtime, circuit).state_dict())
+    net.load_state_dict(state)
+    return extract(net, circuit, method="Pre-Closed")
 
 
 def cut_like(lg: Learngene, model: FewShotNet, scores: dict[str, torch.Tensor], **meta) -> Learngene:

@@ -101,6 +101,9 @@ class GTLConfig:
     critic_shots: int = 5
     critic_queries: int = 15
     critic: TrainConfig = field(default_factory=lambda: TrainConfig(steps=100, batch_size=25))
+    # selection done more carefully (docs/decisions.md #20, explanation 5); off in every preset
+    critic_fresh: bool = False       # critics meet new episodes every generation (else the same ones)
+    ancestral_credit: float = 0.0    # β: a member's score (1 - β)·its fitness + β·its parent's score (GRL's 1/e)
     seed: int = 0
 
     @classmethod
@@ -174,7 +177,8 @@ class GTLConfig:
             (self.fitness in ("critic", "host"), f"fitness must be 'critic' or 'host', got {self.fitness!r}"),
             (self.critic_tasks >= 1 and self.critic_shots >= 1 and self.critic_queries >= 1,
              "critic_tasks, critic_shots and critic_queries must be >= 1, got "
-             f"{self.critic_tasks}, {self.critic_shots} and {self.critic_queries}")])
+             f"{self.critic_tasks}, {self.critic_shots} and {self.critic_queries}"),
+            (0 <= self.ancestral_credit < 1, f"ancestral_credit must be in [0, 1), got {self.ancestral_credit}")])
 
 
 def chosen_isolation(overrides: dict) -> dict:
@@ -377,21 +381,26 @@ def live(env: Environment, generation: int, index: int, parent: Member | None,
 def live_generation(env: Environment, generation: int, indices: list[int], parents: list[Member],
                     runtime: Runtime) -> list[Member]:
     """The lives of members ``indices`` of a generation (member ``i`` descends from
-    ``parents[i % len(parents)]``): one by one, or as one batched population.
+    :func:`parent_of` it): one by one, or as one batched population.
 
     Either way each member gets the same network, task and batches, so the
     members (up to float rounding) do not depend on how they were trained.
     """
-    parent_of = {i: parents[i % len(parents)] if parents else None for i in indices}
+    parent = {i: parent_of(i, parents) for i in indices}
     if not runtime.batched_on(env.device):
         with runtime.backend(env.device):
-            return [live(env, generation, i, parent_of[i], runtime) for i in indices]
-    born = [birth(env, generation, i, parent_of[i]) for i in indices]
+            return [live(env, generation, i, parent[i], runtime) for i in indices]
+    born = [birth(env, generation, i, parent[i]) for i in indices]
     nets, tasks = [b[0] for b in born], [b[2] for b in born]
     train_population(nets, [t.support_x for t in tasks], [t.support_y for t in tasks], env.cfg.lifetime,
                      [lifetime_seed(env.cfg, generation, i) for i in indices], runtime)
-    return [mature(env, generation, i, parent_of[i], net, masks, task)
+    return [mature(env, generation, i, parent[i], net, masks, task)
             for i, (net, masks, task) in zip(indices, born)]
+
+
+def parent_of(index: int, parents: list[Member]) -> Member | None:
+    """The parent of a generation's member ``index``: the winners take turns (None in generation 0)."""
+    return parents[index % len(parents)] if parents else None
 
 
 def critic_protocol(cfg: GTLConfig) -> EvalConfig:
@@ -401,18 +410,22 @@ def critic_protocol(cfg: GTLConfig) -> EvalConfig:
 
 
 def critic_accuracies(env: Environment, learngenes: list[Learngene], runtime: Runtime | None = None,
-                      progress: bool = False) -> list[float]:
+                      progress: bool = False, generation: int = 0) -> list[float]:
     """Mean query accuracy of critics that inherit each learngene and train on validation-class episodes.
 
     Every member of every generation meets the same episodes and fine-tuning
     seeds (common random numbers), so fitnesses differ by the learngene alone
     and the population curve of Figure 4 is comparable across generations and
-    with baselines evaluated by the same :func:`critic_protocol`. A batched
-    runtime trains the critics of all the learngenes together. A critic is born
-    like a member, its cross-weights scaled by ``cross_scale``, but trains open.
+    with baselines evaluated by the same :func:`critic_protocol`; with
+    ``critic_fresh`` each ``generation`` meets its own (selection cannot fit
+    four episodes over the generations). A batched runtime trains the critics
+    of all the learngenes together. A critic is born like a member, its
+    cross-weights scaled by ``cross_scale``, but trains open.
     """
-    makers = [from_learngene(lg, env.cfg.cross_scale) for lg in learngenes]
-    accs = episode_accuracies(makers, env.val_set, critic_protocol(env.cfg), env.cfg.seed, env.device, runtime,
+    cfg = env.cfg
+    seed = derive_seed(cfg.seed, "critics", generation) if cfg.critic_fresh else cfg.seed
+    makers = [from_learngene(lg, cfg.cross_scale) for lg in learngenes]
+    accs = episode_accuracies(makers, env.val_set, critic_protocol(cfg), seed, env.device, runtime,
                               desc="critics", progress=progress)
     return [mean_ci95([a[-1] for a in member])[0] for member in accs]
 
@@ -423,15 +436,21 @@ def critic_accuracy(env: Environment, lg: Learngene) -> float:
 
 
 def score(env: Environment, members: Member | list[Member], runtime: Runtime | None = None,
-          progress: bool = False) -> None:
+          progress: bool = False, parents: list[Member] = ()) -> None:
     """Fill in the members' critic accuracy and fitness (about half of a generation's time: a bar
-    when ``progress``)."""
+    when ``progress``). With ``ancestral_credit`` β, the fitness tournaments compare is the lineage's
+    running mean: (1 - β)·the member's own + β·its parent's (one of ``parents``, :func:`parent_of`)."""
     cfg = env.cfg
     members = [members] if isinstance(members, Member) else members
-    for m, acc in zip(members, critic_accuracies(env, [m.learngene for m in members], runtime, progress)):
+    generation = members[0].generation if members else 0
+    for m, acc in zip(members, critic_accuracies(env, [m.learngene for m in members], runtime, progress,
+                                                 generation)):
         m.critic_accuracy = acc
         base = m.critic_accuracy if cfg.fitness == "critic" else m.host_accuracy
         m.fitness = base - cfg.size_penalty * abs(m.learngene.fraction - cfg.target_fraction)
+        parent = parent_of(m.index, parents)
+        if cfg.ancestral_credit and parent is not None:
+            m.fitness = (1 - cfg.ancestral_credit) * m.fitness + cfg.ancestral_credit * parent.fitness
         m.learngene.meta["fitness"] = m.fitness
 
 
@@ -614,7 +633,7 @@ def live_and_score(env: Environment, generation: int, indices: list[int], parent
               disable=not progress) as bar:
         for start in range(0, len(todo), size):
             chunk = live_generation(env, generation, todo[start: start + size], parents, runtime)
-            score(env, chunk, runtime, progress)
+            score(env, chunk, runtime, progress, parents)
             for m in chunk:
                 _save_lived(lived_path(run_dir, generation, m.index), cfg, made, m)
                 done[m.index] = m

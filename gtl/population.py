@@ -102,9 +102,10 @@ class Runtime:
 
     def stacks(self, models: Sequence[nn.Module], device: torch.device | str) -> bool:
         """Whether these models train stacked: batched on ``device``, and, under ``auto``,
-        only networks :func:`stack` can stack (a ViT trains one by one)."""
-        if not models or not self.batched_on(device):
-            return False
+        only networks :func:`stack` can stack (a ViT trains one by one), and none with per-entry learning
+        rates (:func:`gtl.train.scale_updates`)."""
+        if not models or not self.batched_on(device) or any(getattr(m, "update_scales", None) for m in models):
+            return False  # per-entry learning rates (gtl.train.scale_updates) train one by one
         return self.mode != "auto" or batchable(models[0])
 
     def bf16_on(self, device: torch.device | str) -> bool:

@@ -171,7 +171,8 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
     forward pass under bf16 autocast on the images' device (the caller decides:
     :meth:`gtl.population.Runtime.bf16_on`), as the batched path does, so a
     benchmark compares the two at one precision. Closed learngene
-    circuits (:func:`gtl.learngene.close_circuit`) stay closed: :func:`hold_circuits`.
+    circuits (:func:`gtl.learngene.close_circuit`) stay closed: :func:`hold_circuits`;
+    entries given their own learning rate (:func:`scale_updates`) move that much less.
     """
     plan = batch_plan(len(images), cfg, seed, images.shape[-2]).to(images.device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -179,6 +180,7 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay)
     amp = autocast(images.device, bf16)
+    scaled = _scaled_params(model)
     model.train()
     losses = []
     for step in range(cfg.steps):
@@ -191,12 +193,36 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Tra
         loss = F.cross_entropy(logits.float(), labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        before = [p.detach().clone() for p, _ in scaled]
         opt.step()
+        with torch.no_grad():
+            for (p, scale), old in zip(scaled, before):
+                p.copy_(torch.lerp(old, p, scale))  # old + scale * (the step SGD took)
         hold_circuits(model)
         losses.append(loss.detach())
         if on_step is not None:
             on_step(len(losses))
     return [float(v) for v in torch.stack(losses).cpu()] if losses else []
+
+
+def scale_updates(model: nn.Module, masks: dict[str, torch.Tensor], factor: float) -> nn.Module:
+    """Train the entries of ``model``'s parameters under ``masks`` (bool, by parameter name) at ``factor``
+    times the learning rate (0: frozen), every other entry as before; returns ``model``.
+
+    For explanation 2 of docs/decisions.md #20 (inherited weights at a tenth of the learning rate, or
+    frozen). :func:`train` scales each step SGD takes on those entries: with SGD's momentum buffer
+    independent of the learning rate, that is exactly a per-entry learning rate, so the other entries
+    train as they would without it. Stacked (batched) training does not know it: such networks train one
+    by one (:meth:`gtl.population.Runtime.stacks`).
+    """
+    model.update_scales = {name: torch.where(m, float(factor), 1.0) for name, m in masks.items()}
+    return model
+
+
+def _scaled_params(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(parameter, its per-entry factor) for every parameter :func:`scale_updates` gave one."""
+    params = dict(model.named_parameters())
+    return [(params[name], scale.to(params[name].device)) for name, scale in getattr(model, "update_scales", {}).items()]
 
 
 @torch.no_grad()

@@ -15,26 +15,32 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import torch
 
-from .baselines import from_learngene, from_pretrained, pretrained_network, pretrained_params, scratch
+from .baselines import (from_learngene, from_pretrained, pre_closed, pre_cut, pretrained_network, pretrained_params,
+                        scratch)
 from .cache import cached_table, key
 from .data import load_dataset
-from .evaluation import EvalConfig, evaluate
+from .evaluation import EvalConfig, evaluate, finetune_on_task, instinct_on_task
 from .budget import pretraining_curve
 from .evolution import EvolutionResult, champion_path
-from .experiments import Study, method_episodes, run_evolution
-from .learngene import Learngene, channel_saliency, count_params, extract
+from .experiments import Study, fingerprints, fresh_validation, method_episodes, run_evolution
+from .learngene import Learngene, channel_saliency, count_params, extract, param_masks
+from .methods import PRETRAINED
 from .models import FewShotNet
 from .paths import figures_dir, runs_dir, write_atomically
 from .provenance import commit, cpu_type, record
 from .questions import PAPER_SIZE, masks_for_fraction
 from .stats import seed_interval, share_over_seeds
+from .tasks import derive_seed
+from .train import scale_updates
 
 UNIFORM = "Uniform-cut"
 CUT_ISOLATIONS = {"born cut": 0.0, "open": 1.0}  # cross-weights at birth; born cut decides (#17, #20)
@@ -67,13 +73,24 @@ def _width_rows(study: Study, cfg, eval_cfg: EvalConfig, fraction: float, test_s
     methods = [("Scratch", "", scratch(cfg.arch, cfg.width), 0),
                ("Pre-Fin", "", from_pretrained(net), pretrained_params(net))]
     methods += [(UNIFORM, iso, from_learngene(cut, scale), cut.num_params) for iso, scale in CUT_ISOLATIONS.items()]
+    return episode_rows(study, test_set, eval_cfg, cfg.seed,
+                        [(m, make, params, {"isolation": iso, "fraction": params / count_params(net)})
+                         for m, iso, make, params in methods],
+                        width=cfg.width, dataset=cfg.dataset, profile=study.profile)
+
+
+def episode_rows(study: Study, episodes_of, eval_cfg: EvalConfig, seed: int,
+                 methods: list[tuple[str, Callable[[int], FewShotNet], int, dict]], score: Callable = finetune_on_task,
+                 **columns) -> pd.DataFrame:
+    """Each of ``methods`` (name, maker, parameters transferred, its own columns) fine-tuned (or ``score``d) on
+    the same episodes of the dataset ``episodes_of`` under ``eval_cfg`` and ``seed``: a long table, one row per
+    method and episode, with ``columns``; ``seed`` is the study's (the run's), ``episodes_seed`` the episodes'."""
     rows = []
-    for method, isolation, make, params in methods:
-        r = evaluate(make, test_set, eval_cfg, cfg.seed, method, params, study.device, study.progress,
-                     runtime=study.runtime)
-        rows += r.long(isolation=isolation, width=cfg.width, fraction=params / count_params(net),
-                       dataset=cfg.dataset, profile=study.profile)
-    return pd.DataFrame(rows)
+    for method, make, params, own in methods:
+        r = evaluate(make, episodes_of, eval_cfg, seed, method, params, study.device, study.progress, score,
+                     study.runtime)
+        rows += r.long(**own, **columns)
+    return pd.DataFrame(rows).assign(seed=study.seed, episodes_seed=seed)  # the run's seed, and the episodes'
 
 
 def width_study(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
@@ -89,23 +106,38 @@ def width_gains(episodes: pd.DataFrame) -> pd.DataFrame:
     ``method`` names the cut with its isolation (``Uniform-cut, born cut``)."""
     named = episodes.assign(method=[m if not i or pd.isna(i) else f"{m}, {i}"
                                     for m, i in zip(episodes.method, episodes.isolation)])
-    wide = named.pivot_table(index=["seed", "width", "episode"], columns="method", values="accuracy")
-    gains = (100 * wide.sub(wide["Scratch"], axis=0)).drop(columns="Scratch").groupby(level=["seed", "width"]).mean()
-    return gains.reset_index()
+    return gains(named, ["seed", "width"])
 
 
-def rule_verdict(per_seed: pd.Series, seeds: tuple[int, ...]) -> dict:
-    """Decision #20's rule on one difference per seed (points, indexed by seed): its mean ± 95% t interval over
-    ``seeds`` is *confirmed* above 0, *ruled out* when its upper end is below :data:`RULE_FLOOR`, else *open*;
-    ``"pending"`` (with the seeds missing) until every seed has one. An interval above 0 whose upper end is
-    below the floor is *confirmed*: an effect clear of 0 is one, however small (the interval says how small)."""
+def gains(episodes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group of ``by`` (each a point of one seed), every method's mean paired gain over Scratch on the
+    same episodes, in points: one row per group, one column per method."""
+    wide = episodes.pivot_table(index=by + ["episode"], columns="method", values="accuracy")
+    return (100 * wide.sub(wide["Scratch"], axis=0)).drop(columns="Scratch").groupby(level=by).mean().reset_index()
+
+
+def above_zero(delta) -> str:
+    """Decision #20's usual rule on a seed interval: *confirmed* above 0, *ruled out* when its upper end is below
+    :data:`RULE_FLOOR`, else *open*. An interval above 0 whose upper end is below the floor is *confirmed*: an
+    effect clear of 0 is one, however small (the interval says how small)."""
+    return "confirmed" if delta.low > 0 else "ruled out" if delta.high < RULE_FLOOR else "open"
+
+
+def below_floor(delta) -> str:
+    """Explanation 3's rule (a cap): *confirmed* when the upper end is below :data:`RULE_FLOOR`, *ruled out* when
+    the lower end is above it, else *open*."""
+    return "confirmed" if delta.high < RULE_FLOOR else "ruled out" if delta.low > RULE_FLOOR else "open"
+
+
+def rule_verdict(per_seed: pd.Series, seeds: tuple[int, ...], decide: Callable = above_zero) -> dict:
+    """Decision #20's rule on one number per seed (points, indexed by seed): ``decide`` (:func:`above_zero`) on
+    its mean ± 95% t interval over ``seeds``; ``"pending"`` (with the seeds missing) until every seed has one."""
     done = per_seed.dropna()
     missing = sorted(set(seeds) - set(done.index))
     if missing:
         return {"verdict": "pending", "seeds": sorted(done.index), "missing": missing}
     delta = seed_interval(done.loc[list(seeds)])
-    verdict = "confirmed" if delta.low > 0 else "ruled out" if delta.high < RULE_FLOOR else "open"
-    return {"verdict": verdict, "seeds": list(seeds), "missing": [], "delta": delta}
+    return {"verdict": decide(delta), "seeds": list(seeds), "missing": [], "delta": delta}
 
 
 def width_verdict(episodes: pd.DataFrame, widths: tuple[float, ...], seeds: tuple[int, ...]) -> dict:
@@ -244,6 +276,223 @@ def lineage_beside(episodes: pd.DataFrame, chains: tuple[tuple[int, int], ...]) 
             (("narrow", narrow), ("against_pre_cut", against))}
 
 
+# ------------------------------------------------------------------ the headline over seeds, and the isolation
+
+HEADLINE_METHODS = ("Learngene", "Scratch", "Pre-Cut", "Pre-Fin")
+
+
+def headline_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """The README's first result at ``study.seed`` and ``study.dataset``: one GTL run, then Learngene, Scratch,
+    Pre-Cut and Pre-Fin on the same test episodes, 1- and 5-shot (cached in the run's folder)."""
+    return method_episodes(study, run_evolution(study), eval_cfg, shots=(1, 5), methods=HEADLINE_METHODS)
+
+
+def headline_summary(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, setting and method, the gap over Scratch: mean over seeds ± 95% t interval over seeds,
+    with the between-run SD (``clear`` when the interval excludes 0)."""
+    per_seed = gains(episodes, ["seed", "dataset", "setting"])
+    rows = []
+    for (dataset, setting), g in per_seed.groupby(["dataset", "setting"]):
+        for method in [m for m in HEADLINE_METHODS if m in g and m != "Scratch"]:
+            iv = seed_interval(g[method])
+            rows.append({"dataset": dataset, "setting": setting, "method": method, "seeds": iv.seeds, "gap": iv.mean,
+                         "gap_low": iv.low, "gap_high": iv.high, "between_run_sd": iv.sd, "clear": iv.clear})
+    return pd.DataFrame(rows)
+
+
+def isolation_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """Notebook 12's candidates at ``study.seed``: each isolation's own GTL run, its Learngene and Scratch on
+    fresh validation episodes after 0-50 fine-tuning steps (:func:`gtl.protocol.validation_curves`)."""
+    from .protocol import validation_curves
+    curves = validation_curves(study, eval_cfg=eval_cfg)
+    return curves.assign(episodes_seed=curves.seed, seed=study.seed)
+
+
+def isolation_wins(curves: pd.DataFrame, step: int) -> pd.Series:
+    """Per seed, the isolation whose Learngene has the highest mean validation accuracy after ``step`` fine-tuning
+    steps (the headline's endpoint): the isolation rule of decision #20 counts these."""
+    at = curves[(curves.method == "Learngene") & (curves.step == step)]
+    means = at.groupby(["seed", "isolation"]).accuracy.mean().reset_index()
+    return means.loc[means.groupby("seed").accuracy.idxmax()].set_index("seed").isolation
+
+
+def isolation_verdict(curves: pd.DataFrame, step: int, seeds: tuple[int, ...], needed: int = 4) -> dict:
+    """The isolation rule: the isolation that wins at least ``needed`` of ``seeds`` is adopted, else *open*
+    (no isolation is better); ``"pending"`` until every seed has its curves."""
+    wins = isolation_wins(curves, step)
+    missing = sorted(set(seeds) - set(wins.index))
+    if missing:
+        return {"verdict": "pending", "seeds": sorted(wins.index), "missing": missing, "wins": wins.value_counts()}
+    counts = wins.loc[list(seeds)].value_counts()
+    adopted = counts.index[0] if counts.iloc[0] >= needed else "open"
+    return {"verdict": adopted, "seeds": list(seeds), "missing": [], "wins": counts}
+
+
+# ------------------------------------------------------------------ explanation 2: the descendant protocol
+
+CURRENT = "current"
+PROTOCOLS = (CURRENT, "inherited lr x0.1", "inherited frozen", "nearest class mean", "Heur-LG")
+SLOWER = {"inherited lr x0.1": 0.1, "inherited frozen": 0.0}  # the inherited entries' learning-rate factor
+
+
+def slowed(make: Callable[[int], FewShotNet], inherited: Callable[[FewShotNet], dict], factor: float):
+    """``make``, its inherited entries (``inherited(net)``: bool masks by parameter name) trained at ``factor``
+    times the learning rate (:func:`gtl.train.scale_updates`)."""
+    def make_slowed(seed: int) -> FewShotNet:
+        net = make(seed)
+        return scale_updates(net, inherited(net), factor)
+    return make_slowed
+
+
+def body(net: FewShotNet) -> dict:
+    """Every entry but the head's: what Pre-Fin inherits."""
+    head = {f"head.{n}" for n, _ in net.head.named_parameters()}
+    return {n: torch.ones_like(p, dtype=torch.bool) for n, p in net.named_parameters() if n not in head}
+
+
+def protocol_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """Explanation 2 at ``study.seed``: Scratch, Learngene, Pre-Cut and Pre-Fin on the same test episodes under
+    each of :data:`PROTOCOLS`, and Learngene and Scratch on fresh validation episodes under each (where p* is
+    chosen, among all but the current one). Columns ``protocol`` and ``split``; cached in the run's folder."""
+    result = run_evolution(study)
+    cfg = result.config
+    test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
+    val_set = load_dataset(cfg.dataset, "val", study.data_root, cfg.image_size)
+    name = key(cfg.key(), eval_cfg, fingerprints(result, test_set, PRETRAINED, study.data_root),
+               val_set.fingerprint(), producer="why")
+    return cached_table(result.run_dir / f"why-protocol-{name}.csv",
+                        lambda: _protocol_rows(study, result, eval_cfg, test_set.to(study.device),
+                                               val_set.to(study.device)))
+
+
+def _protocol_rows(study: Study, result: EvolutionResult, eval_cfg: EvalConfig, test_set, val_set) -> pd.DataFrame:
+    cfg, lg = result.config, result.best
+    net = pretrained_network(cfg, eval_cfg, study.data_root, study.device, study.runtime).cpu()
+    cut = pre_cut(lg, net)
+    inherits = {"Learngene": (from_learngene(lg, cfg.cross_scale), lg.num_params, lambda n: param_masks(n, lg.masks)),
+                "Pre-Cut": (from_learngene(cut, cfg.cross_scale), cut.num_params, lambda n: param_masks(n, cut.masks)),
+                "Pre-Fin": (from_pretrained(net), pretrained_params(net), body)}
+    heur = EvalConfig.heur_lg(cfg.dataset, episodes=eval_cfg.episodes, queries=eval_cfg.queries,
+                              pretrain=eval_cfg.pretrain)
+    if study.profile == "smoke":  # seconds, for the tests: the smoke profile's fine-tuning steps
+        heur = replace(heur, finetune=replace(heur.finetune, steps=eval_cfg.finetune.steps))
+    frames = []
+    for split, episodes_of, seed, names in (("test", test_set, cfg.seed, HEADLINE_METHODS),
+                                            ("val", val_set, derive_seed(cfg.seed, "fresh episodes", "val"),
+                                             ("Learngene", "Scratch"))):
+        plain = [("Scratch", scratch(cfg.arch, cfg.width), 0, {})] + [(m, *inherits[m][:2], {}) for m in names
+                                                                         if m in inherits]
+        current = episode_rows(study, episodes_of, eval_cfg, seed, plain)
+        frames.append(current.assign(protocol=CURRENT, split=split))
+        for protocol, factor in SLOWER.items():  # Scratch inherits nothing: its rows are the current protocol's
+            slow = [(m, slowed(make, inherits[m][2], factor), params, {}) for m, make, params, _ in plain[1:]]
+            rows = pd.concat([current[current.method == "Scratch"],
+                              episode_rows(study, episodes_of, eval_cfg, seed, slow)], ignore_index=True)
+            frames.append(rows.assign(protocol=protocol, split=split))
+        frames.append(episode_rows(study, episodes_of, eval_cfg, seed, plain, instinct_on_task)
+                      .assign(protocol="nearest class mean", split=split))
+        frames.append(episode_rows(study, episodes_of, heur, seed, plain).assign(protocol="Heur-LG", split=split))
+    return pd.concat(frames, ignore_index=True).assign(dataset=cfg.dataset, profile=study.profile)
+
+
+def protocol_gains(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, split and protocol, each method's mean paired gain over Scratch (points)."""
+    return gains(episodes, ["seed", "split", "protocol"])
+
+
+def protocol_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...]) -> dict:
+    """Explanation 2's rule (:func:`rule_verdict`) on Δ = the learngene's test gap under p* (per seed, the
+    protocol other than the current one with its largest validation gap) minus under the current one;
+    ``chosen``: p* per seed."""
+    g = protocol_gains(episodes)
+    val, test = g[(g.split == "val") & (g.protocol != CURRENT)], g[g.split == "test"].set_index(["seed", "protocol"])
+    test = test.Learngene
+    chosen = val.loc[val.groupby("seed").Learngene.idxmax()].set_index("seed").protocol
+    delta = pd.Series({seed: test.get((seed, p), float("nan")) - test.get((seed, CURRENT), float("nan"))
+                       for seed, p in chosen.items()}, dtype=float)
+    return {**rule_verdict(delta, seeds), "chosen": chosen.to_dict()}
+
+
+def protocol_shares(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol (test episodes), each inheriting method's gain over seeds and its share of Pre-Fin's gain
+    (Fieller over seeds)."""
+    g = protocol_gains(episodes)
+    rows = []
+    for protocol, part in g[g.split == "test"].groupby("protocol", sort=False):
+        for method in ("Learngene", "Pre-Cut", "Pre-Fin"):
+            iv, share = seed_interval(part[method]), share_over_seeds(part[method], part["Pre-Fin"])
+            rows.append({"protocol": protocol, "method": method, "seeds": iv.seeds, "gain": iv.mean, "gain_low": iv.low,
+                         "gain_high": iv.high, "between_run_sd": iv.sd, "share": share[0], "share_low": share[1],
+                         "share_high": share[2]})
+    order = {p: i for i, p in enumerate(PROTOCOLS)}
+    return pd.DataFrame(rows).sort_values("protocol", key=lambda c: c.map(order), kind="stable", ignore_index=True)
+
+
+# ------------------------------------------------------------------ explanation 3: the construction (Pre-Closed)
+
+def closed_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """Explanation 3 at ``study.seed``: Scratch, Pre-Fin, Pre-Closed (:func:`gtl.baselines.pre_closed`, born cut)
+    and the headline's Learngene on the same 5-shot test episodes; cached in the run's folder."""
+    result = run_evolution(study)
+    cfg = result.config
+    test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
+    name = key(cfg.key(), eval_cfg, fingerprints(result, test_set, PRETRAINED, study.data_root), producer="why")
+
+    def compute() -> pd.DataFrame:
+        net = pretrained_network(cfg, eval_cfg, study.data_root, study.device, study.runtime).cpu()
+        closed = pre_closed(cfg, eval_cfg, study.data_root, study.device, study.runtime)
+        methods = [("Scratch", scratch(cfg.arch, cfg.width), 0, {}),
+                   ("Learngene", from_learngene(result.best, cfg.cross_scale), result.best.num_params, {}),
+                   ("Pre-Fin", from_pretrained(net), pretrained_params(net), {}),
+                   ("Pre-Closed", from_learngene(closed, 0.0), closed.num_params, {"fraction": closed.fraction})]
+        return episode_rows(study, test_set.to(study.device), eval_cfg, cfg.seed, methods, dataset=cfg.dataset,
+                            profile=study.profile)
+    return cached_table(result.run_dir / f"why-closed-{name}.csv", compute)
+
+
+def closed_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...]) -> dict:
+    """Explanation 3's rule (:func:`below_floor`) on G = Pre-Closed's gain over Scratch, per seed."""
+    return rule_verdict(gains(episodes, ["seed"]).set_index("seed")["Pre-Closed"], seeds, below_floor)
+
+
+# ------------------------------------------------------------------ explanation 5: selection
+
+CAREFUL = {"critic_tasks": 16, "critic_fresh": True, "ancestral_credit": math.exp(-1)}  # with the output below
+
+
+def validated_output(study: Study, result: EvolutionResult, eval_cfg: EvalConfig) -> tuple[int, Learngene]:
+    """The generation winner with the best mean on fresh validation episodes
+    (:func:`gtl.experiments.fresh_validation`), not the best by fitness: (its generation, its learngene)."""
+    fresh = fresh_validation(study, result, eval_cfg)
+    means = fresh[fresh.method == "winner"].groupby("generation").accuracy.mean()
+    best = int(means.idxmax())
+    return best, Learngene.load(champion_path(result.run_dir, best))
+
+
+def selection_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """Explanation 5 at ``study.seed``: GTL's learngene and careful selection's (:data:`CAREFUL`, output by
+    :func:`validated_output`), and Scratch, on the same 5-shot test episodes; column ``selection``."""
+    gtl, careful = run_evolution(study), run_evolution(study, **CAREFUL)
+    cfg = gtl.config
+    test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
+    generation, chosen = validated_output(study, careful, eval_cfg)
+    name = key(cfg.key(), careful.config.key(), eval_cfg, gtl.best.fingerprint(), chosen.fingerprint(),
+               test_set.fingerprint(), producer="why")
+    methods = [("Scratch", scratch(cfg.arch, cfg.width), 0, {"selection": ""}),
+               ("Learngene", from_learngene(gtl.best, cfg.cross_scale), gtl.best.num_params, {"selection": "GTL"}),
+               ("Careful-LG", from_learngene(chosen, cfg.cross_scale), chosen.num_params,
+                {"selection": "careful", "output_generation": generation})]
+    return cached_table(runs_dir() / "why" / f"selection-{cfg.dataset}-{cfg.seed}-{name}.csv",
+                        lambda: episode_rows(study, test_set.to(study.device), eval_cfg, cfg.seed, methods,
+                                             dataset=cfg.dataset, profile=study.profile))
+
+
+def selection_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...]) -> dict:
+    """Explanation 5's rule (:func:`rule_verdict`) on Δ = careful selection's gain minus GTL's, per seed."""
+    g = gains(episodes, ["seed"]).set_index("seed")
+    return rule_verdict(g["Careful-LG"] - g["Learngene"], seeds)
+
+
 # ------------------------------------------------------------------ one piece at a time, committed
 
 
@@ -266,14 +515,10 @@ def merge_piece(rows: pd.DataFrame, table: str, on: tuple[str, ...], made_at: st
     return path
 
 
-def width_table(profile: str, dataset: str) -> str:
-    """The committed long table of explanation 4 (a file name in the figures folder)."""
-    return f"why_width_{profile}_{dataset}_episodes.csv"
-
-
-def lineage_table(profile: str, dataset: str) -> str:
-    """The committed long table of explanation 1 (a file name in the figures folder)."""
-    return f"why_lineage_{profile}_{dataset}_episodes.csv"
+def study_table(name: str, profile: str, dataset: str | None = None) -> str:
+    """The committed long table of the why-study ``name`` (a file name in the figures folder): one per profile
+    and dataset, the headline's one per profile (both datasets)."""
+    return f"why_{name}_{profile}{'' if dataset is None else '_' + dataset}_episodes.csv"
 
 
 def lineage_pieces(study: Study, eval_cfg: EvalConfig) -> dict[str, Callable[[Study], pd.DataFrame]]:
@@ -294,38 +539,65 @@ def lineage_pieces(study: Study, eval_cfg: EvalConfig) -> dict[str, Callable[[St
     return pieces
 
 
+# the studies one piece at a time: their point function and the columns that name a piece's point in its table
+POINTS = {"headline": headline_point, "isolation": isolation_point, "width": width_point,
+          "protocol": protocol_point, "closed": closed_point, "selection": selection_point}
+ON = {"headline": ("seed", "dataset"), "lineage": ("seed", "piece"), "width": ("seed", "width")}
+HEADLINE_DATASETS = ("miniimagenet", "cifar-fs")
+
+
+def seeds_of(name: str, numbers) -> tuple[int, ...]:
+    """The seeds the study ``name`` is decided over: five for the headline and the isolation, else the
+    profile's why_seeds (seeds 3 and 4 join those when a rule says open)."""
+    return numbers.headline_seeds if name in ("headline", "isolation") else numbers.why_seeds
+
+
+def over_seeds(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """The whole study ``name`` (of :data:`POINTS`): its point for every seed (and width), as ``make studies``
+    computes it in notebook 15."""
+    seeds = study.seeds(seeds_of(name, study.numbers))
+    if name == "width":
+        return width_study(study, eval_cfg=eval_cfg)
+    if name == "headline":
+        return pd.concat([headline_point(replace(s, dataset=d), eval_cfg=replace(s, dataset=d).eval_config())
+                          for d in HEADLINE_DATASETS for s in seeds], ignore_index=True)
+    return pd.concat([POINTS[name](s, eval_cfg=eval_cfg) for s in seeds], ignore_index=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m gtl.why", description="Compute one piece of a why-study and merge "
                                 "it into its committed table (docs/decisions.md #20).")
-    p.add_argument("study", choices=["width", "lineage"])
+    p.add_argument("study", choices=[*POINTS, "lineage"])
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--width", type=float, help="width: one of the profile's why_widths")
     p.add_argument("--piece", help="lineage: 'chain GxT', 'GTL GxT' or 'pre-training' (python -m gtl.why lineage "
                                    "--seed 0 --piece list lists them)")
     p.add_argument("--profile", default="quick")
-    p.add_argument("--dataset", default="miniimagenet")
+    p.add_argument("--dataset", default="miniimagenet", help="the headline: miniimagenet or cifar-fs")
     args = p.parse_args(argv)
     study = Study(profile=args.profile, dataset=args.dataset, seed=args.seed, progress=True)
     eval_cfg = study.eval_config()
+    table = study_table(args.study, args.profile, None if args.study == "headline" else args.dataset)
+    what = f"seed {args.seed}"
     if args.study == "width":
         if args.width not in study.numbers.why_widths:
             p.error(f"--width {args.width}: the {args.profile} profile's widths are {study.numbers.why_widths}")
-        compute, table, on = (lambda: width_point(study, width=args.width, eval_cfg=eval_cfg),
-                              width_table(args.profile, args.dataset), ("seed", "width"))
-        what = f"width {args.width}"
-    else:
+        compute, what = (lambda: width_point(study, width=args.width, eval_cfg=eval_cfg)), f"{what}, width {args.width}"
+    elif args.study == "lineage":
         pieces = lineage_pieces(study, eval_cfg)
         if args.piece not in pieces:
             p.error(f"--piece {args.piece}: the {args.profile} profile's pieces are {list(pieces)}")
-        compute, table, on = (lambda: pieces[args.piece](study).assign(piece=args.piece),
-                              lineage_table(args.profile, args.dataset), ("seed", "piece"))
-        what = args.piece
+        compute, what = (lambda: pieces[args.piece](study).assign(piece=args.piece)), f"{what}, {args.piece}"
+    else:
+        if args.study != "headline" and args.dataset != "miniimagenet":
+            p.error(f"--dataset {args.dataset}: the {args.study} study runs on miniimagenet (decision #20)")
+        compute = lambda: POINTS[args.study](study, eval_cfg=eval_cfg)  # noqa: E731
     start, made_at = time.time(), commit()
-    path = merge_piece(compute(), table, on=on, made_at=made_at)
+    path = merge_piece(compute(), table, on=ON.get(args.study, ("seed",)), made_at=made_at)
     minutes = (time.time() - start) / 60
     seeds = ",".join(str(s) for s in sorted(pd.read_csv(path).seed.unique()))
     record([path.name], "15_why.ipynb (python -m gtl.why, a piece at a time)", args.profile, seeds, minutes)
-    print(f"{path}: seed {args.seed}, {what} in {minutes:.1f} min")
+    print(f"{path}: {args.study}, {what} in {minutes:.1f} min")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import gtl.evolution as evo
 from _helpers import tiny_config
 from gtl.evolution import GTLConfig, config_from_dict, critic_protocol, default_run_dir, evolve, mutate, tournament
 from gtl.evaluation import EvalConfig
-from gtl.learngene import Learngene, cross_masks
+from gtl.learngene import Learngene, cross_masks, extract
 from gtl.population import LOOP, Runtime
 from gtl.models import build_model, channel_groups
 from gtl.tasks import derive_seed
@@ -523,3 +523,50 @@ def test_a_disk_that_fills_at_the_last_generations_outputs_is_made_good_by_the_r
     assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "generations.csv"),
                                   pd.read_csv(finished_run.run_dir / "generations.csv"))
+
+
+# ------------------------------------------------ selection done more carefully (decision #20, explanation 5)
+
+
+def _scored(monkeypatch, cfg: GTLConfig, accuracy: float, generation: int = 1, index: int = 0,
+            parents=()) -> "evo.Member":
+    """A member scored by :func:`gtl.evolution.score` with a critic accuracy of ``accuracy`` (no training);
+    the seed the critics' episodes were drawn from is kept in ``seeds``."""
+    seeds = []
+
+    def fake(makers, val_set, protocol, seed, *rest, **kw):
+        seeds.append(seed)
+        return [[[accuracy]] for _ in makers]
+    monkeypatch.setattr(evo, "episode_accuracies", fake)
+    net = build_model(cfg.arch, 5, cfg.width)
+    groups = channel_groups(net)
+    masks = {g: torch.arange(n) < n // 2 for g, n in groups.items()}
+    member = evo.Member(generation, index, 0 if parents else -1, masks, extract(net, masks), {}, {}, 0.5)
+    env = type("Env", (), {"cfg": cfg, "val_set": None, "device": "cpu"})()
+    evo.score(env, [member], parents=list(parents))
+    member.critic_seed = seeds[0]
+    return member
+
+
+def test_ancestral_credit_mixes_the_parents_score_into_the_fitness(monkeypatch):
+    beta = math.exp(-1)
+    cfg = tiny_config(ancestral_credit=beta, size_penalty=0.0)
+    parent = _scored(monkeypatch, cfg, 0.9, generation=0)
+    assert parent.fitness == pytest.approx(0.9)  # generation 0 has no parent: its own fitness
+    child = _scored(monkeypatch, cfg, 0.3, parents=[parent])
+    assert child.fitness == pytest.approx((1 - beta) * 0.3 + beta * 0.9)
+    plain = _scored(monkeypatch, tiny_config(size_penalty=0.0), 0.3, parents=[parent])
+    assert plain.fitness == pytest.approx(0.3)  # off in every preset
+
+
+def test_fresh_critics_meet_new_episodes_every_generation_and_plain_ones_the_same(monkeypatch):
+    fresh = tiny_config(critic_fresh=True)
+    seeds = [_scored(monkeypatch, fresh, 0.5, generation=g).critic_seed for g in (0, 1, 2)]
+    assert len(set(seeds)) == 3
+    plain = [_scored(monkeypatch, tiny_config(), 0.5, generation=g).critic_seed for g in (0, 1, 2)]
+    assert plain == [tiny_config().seed] * 3
+
+
+def test_ancestral_credit_of_1_would_never_look_at_a_member_and_is_refused():
+    with pytest.raises(ValueError, match="ancestral_credit"):
+        tiny_config(ancestral_credit=1.0)

@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from gtl.learngene import close_circuit, cross_masks, random_channels, seeded_model
-from gtl.train import MEAN, STD, TrainConfig, accuracy, augment, features, hold_circuits, normalize, train
+from gtl.population import Runtime
+from gtl.train import (MEAN, STD, TrainConfig, accuracy, augment, features, hold_circuits, normalize, scale_updates,
+                       train)
 
 
 def test_normalize_maps_uint8_to_standardised_float():
@@ -138,3 +140,33 @@ def test_hold_circuits_leaves_an_open_network_alone():
     before = {k: v.clone() for k, v in net.state_dict().items()}
     hold_circuits(net)
     assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.1])
+def test_scaled_updates_move_only_the_masked_entries_that_much_less(mini_train, factor):
+    """One SGD step from the same weights and batch: the masked entries move ``factor`` times the plain step,
+    every other entry exactly the plain step (a per-entry learning rate, explanation 2 of decision #20)."""
+    images, labels = mini_train.images[:20], torch.arange(20) % 5
+    cfg = TrainConfig(steps=1, batch_size=8)
+    plain, scaled = seeded_model("conv4", 5, 0.25, 0), seeded_model("conv4", 5, 0.25, 0)
+    init = plain.body[0].weight.detach().clone()
+    mask = torch.zeros_like(init, dtype=torch.bool)
+    mask[: init.shape[0] // 2] = True
+    scale_updates(scaled, {"body.0.weight": mask}, factor)
+    train(plain, images, labels, cfg, seed=3, channels_last=False)
+    train(scaled, images, labels, cfg, seed=3, channels_last=False)
+    full, slow = plain.body[0].weight.detach() - init, scaled.body[0].weight.detach() - init
+    assert full[mask].abs().max() > 0
+    torch.testing.assert_close(slow[mask], factor * full[mask], rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(slow[~mask], full[~mask], rtol=1e-5, atol=1e-7)
+
+
+def test_frozen_entries_stay_put_through_many_steps_and_such_networks_never_stack(mini_train):
+    images, labels = mini_train.images[:20], torch.arange(20) % 5
+    net = seeded_model("conv4", 5, 0.25, 0)
+    init = net.body[0].weight.detach().clone()
+    scale_updates(net, {"body.0.weight": torch.ones_like(init, dtype=torch.bool)}, 0.0)
+    train(net, images, labels, TrainConfig(steps=5, batch_size=8), seed=0)
+    assert torch.equal(net.body[0].weight.detach(), init)  # momentum and weight decay too
+    assert not Runtime(mode="batched").stacks([net], "cpu")
+    assert Runtime(mode="batched").stacks([seeded_model("conv4", 5, 0.25, 0)], "cpu")

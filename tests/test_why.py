@@ -177,3 +177,113 @@ def test_explanation_1_needs_two_chain_lengths_at_one_lifetime():
     assert why.chain_ends(CHAINS) == (100, 6, 96, (6, 1600))
     with pytest.raises(ValueError, match="two chain lengths at 100 lifetime steps"):
         why.chain_ends(((6, 100), (6, 1600)))
+
+
+# ------------------------------------------------------------------ the headline, the isolation, explanations 2, 3, 5
+
+def _paired(gaps: dict, by: dict | None = None, episodes: int = 4) -> pd.DataFrame:
+    """A long table: for each seed in ``gaps``, each method ``gaps[seed][method]`` above Scratch in every episode
+    (Scratch at 0.4 with some spread); ``by`` adds columns to every row."""
+    rows = []
+    for seed, methods in gaps.items():
+        for e in range(episodes):
+            base = 0.4 + 0.01 * e
+            for method, gap in {"Scratch": 0.0, **methods}.items():
+                rows.append({"method": method, "seed": seed, "episode": e, "accuracy": base + gap, **(by or {})})
+    return pd.DataFrame(rows)
+
+
+def test_the_headline_is_a_gap_over_seeds_per_dataset_and_setting():
+    episodes = pd.concat([_paired({s: {"Learngene": 0.01 * (s - 1), "Pre-Fin": 0.1} for s in range(5)},
+                                  {"dataset": d, "setting": "5-way 5-shot"}) for d in ("miniimagenet", "cifar-fs")])
+    table = why.headline_summary(episodes).set_index(["dataset", "method"])
+    assert table.loc[("cifar-fs", "Learngene"), "gap"] == pytest.approx(1.0)  # mean of -1, 0, 1, 2, 3 points
+    assert table.loc[("cifar-fs", "Learngene"), "seeds"] == 5
+    assert table.loc[("miniimagenet", "Learngene"), "between_run_sd"] == pytest.approx(pd.Series(range(5)).std())
+    assert table.loc[("miniimagenet", "Pre-Fin"), "clear"] and not table.loc[("miniimagenet", "Learngene"), "clear"]
+
+
+def _curves(winners: list[str]) -> pd.DataFrame:
+    """Validation curves where, at seed i, ``winners[i]``'s Learngene is best after 50 steps (and another at 5)."""
+    rows = []
+    for seed, winner in enumerate(winners):
+        for isolation in ("open", "cut at birth", "closed circuit"):
+            for step in (5, 50):
+                best = isolation == winner if step == 50 else isolation == "closed circuit"
+                rows += [{"method": "Learngene", "isolation": isolation, "step": step, "seed": seed, "episode": e,
+                          "accuracy": 0.5 + 0.1 * best} for e in range(3)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("winners, adopted", [(["cut at birth"] * 4 + ["open"], "cut at birth"),
+                                              (["cut at birth"] * 3 + ["open"] * 2, "open"),
+                                              (["closed circuit"] * 3 + ["cut at birth"] * 2, "open")])
+def test_an_isolation_is_adopted_only_if_it_wins_four_seeds_of_five_at_the_endpoint(winners, adopted):
+    result = why.isolation_verdict(_curves(winners), step=50, seeds=(0, 1, 2, 3, 4))
+    assert result["verdict"] == adopted
+    assert why.isolation_verdict(_curves(winners[:3]), step=50, seeds=(0, 1, 2, 3, 4))["verdict"] == "pending"
+
+
+def _protocols(val_best: str, test_gain: float, seeds=(0, 1, 2)) -> pd.DataFrame:
+    """Explanation 2's table: on validation ``val_best`` has the learngene's largest gap (the current protocol a
+    larger one still, which must not count); on test the learngene gains ``test_gain`` under ``val_best`` and
+    0 under every other protocol."""
+    frames = []
+    for protocol in why.PROTOCOLS:
+        val = 0.05 if protocol == val_best else 0.10 if protocol == why.CURRENT else 0.0
+        test = test_gain if protocol == val_best else 0.0
+        frames.append(_paired({s: {"Learngene": val} for s in seeds}, {"protocol": protocol, "split": "val"}))
+        frames.append(_paired({s: {"Learngene": test + 0.001 * s, "Pre-Cut": 0.02, "Pre-Fin": 0.1} for s in seeds},
+                              {"protocol": protocol, "split": "test"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("test_gain, verdict", [(0.06, "confirmed"), (0.0, "ruled out")])
+def test_explanation_2_chooses_its_protocol_on_validation_and_is_decided_on_test(test_gain, verdict):
+    result = why.protocol_verdict(_protocols("inherited frozen", test_gain), (0, 1, 2))
+    assert result["chosen"] == {0: "inherited frozen", 1: "inherited frozen", 2: "inherited frozen"}
+    assert result["verdict"] == verdict
+    shares = why.protocol_shares(_protocols("Heur-LG", 0.05)).set_index(["protocol", "method"])
+    assert shares.loc[("Heur-LG", "Learngene"), "share"] == pytest.approx(0.5, abs=0.02)
+    assert list(dict.fromkeys(shares.index.get_level_values(0))) == list(why.PROTOCOLS)
+
+
+@pytest.mark.parametrize("gain, verdict", [(0.005, "confirmed"), (0.06, "ruled out"), (0.02, "open")])
+def test_explanation_3_is_a_cap_confirmed_below_the_floor_and_ruled_out_above_it(gain, verdict):
+    episodes = _paired({s: {"Pre-Closed": gain + 0.002 * s, "Pre-Fin": 0.1} for s in range(3)})
+    assert why.closed_verdict(episodes, (0, 1, 2))["verdict"] == verdict
+
+
+def test_explanation_5_compares_careful_selection_with_gtl_on_the_same_episodes():
+    episodes = _paired({s: {"Learngene": 0.01, "Careful-LG": 0.06 + 0.002 * s} for s in range(3)})
+    result = why.selection_verdict(episodes, (0, 1, 2))
+    assert result["verdict"] == "confirmed" and result["delta"].mean == pytest.approx(5.2)
+    assert why.selection_verdict(episodes[episodes.seed < 2], (0, 1, 2))["verdict"] == "pending"
+
+
+def test_pre_closed_keeps_its_circuit_closed_through_pre_training_and_is_a_fifth_of_the_network(mini_train):
+    from gtl.baselines import pretrain
+    from gtl.learngene import cross_masks, masked_fraction, random_channels, seeded_model
+    from gtl.train import TrainConfig
+    net = seeded_model("vgg11", len(mini_train.classes), 0.125, 0)
+    circuit = random_channels(net, 0.45, 1)
+    trained = pretrain("vgg11", 0.125, mini_train, TrainConfig(steps=3, batch_size=16), 0, circuit=circuit)
+    for name, cross in cross_masks(trained, circuit).items():
+        assert (trained.get_submodule(name).weight[cross] == 0).all(), name
+    assert 0.15 < masked_fraction(trained, circuit) < 0.25
+
+
+@pytest.mark.slow
+def test_the_protocol_point_pairs_every_method_and_protocol_on_the_same_episodes(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path))
+    study = Study(profile="smoke", data_root=str(data_root), device="cpu")
+    rows = why.protocol_point(study, eval_cfg=study.eval_config())
+    assert set(rows.protocol) == set(why.PROTOCOLS) and set(rows.seed) == {0}
+    cells = rows.groupby(["split", "protocol", "method"]).episode.apply(tuple)
+    assert cells.groupby(level=0).nunique().eq(1).all()  # within a split, every cell the same episodes
+    test = rows[rows.split == "test"]
+    assert set(test.method) == set(why.HEADLINE_METHODS) and set(rows[rows.split == "val"].method) == {
+        "Learngene", "Scratch"}
+    scratch = test[test.method == "Scratch"].pivot_table(index="episode", columns="protocol", values="accuracy")
+    assert scratch[why.CURRENT].equals(scratch["inherited frozen"])  # Scratch inherits nothing
+    assert (test[test.protocol == "Heur-LG"].shots == 20).all()
