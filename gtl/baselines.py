@@ -126,7 +126,8 @@ def pre_closed(cfg: "GTLConfig", eval_cfg: "EvalConfig", data_root=None, device:
     net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
     circuit = random_channels(net, cfg.initial_channel_fraction, derive_seed(cfg.seed, "pre-closed circuit"))
     name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, "closed circuit",
-               cfg.initial_channel_fraction, train_set.fingerprint(), (runtime or Runtime()).precision(device), producer="baselines")
+               cfg.initial_channel_fraction, train_set.fingerprint(), (runtime or Runtime()).precision(device),
+               producer="baselines")
     state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-closed-{name}.pt",
                          lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
                                           device, runtime, circuit).state_dict())

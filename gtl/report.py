@@ -174,17 +174,63 @@ def construction_verdicts(lineage: pd.DataFrame, chosen: str, default: str) -> l
     return lines
 
 
-def rule_verdict_text(result: dict, difference: str) -> str:
+def rule_verdict_text(result: dict, difference: str, rule: str | None = None) -> str:
     """A verdict of decision #20's rule (:func:`gtl.why.rule_verdict`) in one sentence: ``difference`` names what
-    was measured per seed ("the cut's gain at width 1 minus at 0.25"), then its interval and the rule."""
+    was measured per seed ("the cut's gain at width 1 minus at 0.25"), then its interval and the ``rule`` in words
+    (default: the usual one, :func:`gtl.why.above_zero`)."""
     if result["verdict"] == "pending":
-        return (f"pending: seeds {', '.join(map(str, result['seeds'])) or 'none'} done, "
-                f"{', '.join(map(str, result['missing']))} to come")
+        return f"pending: {verdict_cells(result)[0]}, {', '.join(map(str, result['missing']))} to come"
     from .why import RULE_FLOOR
+    rule = rule or (f"confirmed when the interval lies above 0, ruled out when its upper end is below "
+                    f"+{RULE_FLOOR:g} points, open otherwise")
     d = result["delta"]
     return (f"{result['verdict']}: {difference} = {d.mean:+.1f} ± {d.half_width:.1f} points (mean ± 95% t interval "
-            f"over {d.seeds} seeds, between-run SD {d.sd:.1f}); the rule (docs/decisions.md #20): confirmed when the "
-            f"interval lies above 0, ruled out when its upper end is below +{RULE_FLOOR:g} points, open otherwise")
+            f"over {d.seeds} seeds, between-run SD {d.sd:.1f}); the rule (docs/decisions.md #20): {rule}")
+
+
+def verdict_cells(result: dict | None) -> tuple[str, str]:
+    """A rule's verdict (:func:`gtl.why.rule_verdict`) as two short table cells: the result with its interval over
+    seeds, and the verdict ("not run yet" and "pending" say how far it is)."""
+    if result is None:
+        return "not run yet", "rule written"
+    if result["verdict"] == "pending":
+        done = f"seeds {', '.join(map(str, result['seeds']))} done" if result["seeds"] else "no seed done yet"
+        return done, f"pending ({', '.join(map(str, result['missing']))} to come)"
+    d = result["delta"]
+    return f"{d.mean:+.1f} ± {d.half_width:.1f} ({d.seeds} seeds, SD {d.sd:.1f})", f"**{result['verdict']}**"
+
+
+def protocol_verdict_text(result: dict) -> str:
+    """Explanation 2's verdict (:func:`gtl.why.protocol_verdict`), with the protocol each seed chose."""
+    chosen = "; ".join(f"seed {s}: {p}" for s, p in sorted(result.get("chosen", {}).items()))
+    return rule_verdict_text(result, "the learngene's gap under the protocol chosen on validation minus under the "
+                                     "current one") + (f" (chosen on validation: {chosen})" if chosen else "")
+
+
+def closed_verdict_text(result: dict) -> str:
+    """Explanation 3's verdict (:func:`gtl.why.closed_verdict`): a cap, so its own rule."""
+    from .why import RULE_FLOOR
+    return rule_verdict_text(result, "Pre-Closed's gain over Scratch",
+                             f"confirmed (the construction caps) when the interval's upper end is below "
+                             f"+{RULE_FLOOR:g} points, ruled out when its lower end is above +{RULE_FLOOR:g}, "
+                             f"open otherwise")
+
+
+def selection_verdict_text(result: dict) -> str:
+    """Explanation 5's verdict (:func:`gtl.why.selection_verdict`)."""
+    return rule_verdict_text(result, "careful selection's learngene gap minus GTL's")
+
+
+def isolation_verdict_text(result: dict, step: int) -> str:
+    """The isolation rule's verdict (:func:`gtl.why.isolation_verdict`): how often each isolation won."""
+    wins = ", ".join(f"{name} {n}" for name, n in result["wins"].items())
+    if result["verdict"] == "pending":
+        return (f"pending: seeds {', '.join(map(str, result['seeds'])) or 'none'} done ({wins or 'no wins yet'}), "
+                f"{', '.join(map(str, result['missing']))} to come")
+    adopted = (f"adopted: {result['verdict']}" if result["verdict"] != "open" or result["wins"].iloc[0] >= 4 else
+               "no isolation is better: the default returns to open")
+    return (f"{adopted} (wins after {step} fine-tuning steps on fresh validation episodes over {len(result['seeds'])} "
+            f"seeds: {wins}; the rule: one isolation adopted only if it wins at least 4 of 5)")
 
 
 def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:

@@ -221,8 +221,8 @@ def scale_updates(model: nn.Module, masks: dict[str, torch.Tensor], factor: floa
 
 def _scaled_params(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(parameter, its per-entry factor) for every parameter :func:`scale_updates` gave one."""
-    params = dict(model.named_parameters())
-    return [(params[name], scale.to(params[name].device)) for name, scale in getattr(model, "update_scales", {}).items()]
+    params, scales = dict(model.named_parameters()), getattr(model, "update_scales", {})
+    return [(params[name], scale.to(params[name].device)) for name, scale in scales.items()]
 
 
 @torch.no_grad()

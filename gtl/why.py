@@ -36,6 +36,7 @@ from .learngene import Learngene, channel_saliency, count_params, extract, param
 from .methods import PRETRAINED
 from .models import FewShotNet
 from .paths import figures_dir, runs_dir, write_atomically
+from .profiles import numbers as numbers_of
 from .provenance import commit, cpu_type, record
 from .questions import PAPER_SIZE, masks_for_fraction
 from .stats import seed_interval, share_over_seeds
@@ -214,7 +215,7 @@ def lineage_gaps(episodes: pd.DataFrame) -> pd.DataFrame:
     """Per seed and lineage (``kind``, ``generations``, ``lifetime_steps``, ``image_steps``, and the pre-training
     points), each method's mean paired gain over Scratch in points: one row per (lineage, method)."""
     keys = ["seed", "kind", "generations", "lifetime_steps", "pretrain_steps", "image_steps"]
-    keys = [k for k in keys if k in episodes]
+    episodes = episodes.assign(**{k: float("nan") for k in keys if k not in episodes})  # pieces not yet computed
     filled = episodes.assign(**{k: episodes[k].fillna(-1) for k in keys if k != "kind"})
     wide = filled.pivot_table(index=keys + ["episode"], columns="method", values="accuracy")
     gaps = (100 * wide.sub(wide["Scratch"], axis=0)).drop(columns="Scratch").groupby(level=keys).mean()
@@ -562,6 +563,22 @@ def over_seeds(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
         return pd.concat([headline_point(replace(s, dataset=d), eval_cfg=replace(s, dataset=d).eval_config())
                           for d in HEADLINE_DATASETS for s in seeds], ignore_index=True)
     return pd.concat([POINTS[name](s, eval_cfg=eval_cfg) for s in seeds], ignore_index=True)
+
+
+def explanation_verdicts(profile: str, dataset: str, folder: Path | None = None) -> dict[int, dict | None]:
+    """Each explanation's verdict (by its number in decision #20) from its committed table in ``folder``
+    (default: the figures folder); None where no piece is committed yet."""
+    numbers, folder = numbers_of(profile), folder or figures_dir()
+
+    def read(name: str) -> pd.DataFrame | None:
+        path = folder / study_table(name, profile, dataset)
+        return pd.read_csv(path) if path.exists() else None
+    rules = {1: ("lineage", lambda t: lineage_verdict(t, numbers.why_chains, numbers.why_seeds)),
+             2: ("protocol", lambda t: protocol_verdict(t, numbers.why_seeds)),
+             3: ("closed", lambda t: closed_verdict(t, numbers.why_seeds)),
+             4: ("width", lambda t: width_verdict(t, numbers.why_widths, numbers.why_seeds)),
+             5: ("selection", lambda t: selection_verdict(t, numbers.why_seeds))}
+    return {n: None if (table := read(name)) is None else rule(table) for n, (name, rule) in rules.items()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,16 +7,18 @@
 # decided over several runs (seeds), because what one evolution or one pre-training gives is one draw. An
 # interval here is the mean over seeds ± the 95% t interval over seeds, with the between-run SD beside it.
 #
-# The explanations (the issue tracker's list; the rule of each is written before it runs):
+# First the measurement itself over five seeds (the headline), and the isolation rule; then the explanations
+# (the issue tracker's list; the rule of each was written before it ran):
 #
-# 1. **the lineage** learns from too little, too narrow data (its rule is written; it runs next);
-# 2. the descendant protocol erases what is inherited;
-# 3. the construction caps any 20% cut;
-# 4. **scale**: at the quick profile's width no 20% cut can carry much (run first, below);
-# 5. selection picks by the noisiest fitness.
+# 1. **the lineage** learns from too little, too narrow data;
+# 2. **the descendant protocol** erases what is inherited;
+# 3. **the construction** caps any 20% cut;
+# 4. **scale**: at the quick profile's width no 20% cut can carry much (run first);
+# 5. **selection** picks by the noisiest fitness.
 #
-# The studies run for hours on a CPU: `make studies` computes them; `python -m gtl.why width --seed S --width W`
-# computes one piece and adds it to the committed table, with the commit and CPU that made it.
+# The studies run for hours on a CPU: `make studies` computes them; `python -m gtl.why STUDY --seed S` (with
+# `--width W`, `--piece P` or `--dataset D` where a study has them) computes one piece and adds it to the
+# committed table, with the commit and CPU that made it. A study not committed yet says so and is skipped.
 
 # %% tags=["parameters"]
 from gtl.profiles import default_profile
@@ -29,11 +31,14 @@ arch = "vgg11"
 
 # %%
 import matplotlib.pyplot as plt
+from IPython.display import display
 from gtl.experiments import Study
 from gtl.plots import plot_lineage_gaps, plot_width_shares, save_figure, save_table, study_episodes
-from gtl.report import lineage_beside_text, lineage_verdict_text, width_verdict_text
-from gtl.why import (lineage_beside, lineage_study, lineage_summary, lineage_verdict, width_gains, width_shares,
-                     width_study, width_verdict)
+from gtl.report import (closed_verdict_text, isolation_verdict_text, lineage_beside_text, lineage_verdict_text,
+                        protocol_verdict_text, selection_verdict_text, width_verdict_text)
+from gtl.why import (closed_verdict, gains, headline_summary, isolation_verdict, isolation_wins, lineage_beside,
+                     lineage_study, lineage_summary, lineage_verdict, over_seeds, protocol_shares, protocol_verdict,
+                     selection_verdict, width_gains, width_shares, width_study, width_verdict)
 
 study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
@@ -42,6 +47,39 @@ print("widths:", numbers.why_widths, "| chains (generations, lifetime steps):", 
       "| seeds:", numbers.why_seeds,
       f"| {eval_cfg.episodes} test episodes, {eval_cfg.finetune.steps} fine-tuning steps, pre-training "
       f"{eval_cfg.pretrain.steps} x {eval_cfg.pretrain.batch_size}")
+
+# %% [markdown]
+# ## The headline over seeds
+#
+# The measurement the explanations try to account for: for each of five seeds and both datasets, one GTL run,
+# then Learngene, Scratch, Pre-Cut and Pre-Fin on the same test episodes (1- and 5-shot). Each seed gives one gap
+# per method (its mean paired difference with Scratch); the table is their mean ± the 95% t interval over seeds,
+# with the between-run SD: how much another evolution and pre-training move the result. *Clear* when the interval
+# excludes 0. No rule decides anything here.
+
+# %%
+headline = study_episodes(f"why_headline_{profile}", profile, lambda: over_seeds("headline", study, eval_cfg),
+                          optional=True)
+if headline is not None:
+    summary = headline_summary(headline)
+    save_table(summary.round(4), f"why_headline_{profile}")
+    display(summary.round(2))
+
+# %% [markdown]
+# ## The isolation at the headline's endpoint
+#
+# Notebook 12 chose *cut at birth* from the first fine-tuning steps of one seed. The rule here (written before its
+# run): per seed, the isolation whose descendants are most accurate on fresh validation episodes after the
+# headline's fine-tuning steps wins that seed; one is adopted only if it wins at least 4 of 5 seeds, else the
+# default returns to *open* and no isolation is better.
+
+# %%
+isolation = study_episodes(f"why_isolation_{tag}", profile, lambda: over_seeds("isolation", study, eval_cfg),
+                           optional=True)
+if isolation is not None:
+    step = eval_cfg.finetune.steps
+    display(isolation_wins(isolation, step).rename("wins the seed").to_frame())
+    print(isolation_verdict_text(isolation_verdict(isolation, step, numbers.headline_seeds), step))
 
 # %% [markdown]
 # ## Explanation 4 · Scale: can a 20% cut carry more in a wider network?
@@ -130,6 +168,60 @@ if lineage is not None:  # shown by Jupyter's inline backend
     print("\n".join(lineage_beside_text(lineage_beside(lineage, numbers.why_chains), numbers.why_chains)))
 
 # %% [markdown]
-# ## Explanations 2, 3 and 5
+# ## Explanation 2 · The protocol: is what is inherited there, but erased by fine-tuning?
 #
-# Not run yet: each gets its test and rule in `docs/decisions.md #20` before its run, and its section here.
+# **Test.** After each seed's GTL run, Scratch, Learngene, Pre-Cut and Pre-Fin on the same test episodes under
+# five protocols: the *current* one (every weight fine-tuned, 50 steps); inherited weights at a tenth of the
+# learning rate; inherited weights *frozen*; no fine-tuning at all, the *nearest class mean* of the frozen
+# network's features; and the *Heur-LG* protocol (20 shots, 313 steps). Learngene and Scratch also meet fresh
+# validation episodes under each, and per seed the protocol other than the current one with the learngene's
+# largest validation gap is chosen (p*) before the test episodes are read.
+#
+# **Rule** (written before the run). Per seed, Δ = the learngene's test gap under p* minus under the current
+# protocol. *Confirmed* above 0, *ruled out* when the upper end is below +2 points, else *open*. Beside it: every
+# method's gain under every protocol, and its share of Pre-Fin's gain.
+
+# %%
+protocols = study_episodes(f"why_protocol_{tag}", profile, lambda: over_seeds("protocol", study, eval_cfg),
+                           optional=True)
+if protocols is not None:
+    shares = protocol_shares(protocols)
+    save_table(shares.round(4), f"why_protocol_{tag}")
+    display(shares.round(2))
+    print(protocol_verdict_text(protocol_verdict(protocols, numbers.why_seeds)))
+
+# %% [markdown]
+# ## Explanation 3 · The construction: can a closed 20% circuit carry knowledge at all?
+#
+# **Test.** *Pre-Closed*: Pre-Fin's pre-training with a random 45% of every group's channels (about 20% of the
+# parameters) held as a closed circuit all through it, so that those channels read only each other; then the
+# circuit is cut and inherited born cut, computing exactly what it computed in the pre-trained network. Scratch,
+# the learngene, Pre-Fin and Pre-Closed on the same test episodes.
+#
+# **Rule** (written before the run). Per seed, G = Pre-Closed's gain over Scratch. *Confirmed* (the construction
+# caps any such cut) when the upper end of its interval is below +2 points; *ruled out* (it can carry more: what
+# holds the learngene back is its evolution or its data) when the lower end is above +2; else *open*.
+
+# %%
+closed = study_episodes(f"why_closed_{tag}", profile, lambda: over_seeds("closed", study, eval_cfg), optional=True)
+if closed is not None:
+    display(gains(closed, ["seed"]).round(2))  # each seed's gain over Scratch, in points
+    print(closed_verdict_text(closed_verdict(closed, numbers.why_seeds)))
+
+# %% [markdown]
+# ## Explanation 5 · Selection: does selecting more carefully give a better learngene?
+#
+# **Test.** Each seed's GTL run against *careful selection*: the same run with 16 critic episodes instead of 4,
+# new critic episodes every generation, ancestral credit (a member's score mixes in its parent's, β = 1/e, after
+# the first author's GRL) and the output chosen as the generation winner with the best mean on fresh validation
+# episodes. Both learngenes and Scratch on the same test episodes.
+#
+# **Rule** (written before the run). Per seed, Δ = careful selection's gap minus GTL's. *Confirmed* above 0,
+# *ruled out* when the upper end is below +2 points, else *open*.
+
+# %%
+selection = study_episodes(f"why_selection_{tag}", profile, lambda: over_seeds("selection", study, eval_cfg),
+                           optional=True)
+if selection is not None:
+    display(gains(selection, ["seed"]).round(2))  # each seed's gaps over Scratch, in points
+    print(selection_verdict_text(selection_verdict(selection, numbers.why_seeds)))

@@ -188,7 +188,7 @@ def test_the_choices_table_is_the_headings_of_docs_decisions(update_readme):
     assert table.strip() == update_readme.choices_section().strip(), \
         "README's choices differ from docs/decisions.md's headings: run `python tools/update_readme.py`"
     headings = re.findall(r"^#{2,4} (\d+)\. (.+?)\s*$", (PROJECT / DECISIONS).read_text(), re.MULTILINE)
-    listed = re.findall(r"^\| \[(\d+)\]\(docs/decisions\.md#[\w-]+\) \| ([^|]+?) \|", table, re.MULTILINE)
+    listed = re.findall(r"^\[(\d+)\]\(docs/decisions\.md#[\w-]+\) (.+?)(?: ·)?$", table, re.MULTILINE)
     assert listed == [(n, title.split(" — ")[0]) for n, title in headings]
 
 
@@ -385,3 +385,26 @@ def test_make_walkthrough_writes_its_figures_beside_its_executed_copy_not_over_t
     recipe = makefile.split("\nwalkthrough:", 1)[1].split("\n\n", 1)[0]
     assert "GTL_FIGURES=$(CURDIR)/figures/executed/" in recipe
     assert "figures/executed/" in (PROJECT / ".gitignore").read_text()
+
+
+def test_the_headline_is_over_seeds_once_every_seed_of_both_datasets_is_committed(update_readme, tmp_path,
+                                                                                    monkeypatch):
+    """Until every headline seed is in notebook 15's table the README keeps the one-run table and says which
+    seeds are done; then its first result is the table over seeds, each cell mean ± 95% t interval with the SD."""
+    from gtl.profiles import numbers
+    seeds = numbers(update_readme.PROFILE).headline_seeds
+    rows = [{"dataset": ds, "setting": f"5-way {k}-shot", "seed": s, "episode": e, "method": m,
+             "accuracy": 0.4 + 0.01 * e + {"Scratch": 0, "Learngene": 0.001 * (s - 1), "Pre-Cut": 0.02, "Pre-Fin": 0.1}[m]}
+            for ds in update_readme.DATASETS for k in (1, 5) for s in seeds for e in range(3)
+            for m in ("Scratch", "Learngene", "Pre-Cut", "Pre-Fin")]
+    table = pd.DataFrame(rows)
+    for name in ("table_fewshot_quick_miniimagenet_episodes.csv", "table_fewshot_quick_cifar-fs_episodes.csv"):
+        (tmp_path / name).write_bytes((update_readme.FIG / name).read_bytes())
+    monkeypatch.setattr(update_readme, "FIG", tmp_path)
+    table[table.seed != seeds[-1]].to_csv(tmp_path / "why_headline_quick_episodes.csv", index=False)
+    partial = update_readme.summary_section()
+    assert "one run" in partial and f"seeds done: CIFAR-FS {', '.join(map(str, seeds[:-1]))}" in partial
+    table.to_csv(tmp_path / "why_headline_quick_episodes.csv", index=False)
+    full = update_readme.summary_section()
+    assert f"mean over {len(seeds)} seeds" in full and "one run" not in full
+    assert "| miniImageNet, 5-way 5-shot | +0.1 ± 0.2 (SD 0.2) | **+2.0 ± 0.0** (SD 0.0) |" in full

@@ -38,3 +38,29 @@ def test_verdicts_one_line_per_group_and_baseline_paired():
 def test_verdict_is_not_clear_when_the_paired_ci_straddles_zero():
     line = report.verdict([0.6, 0.3, 0.5], [0.5, 0.4, 0.45], "A", "B")
     assert "not a clear difference (its 95% CI includes 0)" in line
+
+
+def test_verdict_cells_say_how_far_a_rule_is_in_two_short_cells():
+    from gtl.stats import seed_interval
+    assert report.verdict_cells(None) == ("not run yet", "rule written")
+    assert report.verdict_cells({"verdict": "pending", "seeds": [0, 1], "missing": [2]}) == (
+        "seeds 0, 1 done", "pending (2 to come)")
+    done = {"verdict": "open", "seeds": [0, 1, 2], "missing": [], "delta": seed_interval([1.0, 2.0, 3.0])}
+    assert report.verdict_cells(done) == ("+2.0 ± 2.5 (3 seeds, SD 1.0)", "**open**")
+
+
+def test_the_cap_of_explanation_3_has_its_own_rule_in_words():
+    from gtl.stats import seed_interval
+    text = report.closed_verdict_text({"verdict": "confirmed", "seeds": [0, 1, 2], "missing": [],
+                                       "delta": seed_interval([0.1, 0.2, 0.3])})
+    assert text.startswith("confirmed: Pre-Closed's gain over Scratch = +0.2") and "upper end is below +2" in text
+
+
+def test_the_isolation_verdict_counts_the_wins_and_says_when_none_is_better():
+    wins = pd.Series({"cut at birth": 3, "open": 2})
+    text = report.isolation_verdict_text({"verdict": "open", "seeds": [0, 1, 2, 3, 4], "missing": [], "wins": wins},
+                                         50)
+    assert text.startswith("no isolation is better") and "cut at birth 3, open 2" in text
+    adopted = report.isolation_verdict_text({"verdict": "open", "seeds": [0, 1, 2, 3, 4], "missing": [],
+                                             "wins": pd.Series({"open": 4, "cut at birth": 1})}, 50)
+    assert adopted.startswith("adopted: open")

@@ -287,3 +287,18 @@ def test_the_protocol_point_pairs_every_method_and_protocol_on_the_same_episodes
     scratch = test[test.method == "Scratch"].pivot_table(index="episode", columns="protocol", values="accuracy")
     assert scratch[why.CURRENT].equals(scratch["inherited frozen"])  # Scratch inherits nothing
     assert (test[test.protocol == "Heur-LG"].shots == 20).all()
+
+
+def test_each_explanations_verdict_comes_from_its_committed_table_or_is_none(tmp_path):
+    _episodes({(s, w): 0.01 for s in (0, 1) for w in (0.125, 0.25)}).to_csv(
+        tmp_path / why.study_table("width", "smoke", "miniimagenet"), index=False)
+    found = why.explanation_verdicts("smoke", "miniimagenet", tmp_path)
+    assert found[4]["verdict"] == "ruled out"  # no gain with width, over the smoke profile's two seeds
+    assert [found[n] for n in (1, 2, 3, 5)] == [None] * 4
+
+
+def test_explanation_1_is_pending_while_only_its_pre_training_piece_is_committed():
+    pre = _lineage_episodes({})
+    assert why.lineage_verdict(pre, CHAINS, (0, 1, 2))["verdict"] == "pending"
+    assert why.lineage_beside(pre, CHAINS) == {"narrow": None, "against_pre_cut": None}
+    assert set(why.lineage_summary(pre).kind) == {"pre-training"}

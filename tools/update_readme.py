@@ -27,8 +27,8 @@ from gtl.report import (
     sensitivity_summary,
     size_summary,
     verdict,
+    verdict_cells,
     verdicts,
-    width_verdict_text,
 )
 from gtl.stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference
 
@@ -324,7 +324,17 @@ def _cpu_drift() -> str:
 
 def summary_section() -> str:
     """The headline table: Learngene, Pre-Cut and Pre-Fin against Scratch after fine-tuning on the test
-    classes, paired on the same episodes of one run, beside the paper's claim."""
+    classes, beside the paper's claim: over the seeds of notebook 15's headline once every seed is committed,
+    until then paired on the same episodes of one run."""
+    from gtl.profiles import numbers
+    from gtl.why import study_table
+    seeds, path = numbers(PROFILE).headline_seeds, FIG / study_table("headline", PROFILE)
+    over_seeds = pd.read_csv(path) if path.exists() else None
+    if over_seeds is not None and all(set(seeds) <= set(over_seeds[over_seeds.dataset == ds].seed) for ds in DATASETS):
+        return _seed_summary(over_seeds[over_seeds.seed.isin(seeds)], path.name)
+    done = ("none" if over_seeds is None else
+            "; ".join(f"{DATASETS[ds]} {', '.join(map(str, sorted(g.seed.unique())))}"
+                      for ds, g in over_seeds.groupby("dataset")))
     lines = ["| test classes, after fine-tuning | Learngene − Scratch | Pre-Cut − Scratch | Pre-Fin − Scratch "
              "| the paper: Learngene − Scratch |", "|---|---|---|---|---|"]
     sources = []
@@ -344,41 +354,57 @@ def summary_section() -> str:
               f"{PROFILE} profile): mean ± 95% CI, **bold** when the CI excludes 0. The paper's numbers are its "
               f"abstract's.",
               "The interval counts the episodes of one run, not runs, so it leaves out what another seed or another "
-              "CPU type moves" + (f": {drift}." if drift else ".") + " No result over several seeds exists yet.",
+              "CPU type moves" + (f": {drift}." if drift else ".") + f" The same over {len(seeds)} seeds (runs), "
+              f"notebook 15: seeds done: {done}.",
               f"Where the tables came from (`figures/provenance.csv`): {_sources(sources)}."]
     return "\n".join(lines) + "\n"
 
 
-# The explanations of decision #20, in its order: (name, test). Rows without a committed table say so.
+def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
+    """:func:`summary_section` over seeds: each gap's mean over seeds ± its 95% t interval over seeds."""
+    from gtl.why import headline_summary
+    summary = headline_summary(episodes).set_index(["dataset", "setting", "method"])
+    lines = ["| test classes, after fine-tuning | Learngene − Scratch | Pre-Cut − Scratch | Pre-Fin − Scratch "
+             "| the paper: Learngene − Scratch |", "|---|---|---|---|---|"]
+    for ds, label in DATASETS.items():
+        for k in (1, 5):
+            setting, cells = f"5-way {k}-shot", []
+            for method in ("Learngene", "Pre-Cut", "Pre-Fin"):
+                r = summary.loc[(ds, setting, method)]
+                cell = f"{r.gap:+.1f} ± {r.gap_high - r.gap:.1f}"
+                cells.append((f"**{cell}**" if r.clear else cell) + f" (SD {r.between_run_sd:.1f})")
+            claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
+            lines.append(f"| {label}, {setting} | " + " | ".join(cells) + f" | +{claim:g} |")
+    seeds = sorted(episodes.seed.unique())
+    lines += ["", f"Differences in points. Per seed (one GTL run, one pre-training, its own "
+              f"{episodes.episode.nunique()} test episodes of novel classes) the mean **paired** difference with "
+              f"Scratch; then the mean over {len(seeds)} seeds ({', '.join(map(str, seeds))}; {PROFILE} profile) ± the "
+              f"95% t interval over seeds, **bold** when it excludes 0, and the between-run SD. The paper's numbers "
+              f"are its abstract's.", f"Where the table came from (`figures/provenance.csv`): {_sources([table])}."]
+    return "\n".join(lines) + "\n"
+
+
+# The explanations of decision #20, in its order: (name, test, what each seed gives the rule).
 EXPLANATIONS = [
-    ("1. Too little, too narrow data", "chains of 6, 36, 96 generations on new tasks; GTL with pre-training's data"),
-    ("2. The protocol erases the inheritance", "lr × 0.1 inherited, frozen learngene, probe, Heur-LG protocol"),
-    ("3. The construction caps a 20% cut", "pre-train with the circuit closed, cut it (Pre-Closed)"),
-    ("4. Scale", "Pre-Fin and a 20% uniform cut at widths 0.25, 0.5, 1.0"),
-    ("5. Noisy selection", "more, fresh critic episodes; ancestral scores; output chosen on fresh episodes"),
+    ("1. Too little data", "chains of 6, 36, 96 generations on new tasks, no selection", "gap at 96 − at 6"),
+    ("2. The protocol", "4 other protocols, one chosen on validation", "gap under it − under ours"),
+    ("3. The construction", "pre-train with a 20% circuit closed, cut it", "Pre-Closed − Scratch (a cap)"),
+    ("4. Scale", "a 20% cut of Pre-Fin at widths 0.25, 0.5, 1", "cut's gain at 1 − at 0.25"),
+    ("5. Selection", "more, fresh critics; ancestral credit; output on fresh episodes", "careful − GTL's gap"),
 ]
 
 
 def why_section() -> str:
-    """The explanations' table: each one's test, rule and result with its verdict, from the committed tables
-    of notebook 15 (``docs/decisions.md #20``)."""
-    from gtl.profiles import numbers
-    from gtl.why import width_table, width_verdict
-    lines = ["| explanation | test | result and verdict (the rule: `docs/decisions.md #20`) |", "|---|---|---|"]
-    path = FIG / width_table(PROFILE, DATASET)
-    widths, seeds = numbers(PROFILE).why_widths, numbers(PROFILE).why_seeds
-    for name, test in EXPLANATIONS:
-        if name.startswith("4.") and path.exists():
-            result = width_verdict_text(width_verdict(pd.read_csv(path), widths, seeds), widths)
-        elif name.startswith("4."):
-            result = "running: no piece committed yet"
-        elif name.startswith("1."):
-            result = "rule written; not run yet"
-        else:
-            result = "not run yet"
-        lines.append(f"| {name} | {test} | {result} |")
-    return "\n".join(lines) + ("\n\nNotebook 15 (`notebooks/15_why.ipynb`) draws each; intervals are over seeds "
-                               "(runs).\n")
+    """The explanations' table: each one's test, rule, result with its interval over seeds and verdict, from the
+    committed tables of notebook 15 (``docs/decisions.md #20``)."""
+    from gtl.why import RULE_FLOOR, explanation_verdicts
+    found = explanation_verdicts(PROFILE, DATASET, FIG)
+    lines = ["| explanation | test | per seed (points) | result, 95% over seeds | verdict |", "|---|---|---|---|---|"]
+    for (name, test, rule), result in zip(EXPLANATIONS, found.values()):
+        lines.append(f"| {name} | {test} | {rule} | " + " | ".join(verdict_cells(result)) + " |")
+    return "\n".join(lines) + (f"\n\nConfirmed when the interval lies above 0, ruled out when its upper end is below "
+                               f"+{RULE_FLOOR:g} (3, a cap: confirmed below +{RULE_FLOOR:g}, ruled out above), else "
+                               f"open: `docs/decisions.md #20`. Notebook 15 draws each.\n")
 
 
 def _sources(tables: list[str]) -> str:
@@ -412,14 +438,10 @@ def _anchor(heading: str) -> str:
 
 def choices_section(link: str = "docs/decisions.md") -> str:
     """The numbered headings of docs/decisions.md (``### N. Choice``, optionally ``### N. Choice — in short``)
-    as a table linking to each, so that the list and the file cannot disagree."""
+    as a list linking to each, so that the list and the file cannot disagree."""
     headings = re.findall(r"^#{2,4} ((\d+)\. (.+?))\s*$", DECISIONS.read_text(), re.MULTILINE)
     rows = [(n, *(title.split(" — ", 1) + [""])[:2], _anchor(heading)) for heading, n, title in headings]
-    short = any(s for _, _, s, _ in rows)
-    lines = ["| # | choice |" + (" in short |" if short else ""), "|---|---|" + ("---|" if short else "")]
-    lines += [f"| [{n}]({link}#{anchor}) | {name} |" + (f" {s} |" if short else "")
-              for n, name, s, anchor in rows]
-    return "\n".join(lines) + "\n"
+    return " ·\n".join(f"[{n}]({link}#{anchor}) {name}" + (f" ({s})" if s else "") for n, name, s, anchor in rows) + "\n"
 
 
 # ------------------------------------------------------------------ docs/results.md
