@@ -195,6 +195,9 @@ def verdict_cells(result: dict | None) -> tuple[str, str]:
         return "not run yet", "rule written"
     if result["verdict"] == "pending":
         done = f"seeds {', '.join(map(str, result['seeds']))} done" if result["seeds"] else "no seed done yet"
+        if "first" in result:
+            f = result["first"]
+            done = f"open over {f.seeds} seeds, {f.mean:+.1f} ± {f.half_width:.1f}: seeds added"
         return done, f"pending ({', '.join(map(str, result['missing']))} to come)"
     d = result["delta"]
     return f"{d.mean:+.1f} ± {d.half_width:.1f} ({d.seeds} seeds, SD {d.sd:.1f})", f"**{result['verdict']}**"

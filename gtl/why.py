@@ -47,6 +47,7 @@ UNIFORM = "Uniform-cut"
 CUT_ISOLATIONS = {"born cut": 0.0, "open": 1.0}  # cross-weights at birth; born cut decides (#17, #20)
 RULE_ISOLATION = "born cut"
 RULE_FLOOR = 2.0  # points: an upper end below this rules the explanation out (#20)
+EXTRA_SEEDS = (3, 4)  # added once when a rule says open over the first seeds (#20)
 
 
 def uniform_cut(net: FewShotNet, fraction: float = PAPER_SIZE) -> Learngene:
@@ -130,15 +131,22 @@ def below_floor(delta) -> str:
     return "confirmed" if delta.high < RULE_FLOOR else "ruled out" if delta.low > RULE_FLOOR else "open"
 
 
-def rule_verdict(per_seed: pd.Series, seeds: tuple[int, ...], decide: Callable = above_zero) -> dict:
+def rule_verdict(per_seed: pd.Series, seeds: tuple[int, ...], decide: Callable = above_zero,
+                 extra: tuple[int, ...] = EXTRA_SEEDS) -> dict:
     """Decision #20's rule on one number per seed (points, indexed by seed): ``decide`` (:func:`above_zero`) on
-    its mean ± 95% t interval over ``seeds``; ``"pending"`` (with the seeds missing) until every seed has one."""
+    its mean ± 95% t interval over ``seeds``; ``"pending"`` (with the seeds missing) until every seed has one.
+    *Open* over ``seeds`` adds the ``extra`` seeds once: the rule is then applied to all of them (pending until
+    they are in), and ``first`` keeps the open interval it began with."""
     done = per_seed.dropna()
     missing = sorted(set(seeds) - set(done.index))
     if missing:
         return {"verdict": "pending", "seeds": sorted(done.index), "missing": missing}
     delta = seed_interval(done.loc[list(seeds)])
-    return {"verdict": decide(delta), "seeds": list(seeds), "missing": [], "delta": delta}
+    verdict = {"verdict": decide(delta), "seeds": list(seeds), "missing": [], "delta": delta}
+    extra = tuple(s for s in extra if s not in seeds)
+    if verdict["verdict"] != "open" or not extra:
+        return verdict
+    return {**rule_verdict(per_seed, tuple(seeds) + extra, decide, ()), "first": delta}
 
 
 def width_verdict(episodes: pd.DataFrame, widths: tuple[float, ...], seeds: tuple[int, ...]) -> dict:
@@ -581,17 +589,56 @@ def explanation_verdicts(profile: str, dataset: str, folder: Path | None = None)
     return {n: None if (table := read(name)) is None else rule(table) for n, (name, rule) in rules.items()}
 
 
+def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
+    """The ``python -m gtl.why`` command of every piece not yet in its committed table (in ``folder``, default the
+    figures folder), in the order the CPU is spent (the issue's: explanations 4 and 1 first, then the headline
+    and the isolation, then 2, 3 and 5); an explanation whose rule said open gets its extra seeds."""
+    numbers, folder = numbers_of(profile), folder or figures_dir()
+    study = Study(profile=profile, dataset=dataset)
+    verdicts = explanation_verdicts(profile, dataset, folder)
+
+    def seeds(number: int) -> tuple[int, ...]:
+        return numbers.why_seeds + (EXTRA_SEEDS if "first" in (verdicts[number] or {}) else ())
+
+    def done(name: str, on: tuple[str, ...]) -> set[tuple]:
+        path = folder / study_table(name, profile, None if name == "headline" else dataset)
+        return set(pd.read_csv(path)[list(on)].drop_duplicates().itertuples(index=False)) if path.exists() else set()
+    wanted = [("width", ("seed", "width"), [(s, w) for s in seeds(4) for w in numbers.why_widths]),
+              ("lineage", ("seed", "piece"), [(s, p) for s in seeds(1) for p in lineage_pieces(study,
+                                                                                             study.eval_config())]),
+              ("headline", ("seed", "dataset"), [(s, d) for s in numbers.headline_seeds for d in HEADLINE_DATASETS]),
+              ("isolation", ("seed",), [(s,) for s in numbers.headline_seeds]),
+              ("protocol", ("seed",), [(s,) for s in seeds(2)]), ("closed", ("seed",), [(s,) for s in seeds(3)]),
+              ("selection", ("seed",), [(s,) for s in seeds(5)])]
+    options = "" if profile == "quick" else f" --profile {profile}"
+    commands = []
+    for name, on, points in wanted:
+        have = done(name, on)
+        for point in points:
+            if tuple(point) in have:
+                continue
+            flags = {"width": "--width {}", "piece": "--piece '{}'", "dataset": "--dataset {}"}
+            rest = " ".join(flags[k].format(v) for k, v in zip(on[1:], point[1:]))
+            commands.append(f"python -m gtl.why {name} --seed {point[0]}{' ' + rest if rest else ''}{options}")
+    return commands
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m gtl.why", description="Compute one piece of a why-study and merge "
                                 "it into its committed table (docs/decisions.md #20).")
-    p.add_argument("study", choices=[*POINTS, "lineage"])
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("study", choices=[*POINTS, "lineage", "todo"], help="todo: the pieces not yet committed")
+    p.add_argument("--seed", type=int)
     p.add_argument("--width", type=float, help="width: one of the profile's why_widths")
     p.add_argument("--piece", help="lineage: 'chain GxT', 'GTL GxT' or 'pre-training' (python -m gtl.why lineage "
                                    "--seed 0 --piece list lists them)")
     p.add_argument("--profile", default="quick")
     p.add_argument("--dataset", default="miniimagenet", help="the headline: miniimagenet or cifar-fs")
     args = p.parse_args(argv)
+    if args.study == "todo":
+        print("\n".join(todo(args.profile, args.dataset)) or "every piece is committed")
+        return
+    if args.seed is None:
+        p.error(f"{args.study} needs --seed")
     study = Study(profile=args.profile, dataset=args.dataset, seed=args.seed, progress=True)
     eval_cfg = study.eval_config()
     table = study_table(args.study, args.profile, None if args.study == "headline" else args.dataset)

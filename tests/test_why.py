@@ -6,6 +6,7 @@ import pytest
 
 from gtl import why
 from gtl.experiments import Study
+from gtl.report import verdict_cells as report_cells
 from gtl.report import width_verdict_text
 
 WIDTHS = (0.25, 0.5, 1.0)
@@ -35,12 +36,21 @@ def test_gains_are_per_seed_and_width_in_points_for_each_cut_and_pre_fin():
 
 @pytest.mark.parametrize("wide, verdict", [((0.08, 0.09, 0.085), "confirmed"),     # +6..+7 points, tight
                                            ((0.02, 0.025, 0.03), "ruled out"),    # +0..+1: upper end below +2
-                                           ((0.01, 0.09, 0.03), "open")])         # too spread to say
+                                           ((0.01, 0.09, 0.03, 0.05, 0.06), "open")])  # too spread to say
 def test_the_rule_of_decision_20_on_three_seeds(wide, verdict):
-    gains = {(s, 0.25): 0.02 for s in range(3)} | {(s, 1.0): g for s, g in enumerate(wide)}
+    gains = {(s, 0.25): 0.02 for s in range(len(wide))} | {(s, 1.0): g for s, g in enumerate(wide)}
     result = why.width_verdict(_episodes(gains), WIDTHS, (0, 1, 2))
-    assert result["verdict"] == verdict and result["delta"].seeds == 3
+    assert result["verdict"] == verdict and result["delta"].seeds == (5 if verdict == "open" else 3)
     assert width_verdict_text(result, WIDTHS).startswith(f"{verdict}: the 20% cut's gain (born cut) at width 1 minus")
+
+
+def test_open_over_three_seeds_adds_seeds_3_and_4_once_and_decides_over_all_five():
+    spread = {0: 1.0, 1: 9.0, 2: 3.0}  # open over three seeds
+    result = why.rule_verdict(pd.Series(spread), (0, 1, 2))
+    assert result["verdict"] == "pending" and result["missing"] == [3, 4] and result["first"].seeds == 3
+    assert report_cells(result)[1] == "pending (3, 4 to come)" and report_cells(result)[0].startswith("open over 3")
+    assert why.rule_verdict(pd.Series({**spread, 3: 6.0, 4: 5.0}), (0, 1, 2))["verdict"] == "confirmed"
+    assert why.rule_verdict(pd.Series({**spread, 3: -9.0, 4: 9.0}), (0, 1, 2))["verdict"] == "open"  # no more
 
 
 def test_the_rule_waits_for_every_seed_to_have_both_ends():
@@ -250,7 +260,7 @@ def test_explanation_2_chooses_its_protocol_on_validation_and_is_decided_on_test
 
 @pytest.mark.parametrize("gain, verdict", [(0.005, "confirmed"), (0.06, "ruled out"), (0.02, "open")])
 def test_explanation_3_is_a_cap_confirmed_below_the_floor_and_ruled_out_above_it(gain, verdict):
-    episodes = _paired({s: {"Pre-Closed": gain + 0.002 * s, "Pre-Fin": 0.1} for s in range(3)})
+    episodes = _paired({s: {"Pre-Closed": gain + 0.002 * (s % 3), "Pre-Fin": 0.1} for s in range(5)})
     assert why.closed_verdict(episodes, (0, 1, 2))["verdict"] == verdict
 
 
@@ -302,3 +312,24 @@ def test_explanation_1_is_pending_while_only_its_pre_training_piece_is_committed
     assert why.lineage_verdict(pre, CHAINS, (0, 1, 2))["verdict"] == "pending"
     assert why.lineage_beside(pre, CHAINS) == {"narrow": None, "against_pre_cut": None}
     assert set(why.lineage_summary(pre).kind) == {"pre-training"}
+
+
+def test_todo_lists_the_pieces_not_yet_committed_in_the_order_the_cpu_is_spent(tmp_path):
+    _episodes({(0, 0.125): 0.01, (0, 0.25): 0.02}).to_csv(tmp_path / why.study_table("width", "smoke", "miniimagenet"),
+                                                           index=False)
+    commands = why.todo("smoke", "miniimagenet", tmp_path)
+    assert commands[:2] == ["python -m gtl.why width --seed 1 --width 0.125 --profile smoke",
+                            "python -m gtl.why width --seed 1 --width 0.25 --profile smoke"]
+    assert commands[2].startswith("python -m gtl.why lineage --seed 0 --piece 'chain 1x2'")
+    assert "python -m gtl.why headline --seed 1 --dataset cifar-fs --profile smoke" in commands
+    assert commands[-1] == "python -m gtl.why selection --seed 1 --profile smoke"
+    assert not any(c.startswith("python -m gtl.why width --seed 0 ") for c in commands)
+
+
+def test_a_piece_needs_its_seed_and_a_study_on_another_dataset_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        why.main(["headline"])
+    assert "headline needs --seed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        why.main(["closed", "--seed", "0", "--dataset", "cifar-fs"])
+    assert "runs on miniimagenet" in capsys.readouterr().err
