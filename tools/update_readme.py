@@ -441,7 +441,8 @@ def choices_section(link: str = "docs/decisions.md") -> str:
     as a list linking to each, so that the list and the file cannot disagree."""
     headings = re.findall(r"^#{2,4} ((\d+)\. (.+?))\s*$", DECISIONS.read_text(), re.MULTILINE)
     rows = [(n, *(title.split(" — ", 1) + [""])[:2], _anchor(heading)) for heading, n, title in headings]
-    return " ·\n".join(f"[{n}]({link}#{anchor}) {name}" + (f" ({s})" if s else "") for n, name, s, anchor in rows) + "\n"
+    items = [f"[{n}]({link}#{anchor}) {name}" + (f" ({s})" if s else "") for n, name, s, anchor in rows]
+    return " ·\n".join(items) + "\n"
 
 
 # ------------------------------------------------------------------ docs/results.md
