@@ -12,6 +12,8 @@ and the methods themselves (Scratch, Learngene, Pre-Fin, ...) in
 """
 from __future__ import annotations
 
+import copy
+
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
@@ -198,7 +200,8 @@ def evaluate(make_model: Callable[[int], FewShotNet], test_set: ImageDataset, cf
 def episode_accuracies(makers: Sequence[Callable[[int], FewShotNet]], test_set: ImageDataset, cfg: EvalConfig,
                        seed: int, device: str = "cpu", runtime: Runtime | None = None,
                        score: Callable = finetune_on_task, at: tuple[int, ...] | None = None,
-                       desc: str = "episodes", progress: bool = False) -> list[list[list[float]]]:
+                       desc: str = "episodes", progress: bool = False,
+                       support_statistics: bool = False) -> list[list[list[float]]]:
     """``[maker][episode]``: query accuracies of every maker's network on the same episodes.
 
     With ``at``, the accuracies after each of those numbers of fine-tuning
@@ -206,10 +209,12 @@ def episode_accuracies(makers: Sequence[Callable[[int], FewShotNet]], test_set: 
     and fine-tuning seeds depend on ``seed`` and the episode number alone, so
     every maker meets the same ones. A batched runtime fine-tunes up to
     ``runtime.chunk`` networks (of any makers) as one stacked network.
+    ``support_statistics``: the curve's accuracies are read with BatchNorm
+    statistics measured on the support set (:func:`curve_on_task`).
     """
     runtime = runtime or Runtime()
     sampler = TaskSampler(test_set, cfg.ways, cfg.shots, cfg.queries)
-    batched = score is finetune_on_task and runtime.batched_on(device)
+    batched = score is finetune_on_task and runtime.batched_on(device) and not support_statistics
     jobs = [(i, e) for i in range(len(makers)) for e in range(cfg.episodes)]
     out: list[list[list[float]]] = [[] for _ in makers]
     with runtime.backend(device), tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False) as bar:
@@ -220,7 +225,8 @@ def episode_accuracies(makers: Sequence[Callable[[int], FewShotNet]], test_set: 
             seeds = [derive_seed(seed, "finetune", e) for _, e in chunk]
             if batched or at is not None or score is finetune_on_task:
                 loop = replace(runtime, mode="loop")  # this chunk is one job: same precision, no stacking
-                accs = finetune_many(models, tasks, cfg.finetune, seeds, runtime if batched else loop, at)
+                accs = finetune_many(models, tasks, cfg.finetune, seeds, runtime if batched else loop, at,
+                                     support_statistics)
             else:
                 accs = [[score(m, t, cfg.finetune, s)] for m, t, s in zip(models, tasks, seeds)]
             for (i, _), a in zip(chunk, accs):
@@ -230,7 +236,8 @@ def episode_accuracies(makers: Sequence[Callable[[int], FewShotNet]], test_set: 
 
 
 def finetune_many(models: Sequence[FewShotNet], tasks: Sequence[Task], cfg: TrainConfig, seeds: Sequence[int],
-                  runtime: Runtime | None = None, at: tuple[int, ...] | None = None) -> list[list[float]]:
+                  runtime: Runtime | None = None, at: tuple[int, ...] | None = None,
+                  support_statistics: bool = False) -> list[list[float]]:
     """:func:`finetune_on_task` (or, with ``at``, :func:`curve_on_task`) for every model on its own task.
 
     Batched (see :mod:`gtl.population`), models of one shape train as stacked
@@ -238,10 +245,12 @@ def finetune_many(models: Sequence[FewShotNet], tasks: Sequence[Task], cfg: Trai
     query sizes.
     """
     runtime = runtime or Runtime()
-    if not models or not runtime.stacks(models, tasks[0].support_x.device):
+    if support_statistics and at is None:
+        at = (cfg.steps,)
+    if not models or support_statistics or not runtime.stacks(models, tasks[0].support_x.device):
         if at is None:
             return [[finetune_on_task(m, t, cfg, s, runtime)] for m, t, s in zip(models, tasks, seeds)]
-        return [curve_on_task(m, t, cfg, s, at, runtime) for m, t, s in zip(models, tasks, seeds)]
+        return [curve_on_task(m, t, cfg, s, at, runtime, support_statistics) for m, t, s in zip(models, tasks, seeds)]
     groups: dict[tuple, list[int]] = {}  # only networks of one shape can be stacked
     for i, m in enumerate(models):
         groups.setdefault((type(m), *((k, v.shape) for k, v in m.state_dict().items())), []).append(i)
@@ -271,19 +280,28 @@ def _finetune_stacked(models, tasks, cfg: TrainConfig, seeds, runtime: Runtime, 
 
 
 def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
-                  at: tuple[int, ...], runtime: Runtime | None = None) -> list[float]:
+                  at: tuple[int, ...], runtime: Runtime | None = None, support_statistics: bool = False) -> list[float]:
     """Query accuracy after each number of fine-tuning steps in ``at`` (one training run).
 
     The run is the one :func:`finetune_on_task` makes with ``max(at)`` steps, so the
-    point at ``cfg.steps`` equals its accuracy.
+    point at ``cfg.steps`` equals its accuracy. ``support_statistics``: each accuracy is
+    read from a copy whose BatchNorm statistics were measured on the support set
+    (:func:`calibrate_bn`) instead of the running ones; the training is the same.
     """
     runtime = runtime or Runtime()
     model.reset_head(task.ways, seed)
-    accs = {0: accuracy(model, task.query_x, task.query_y)} if 0 in at else {}
+
+    def read() -> float:
+        if not support_statistics:
+            return accuracy(model, task.query_x, task.query_y)
+        reader = copy.deepcopy(model)
+        calibrate_bn(reader, task.support_x)
+        return accuracy(reader, task.query_x, task.query_y)
+    accs = {0: read()} if 0 in at else {}
 
     def check(step: int) -> None:
         if step in at:
-            accs[step] = accuracy(model, task.query_x, task.query_y)
+            accs[step] = read()
             model.train()
     train(model, task.support_x, task.support_y, replace(cfg, steps=max(at)), seed, on_step=check,
           channels_last=runtime.channels_last, bf16=runtime.bf16_on(task.support_x.device))

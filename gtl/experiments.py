@@ -154,31 +154,34 @@ def compare_methods(study: Study, result: EvolutionResult, eval_cfg: EvalConfig,
 
 def learning_curves(study: Study, result: EvolutionResult, eval_cfg: EvalConfig, *,
                     methods: tuple[str, ...] = METHODS[:3], shots: int = 5, at: tuple[int, ...] = (0, 5, 10, 25, 50),
-                    split: str = "test") -> pd.DataFrame:
+                    split: str = "test", support_statistics: bool = False) -> pd.DataFrame:
     """Accuracy on novel-class episodes after each number of fine-tuning steps in ``at``, per
     method: how fast each initialisation learns, not only where it ends. A long table (one
     row per method, step and episode; one training run per episode), cached; summarise it
     with ``summarize(curves, ["step"])``. ``split="val"`` draws the episodes from the validation
     classes, where protocol values (e.g. fine-tuning steps) are chosen, never on test classes;
     they are fresh episodes (another seed), not the ones the critics' selection fitted. (The same
-    seed as :func:`fresh_validation`'s: notebook 12 chose the isolation on these episodes.)"""
+    seed as :func:`fresh_validation`'s: notebook 12 chose the isolation on these episodes.) ``support_statistics``:
+    accuracies read with BatchNorm statistics measured on each support set (a column ``bn``)."""
     check_methods(methods)
     cfg, device, data_root = result.config, study.device, study.data_root
     test_set = load_dataset(cfg.dataset, split, data_root, cfg.image_size)
     name = key(eval_cfg, methods, shots, at, split, cfg.key(), fingerprints(result, test_set, methods, data_root),
-               producer="experiments")
+               *(["support statistics"] if support_statistics else []), producer="experiments")
 
     def compute() -> pd.DataFrame:
         makers = method_makers(result.best, cfg, eval_cfg, methods, data_root, device, study.runtime)
         protocol = replace(eval_cfg, shots=shots)
         seed = cfg.seed if split == "test" else derive_seed(cfg.seed, "fresh episodes", split)
         curves = episode_accuracies([makers[m].make for m in methods], test_set.to(device), protocol, seed,
-                                    device, study.runtime, at=at, desc="learning curves", progress=study.progress)
-        return pd.DataFrame([row for m, per_episode in zip(methods, curves) for i, step in enumerate(at)
+                                    device, study.runtime, at=at, desc="learning curves", progress=study.progress,
+                                    support_statistics=support_statistics)
+        rows = pd.DataFrame([row for m, per_episode in zip(methods, curves) for i, step in enumerate(at)
                              for row in long_rows([c[i] for c in per_episode], method=m, step=step,
                                                   setting=f"{protocol.ways}-way {shots}-shot", seed=seed,
                                                   params_transferred=makers[m].params, dataset=cfg.dataset,
                                                   split=split)])
+        return rows.assign(bn="support") if support_statistics else rows
     return cached_table(result.run_dir / f"curves-{split}-{name}.csv", compute)
 
 

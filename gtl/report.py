@@ -179,7 +179,7 @@ def rule_verdict_text(result: dict, difference: str, rule: str | None = None) ->
     was measured per seed ("the cut's gain at width 1 minus at 0.25"), then its interval and the ``rule`` in words
     (default: the usual one, :func:`gtl.why.above_zero`)."""
     if result["verdict"] == "pending":
-        return f"pending: {verdict_cells(result)[0]}, {', '.join(map(str, result['missing']))} to come"
+        return f"pending: {verdict_cells(result)[0]}; {', '.join(map(str, result['missing']))} to come"
     from .why import RULE_FLOOR
     rule = rule or (f"confirmed when the interval lies above 0, ruled out when its upper end is below "
                     f"+{RULE_FLOOR:g} points, open otherwise")
@@ -197,7 +197,7 @@ def verdict_cells(result: dict | None) -> tuple[str, str]:
         done = f"seeds {', '.join(map(str, result['seeds']))} done" if result["seeds"] else "no seed done yet"
         if "first" in result:
             f = result["first"]
-            done = f"open over {f.seeds} seeds, {f.mean:+.1f} ± {f.half_width:.1f}: seeds added"
+            done = f"open over {f.seeds} seeds ({f.mean:+.1f} ± {f.half_width:.1f}), so seeds are added"
         return done, f"pending ({', '.join(map(str, result['missing']))} to come)"
     d = result["delta"]
     return f"{d.mean:+.1f} ± {d.half_width:.1f} ({d.seeds} seeds, SD {d.sd:.1f})", f"**{result['verdict']}**"
@@ -224,16 +224,23 @@ def selection_verdict_text(result: dict) -> str:
     return rule_verdict_text(result, "careful selection's learngene gap minus GTL's")
 
 
+def bn_verdict_text(result: dict, step: int) -> str:
+    """The BatchNorm reading's verdict (:func:`gtl.why.bn_verdict`)."""
+    return rule_verdict_text(result, f"cut at birth's lead over open after {step} steps with running BatchNorm "
+                                     f"statistics minus with statistics measured on the support set")
+
+
 def isolation_verdict_text(result: dict, step: int) -> str:
     """The isolation rule's verdict (:func:`gtl.why.isolation_verdict`): how often each isolation won."""
     wins = ", ".join(f"{name} {n}" for name, n in result["wins"].items())
     if result["verdict"] == "pending":
         return (f"pending: seeds {', '.join(map(str, result['seeds'])) or 'none'} done ({wins or 'no wins yet'}), "
                 f"{', '.join(map(str, result['missing']))} to come")
-    adopted = (f"adopted: {result['verdict']}" if result["verdict"] != "open" or result["wins"].iloc[0] >= 4 else
-               "no isolation is better: the default returns to open")
-    return (f"{adopted} (wins after {step} fine-tuning steps on fresh validation episodes over {len(result['seeds'])} "
-            f"seeds: {wins}; the rule: one isolation adopted only if it wins at least 4 of 5)")
+    needed, seeds = result["needed"], len(result["seeds"])
+    adopted = (f"adopted: {result['verdict']}" if result["verdict"] != "open" or result["wins"].iloc[0] >= needed
+               else "no isolation is better: the default returns to open")
+    return (f"{adopted} (wins after {step} fine-tuning steps on fresh validation episodes over {seeds} seeds: {wins}; "
+            f"the rule: one isolation adopted only if it wins at least {needed} of {seeds})")
 
 
 def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:

@@ -31,7 +31,8 @@ from .data import load_dataset
 from .evaluation import EvalConfig, evaluate, finetune_on_task, instinct_on_task
 from .budget import pretraining_curve
 from .evolution import EvolutionResult, champion_path
-from .experiments import Study, fingerprints, fresh_validation, method_episodes, run_evolution
+from .experiments import (Study, fingerprints, fresh_validation, learning_curves, method_episodes,
+                          run_evolution)
 from .learngene import Learngene, channel_saliency, count_params, extract, param_masks
 from .methods import PRETRAINED
 from .models import FewShotNet
@@ -311,10 +312,32 @@ def headline_summary(episodes: pd.DataFrame) -> pd.DataFrame:
 
 def isolation_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     """Notebook 12's candidates at ``study.seed``: each isolation's own GTL run, its Learngene and Scratch on
-    fresh validation episodes after 0-50 fine-tuning steps (:func:`gtl.protocol.validation_curves`)."""
-    from .protocol import validation_curves
-    curves = validation_curves(study, eval_cfg=eval_cfg)
+    fresh validation episodes after 0-50 fine-tuning steps (:func:`gtl.protocol.validation_curves`; column ``bn``
+    "running"), and its Learngene's curve read with BatchNorm statistics measured on the support sets (``bn``
+    "support"; the same training): the BatchNorm reading of the transient (:func:`bn_verdict`)."""
+    from .protocol import CURVE_STEPS, ISOLATIONS, validation_curves
+    frames = [validation_curves(study, eval_cfg=eval_cfg).assign(bn="running")]
+    for name, settings in ISOLATIONS.items():
+        result = run_evolution(study, **settings)
+        frames.append(learning_curves(study, result, eval_cfg, methods=("Learngene",), at=CURVE_STEPS, split="val",
+                                      support_statistics=True).assign(isolation=name))
+    curves = pd.concat(frames, ignore_index=True)
     return curves.assign(episodes_seed=curves.seed, seed=study.seed)
+
+
+BN_STEP = 5  # the transient's step: where notebook 12's choice was made (#20)
+
+
+def bn_verdict(curves: pd.DataFrame, seeds: tuple[int, ...], step: int = BN_STEP) -> dict:
+    """The BatchNorm reading's rule (:func:`rule_verdict`) on Δ = (cut at birth − open, running statistics) −
+    (cut at birth − open, support statistics) after ``step`` fine-tuning steps, per seed, in points."""
+    at = curves[(curves.method == "Learngene") & (curves.step == step)]
+    wide = at.pivot_table(index=["seed", "episode"], columns=["bn", "isolation"], values="accuracy")
+    lead = {bn: wide[(bn, "cut at birth")] - wide[(bn, "open")] for bn in ("running", "support")
+            if (bn, "cut at birth") in wide and (bn, "open") in wide}
+    if len(lead) < 2:
+        return rule_verdict(pd.Series(dtype=float), seeds, extra=())
+    return rule_verdict(100 * (lead["running"] - lead["support"]).groupby(level="seed").mean(), seeds, extra=())
 
 
 def isolation_wins(curves: pd.DataFrame, step: int) -> pd.Series:
@@ -325,16 +348,18 @@ def isolation_wins(curves: pd.DataFrame, step: int) -> pd.Series:
     return means.loc[means.groupby("seed").accuracy.idxmax()].set_index("seed").isolation
 
 
-def isolation_verdict(curves: pd.DataFrame, step: int, seeds: tuple[int, ...], needed: int = 4) -> dict:
-    """The isolation rule: the isolation that wins at least ``needed`` of ``seeds`` is adopted, else *open*
-    (no isolation is better); ``"pending"`` until every seed has its curves."""
+def isolation_verdict(curves: pd.DataFrame, step: int, seeds: tuple[int, ...], needed: int | None = None) -> dict:
+    """The isolation rule: the isolation that wins at least ``needed`` of ``seeds`` (default: 4 of 5, the same
+    share of other counts) is adopted, else *open* (no isolation is better); ``"pending"`` until every seed has
+    its curves. ``needed`` is returned with the verdict."""
+    needed = needed or math.ceil(0.8 * len(seeds))
     wins = isolation_wins(curves, step)
     missing = sorted(set(seeds) - set(wins.index))
     if missing:
         return {"verdict": "pending", "seeds": sorted(wins.index), "missing": missing, "wins": wins.value_counts()}
     counts = wins.loc[list(seeds)].value_counts()
     adopted = counts.index[0] if counts.iloc[0] >= needed else "open"
-    return {"verdict": adopted, "seeds": list(seeds), "missing": [], "wins": counts}
+    return {"verdict": adopted, "seeds": list(seeds), "missing": [], "wins": counts, "needed": needed}
 
 
 # ------------------------------------------------------------------ explanation 2: the descendant protocol

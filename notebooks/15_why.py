@@ -34,11 +34,11 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from gtl.experiments import Study
 from gtl.plots import plot_lineage_gaps, plot_width_shares, save_figure, save_table, study_episodes
-from gtl.report import (closed_verdict_text, isolation_verdict_text, lineage_beside_text, lineage_verdict_text,
-                        protocol_verdict_text, selection_verdict_text, width_verdict_text)
-from gtl.why import (closed_verdict, gains, headline_summary, isolation_verdict, isolation_wins, lineage_beside,
-                     lineage_study, lineage_summary, lineage_verdict, over_seeds, protocol_shares, protocol_verdict,
-                     selection_verdict, width_gains, width_shares, width_study, width_verdict)
+from gtl.report import (bn_verdict_text, closed_verdict_text, isolation_verdict_text, lineage_beside_text,
+                        lineage_verdict_text, protocol_verdict_text, selection_verdict_text, width_verdict_text)
+from gtl.why import (BN_STEP, bn_verdict, closed_verdict, gains, headline_summary, isolation_verdict, isolation_wins,
+                     lineage_beside, lineage_study, lineage_summary, lineage_verdict, over_seeds, protocol_shares,
+                     protocol_verdict, selection_verdict, width_gains, width_shares, width_study, width_verdict)
 
 study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
@@ -72,6 +72,11 @@ if headline is not None:
 # run): per seed, the isolation whose descendants are most accurate on fresh validation episodes after the
 # headline's fine-tuning steps wins that seed; one is adopted only if it wins at least 4 of 5 seeds, else the
 # default returns to *open* and no isolation is better.
+#
+# The same episodes test why the first steps favoured *cut at birth*: each isolation's descendants are read a
+# second time with BatchNorm statistics measured on the episode's support set (no weight changes). If cut's lead
+# after 5 steps is BatchNorm's statistics, it shrinks when they are measured (the rule: the lead with running
+# statistics minus with measured ones, over seeds; confirmed above 0, ruled out below +2 points).
 
 # %%
 isolation = study_episodes(f"why_isolation_{tag}", profile, lambda: over_seeds("isolation", study, eval_cfg),
@@ -80,6 +85,7 @@ if isolation is not None:
     step = eval_cfg.finetune.steps
     display(isolation_wins(isolation, step).rename("wins the seed").to_frame())
     print(isolation_verdict_text(isolation_verdict(isolation, step, numbers.headline_seeds), step))
+    print("BatchNorm reading:", bn_verdict_text(bn_verdict(isolation, numbers.headline_seeds), BN_STEP))
 
 # %% [markdown]
 # ## Explanation 4 · Scale: can a 20% cut carry more in a wider network?

@@ -22,6 +22,7 @@ from gtl.evaluation import (
     FewShotResult,
     activation_maps,
     calibrate_bn,
+    curve_on_task,
     episode_accuracies,
     evaluate,
     finetune_on_task,
@@ -30,7 +31,7 @@ from gtl.evaluation import (
 from gtl.learngene import channel_saliency, extract, random_channels, seeded_model
 from gtl.stats import mean_ci95
 from gtl.tasks import TaskSampler
-from gtl.train import TrainConfig, normalize
+from gtl.train import TrainConfig, accuracy, normalize
 
 TINY = EvalConfig(ways=5, shots=1, queries=3, episodes=3, finetune=TrainConfig(steps=3, batch_size=5),
                   pretrain=TrainConfig(steps=2, batch_size=16))
@@ -283,3 +284,18 @@ def test_a_learning_curve_ends_where_finetuning_ends():
     assert [len(c) for c in curve] == [3, 3]  # per episode: the accuracy at each of the three steps
     plain = evaluate(make, ds, cfg, seed=1, method="x", progress=False)
     assert [c[-1] for c in curve] == pytest.approx(plain.accuracies)  # one training run, read at 4 steps
+
+
+def test_a_curve_read_with_support_statistics_trains_the_same_and_reads_a_calibrated_copy(mini_train):
+    task = TaskSampler(mini_train, 5, 3, 4).sample(1)
+    cfg, at = TrainConfig(steps=4, batch_size=10), (0, 2, 4)
+    plain, support = seeded_model("conv4", 5, 0.25, 0), seeded_model("conv4", 5, 0.25, 0)
+    running = curve_on_task(plain, task, cfg, 7, at)
+    calibrated = curve_on_task(support, task, cfg, 7, at, support_statistics=True)
+    for (name, a), b in zip(plain.state_dict().items(), support.state_dict().values()):
+        assert torch.equal(a, b), name  # the same training, running statistics included
+    reader = seeded_model("conv4", 5, 0.25, 0)
+    reader.load_state_dict(support.state_dict())
+    calibrate_bn(reader, task.support_x)
+    assert calibrated[-1] == accuracy(reader, task.query_x, task.query_y)
+    assert running[-1] == accuracy(plain, task.query_x, task.query_y)

@@ -58,9 +58,9 @@ def test_the_cap_of_explanation_3_has_its_own_rule_in_words():
 
 def test_the_isolation_verdict_counts_the_wins_and_says_when_none_is_better():
     wins = pd.Series({"cut at birth": 3, "open": 2})
-    text = report.isolation_verdict_text({"verdict": "open", "seeds": [0, 1, 2, 3, 4], "missing": [], "wins": wins},
-                                         50)
+    text = report.isolation_verdict_text({"verdict": "open", "seeds": [0, 1, 2, 3, 4], "missing": [], "wins": wins,
+                                          "needed": 4}, 50)
     assert text.startswith("no isolation is better") and "cut at birth 3, open 2" in text
     adopted = report.isolation_verdict_text({"verdict": "open", "seeds": [0, 1, 2, 3, 4], "missing": [],
-                                             "wins": pd.Series({"open": 4, "cut at birth": 1})}, 50)
+                                             "wins": pd.Series({"open": 4, "cut at birth": 1}), "needed": 4}, 50)
     assert adopted.startswith("adopted: open")

@@ -57,7 +57,7 @@ def test_the_rule_waits_for_every_seed_to_have_both_ends():
     gains = {(0, 0.25): 0.02, (0, 1.0): 0.08, (1, 0.25): 0.02, (1, 0.5): 0.05, (2, 1.0): 0.07}
     result = why.width_verdict(_episodes(gains), WIDTHS, (0, 1, 2))
     assert result == {"verdict": "pending", "seeds": [0], "missing": [1, 2]}
-    assert width_verdict_text(result, WIDTHS) == "pending: seeds 0 done, 1, 2 to come"
+    assert width_verdict_text(result, WIDTHS) == "pending: seeds 0 done; 1, 2 to come"
 
 
 def test_shares_are_over_seeds_with_the_between_run_sd():
@@ -333,3 +333,18 @@ def test_a_piece_needs_its_seed_and_a_study_on_another_dataset_is_refused(capsys
     with pytest.raises(SystemExit):
         why.main(["closed", "--seed", "0", "--dataset", "cifar-fs"])
     assert "runs on miniimagenet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("support_lead, verdict", [(0.0, "confirmed"), (0.06, "ruled out")])
+def test_the_bn_reading_compares_cut_and_open_with_running_and_with_support_statistics(support_lead, verdict):
+    """Cut at birth leads open by 6 points after 5 steps with running statistics; with support statistics by
+    ``support_lead``: all of the lead is BatchNorm's (confirmed), or none of it (ruled out)."""
+    rows = []
+    for seed in range(5):
+        for bn, lead in (("running", 0.06), ("support", support_lead)):
+            for isolation, acc in (("open", 0.4), ("cut at birth", 0.4 + lead + 0.002 * seed)):
+                rows += [{"method": "Learngene", "step": 5, "bn": bn, "isolation": isolation, "seed": seed,
+                          "episode": e, "accuracy": acc + 0.01 * e} for e in range(3)]
+    result = why.bn_verdict(pd.DataFrame(rows), (0, 1, 2, 3, 4))
+    assert result["verdict"] == verdict and result["delta"].seeds == 5
+    assert why.bn_verdict(pd.DataFrame(rows).query("bn == 'running'"), (0, 1, 2, 3, 4))["verdict"] == "pending"
