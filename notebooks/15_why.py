@@ -106,6 +106,10 @@ if isolation is not None:
 # narrowest. *Confirmed* when the 95% interval of Δ over seeds lies above 0; *ruled out* when its upper end is
 # below +2 points; otherwise *open*, and two more seeds are added once. Open (cross-weights 1) is reported
 # beside it and decides nothing.
+#
+# The issue also asks for the paper's own scale (84 px, full width) where a GPU is lent: none has been lent to the
+# sessions that computed this table, so that point is missing; `python -m gtl.why width --profile paper ...` on a
+# GPU machine computes it (hours: the paper profile pre-trains for 30,000 steps).
 
 # %%
 episodes = study_episodes(f"why_width_{tag}", profile, lambda: width_study(study, eval_cfg=eval_cfg))
