@@ -47,9 +47,10 @@ FIRST = "01_fig4_evolution.ipynb"  # evolves the run most notebooks reuse: start
 BESIDE_FIRST = ("02_", "07_")
 # Thread-minutes each computing notebook took in the quick profile (figures/reproduce_log.txt): when in
 # parallel, the longest start first. The studies (09-15) take seconds when they read their committed tables;
-# 15 computes its pieces for hours (python -m gtl.why, one piece at a time).
+# 15 computes its pieces for about a day of one thread (estimated from the pieces' minutes in
+# figures/provenance.csv; python -m gtl.why computes them one piece at a time).
 MINUTES = {"13_": 39.7, "02_": 25.5, "07_": 17.8, "05_": 11.8, "01_": 10.8, "12_": 10.4, "10_": 5.2, "06_": 4.5,
-           "11_": 4.0, "09_": 1.9, "04_": 0.9, "15_": 480.0}
+           "11_": 4.0, "09_": 1.9, "04_": 0.9, "15_": 1400.0}
 STUDIES = ("09_", "10_", "11_", "12_", "13_", "14_", "15_")  # beyond the paper: `make studies` computes them
 # The studies inside two paper notebooks (01: Figure 4 on fresh episodes; 07: does selection select?), whose
 # tables `make figures` reads too: `make studies` runs 01 and 07 as well.
