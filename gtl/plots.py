@@ -290,6 +290,34 @@ def plot_width_shares(shares: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+def plot_seed_gaps(per_seed: pd.DataFrame, summary: pd.DataFrame, claims: dict[str, float] | None = None,
+                   title: str = "") -> plt.Figure:
+    """The headline over seeds (:func:`gtl.why.headline_summary`): one panel per dataset and setting; per method,
+    each seed's gap over Scratch (a dot: one run) and their mean ± 95% t interval over seeds; ``claims`` (by
+    dataset) draws the paper's Learngene − Scratch as a dashed line. Seeing the runs spread is the point: an
+    interval over episodes of one run hides it."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    panels = list(summary.groupby(["dataset", "setting"], sort=False))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.8), sharey=True, squeeze=False)
+    for ax, ((dataset, setting), s) in zip(axes[0], panels):
+        runs = per_seed[(per_seed.dataset == dataset) & (per_seed.setting == setting)]
+        for x, r in enumerate(s.itertuples()):
+            color = PALETTE.get(r.method)
+            ax.scatter([x + 0.18] * len(runs), runs[r.method], s=14, color=color, alpha=0.6)
+            ax.errorbar([x - 0.1], [r.gap], yerr=[[r.gap - r.gap_low], [r.gap_high - r.gap]], fmt="o", capsize=4,
+                        color=color)
+        ax.axhline(0, color=PALETTE["Scratch"], lw=1.2)
+        if claims and dataset in claims:
+            ax.axhline(claims[dataset], color=PALETTE.get("Learngene"), ls="--", lw=1, label="the paper's Learngene gain")
+            ax.legend(frameon=False, fontsize=8, loc="upper left")
+        ax.set_xticks(range(len(s)), list(s.method), rotation=20)
+        ax.set_title(f"{dataset}, {setting}", fontsize=9)
+    axes[0][0].set_ylabel("gap over Scratch, paired (points)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def plot_lineage_gaps(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     """Explanation 1 (:func:`gtl.why.lineage_summary`): the gap over Scratch (mean ± 95% t interval over seeds)
     against the image-steps a network trained on: the learngene after selection-free chains (fewer or more

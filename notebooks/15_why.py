@@ -33,9 +33,10 @@ arch = "vgg11"
 import matplotlib.pyplot as plt
 from IPython.display import display
 from gtl.experiments import Study
-from gtl.plots import plot_lineage_gaps, plot_width_shares, save_figure, save_table, study_episodes
-from gtl.report import (bn_verdict_text, closed_verdict_text, isolation_verdict_text, lineage_beside_text,
-                        lineage_verdict_text, protocol_verdict_text, selection_verdict_text, width_verdict_text)
+from gtl.plots import plot_lineage_gaps, plot_seed_gaps, plot_width_shares, save_figure, save_table, study_episodes
+from gtl.report import (PAPER_CLAIMS, bn_verdict_text, closed_verdict_text, isolation_verdict_text,
+                        lineage_beside_text, lineage_verdict_text, protocol_verdict_text, selection_verdict_text,
+                        width_verdict_text)
 from gtl.why import (BN_STEP, bn_verdict, closed_verdict, gains, headline_summary, isolation_verdict, isolation_wins,
                      lineage_beside, lineage_study, lineage_summary, lineage_verdict, over_seeds, protocol_shares,
                      protocol_verdict, selection_verdict, width_gains, width_shares, width_study, width_verdict)
@@ -64,6 +65,11 @@ if headline is not None:
     summary = headline_summary(headline)
     save_table(summary.round(4), f"why_headline_{profile}")
     display(summary.round(2))
+    fig = plot_seed_gaps(gains(headline, ["seed", "dataset", "setting"]), summary,
+                         PAPER_CLAIMS["improvement_over_scratch"],
+                         f"The headline over seeds ({profile} profile): each dot one run, mean ± 95% t over seeds")
+    save_figure(fig, f"why_headline_{profile}")
+    plt.show()
 
 # %% [markdown]
 # ## The isolation at the headline's endpoint

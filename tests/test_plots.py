@@ -223,3 +223,20 @@ def test_every_method_of_the_registry_has_its_colour():
     from gtl.methods import METHODS
     from gtl.plots import PALETTE
     assert set(METHODS) <= set(PALETTE)
+
+
+def test_the_headline_over_seeds_shows_every_run_beside_the_interval():
+    from gtl.plots import plot_seed_gaps
+    from gtl.why import gains, headline_summary
+    rows = [{"dataset": ds, "setting": f"5-way {k}-shot", "seed": s, "episode": e, "method": m,
+             "accuracy": 0.4 + 0.01 * e + {"Scratch": 0, "Learngene": 0.01 * s, "Pre-Fin": 0.1}[m]}
+            for ds in ("miniimagenet", "cifar-fs") for k in (1, 5) for s in range(3) for e in range(2)
+            for m in ("Scratch", "Learngene", "Pre-Fin")]
+    episodes = pd.DataFrame(rows)
+    fig = plot_seed_gaps(gains(episodes, ["seed", "dataset", "setting"]), headline_summary(episodes),
+                         {"miniimagenet": 16})
+    assert len(fig.axes) == 4
+    first = fig.axes[0]
+    dots = [c for c in first.collections if isinstance(c, matplotlib.collections.PathCollection)]
+    assert [len(c.get_offsets()) for c in dots] == [3, 3]  # a dot per run, per method
+    assert sorted(t.get_text() for t in first.get_xticklabels()) == ["Learngene", "Pre-Fin"]
