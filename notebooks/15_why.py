@@ -61,7 +61,7 @@ print("widths:", numbers.why_widths, "| chains (generations, lifetime steps):", 
 # %%
 headline = study_episodes(f"why_headline_{profile}", profile, lambda: over_seeds("headline", study, eval_cfg),
                           optional=True)
-if headline is not None:
+if headline is not None:  # the figure is shown by Jupyter's inline backend
     summary = headline_summary(headline)
     save_table(summary.round(4), f"why_headline_{profile}")
     display(summary.round(2))
@@ -69,7 +69,6 @@ if headline is not None:
                          PAPER_CLAIMS["improvement_over_scratch"],
                          f"The headline over seeds ({profile} profile): each dot one run, mean ± 95% t over seeds")
     save_figure(fig, f"why_headline_{profile}")
-    plt.show()
 
 # %% [markdown]
 # ## The isolation at the headline's endpoint
