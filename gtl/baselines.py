@@ -74,17 +74,20 @@ def pretrain(arch: str, width: float, train_set: ImageDataset, cfg: TrainConfig,
 
 
 def pretrained_network(cfg: GTLConfig, eval_cfg: EvalConfig, data_root=None, device: str | None = None,
-                       runtime: Runtime | None = None) -> FewShotNet:
+                       runtime: Runtime | None = None, circuit: ChannelMasks | None = None) -> FewShotNet:
     """Pre-Fin's ancestor: same architecture, trained on all training classes, cached in
     ``runs/pretrained/`` under its settings, the training images' fingerprint and the code
-    version; ``runtime`` gives its precision (see :func:`pretrain`)."""
+    version; ``runtime`` gives its precision (see :func:`pretrain`); ``circuit``: channels held a closed
+    circuit all through the training (:func:`pre_closed`)."""
     device = device or default_device()
     train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
+    held = [] if circuit is None else [{g: m.nonzero().flatten().tolist() for g, m in circuit.items()}]
     name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, train_set.fingerprint(),
-               (runtime or Runtime()).precision(device), producer="baselines")
-    state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-{name}.pt",
+               (runtime or Runtime()).precision(device), *held, producer="baselines")
+    label = f"{dataset_label(cfg.dataset)}-{cfg.arch}{'' if circuit is None else '-closed'}-{name}.pt"
+    state = cached_state(runs_dir() / "pretrained" / label,
                          lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
-                                          device, runtime).state_dict())
+                                          device, runtime, circuit).state_dict())
     net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
     net.load_state_dict(state)
     return net.to(device)
@@ -120,18 +123,10 @@ def pre_closed(cfg: "GTLConfig", eval_cfg: "EvalConfig", data_root=None, device:
     all through it - a random ``cfg.initial_channel_fraction`` of every group's channels (generation 0's
     share, about 20% of the parameters), drawn from ``cfg.seed`` - then that circuit cut out. Inherited born
     cut, it computes exactly what it computed while pre-trained: what the construction *can* carry, given
-    all of pre-training's data. The pre-trained network is cached in ``runs/pretrained/``."""
-    device = device or default_device()
-    train_set = load_dataset(cfg.dataset, "train", data_root, cfg.image_size)
-    net = seeded_model(cfg.arch, len(train_set.classes), cfg.width, cfg.seed)
-    circuit = random_channels(net, cfg.initial_channel_fraction, derive_seed(cfg.seed, "pre-closed circuit"))
-    name = key(cfg.dataset, cfg.arch, cfg.width, cfg.image_size, eval_cfg.pretrain, cfg.seed, "closed circuit",
-               cfg.initial_channel_fraction, train_set.fingerprint(), (runtime or Runtime()).precision(device),
-               producer="baselines")
-    state = cached_state(runs_dir() / "pretrained" / f"{dataset_label(cfg.dataset)}-{cfg.arch}-closed-{name}.pt",
-                         lambda: pretrain(cfg.arch, cfg.width, train_set.to(device), eval_cfg.pretrain, cfg.seed,
-                                          device, runtime, circuit).state_dict())
-    net.load_state_dict(state)
+    all of pre-training's data."""
+    groups = seeded_model(cfg.arch, 5, cfg.width, cfg.seed)  # only its channel groups are read
+    circuit = random_channels(groups, cfg.initial_channel_fraction, derive_seed(cfg.seed, "pre-closed circuit"))
+    net = pretrained_network(cfg, eval_cfg, data_root, device, runtime, circuit).cpu()
     return extract(net, circuit, method="Pre-Closed")
 
 

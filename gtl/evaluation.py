@@ -286,7 +286,8 @@ def curve_on_task(model: FewShotNet, task: Task, cfg: TrainConfig, seed: int,
     The run is the one :func:`finetune_on_task` makes with ``max(at)`` steps, so the
     point at ``cfg.steps`` equals its accuracy. ``support_statistics``: each accuracy is
     read from a copy whose BatchNorm statistics were measured on the support set
-    (:func:`calibrate_bn`) instead of the running ones; the training is the same.
+    (:func:`calibrate_bn`) instead of the running ones; the training is the same (up to
+    float rounding where the running curves were trained stacked, on a GPU).
     """
     runtime = runtime or Runtime()
     model.reset_head(task.ways, seed)

@@ -308,7 +308,8 @@ def plot_seed_gaps(per_seed: pd.DataFrame, summary: pd.DataFrame, claims: dict[s
                         color=color)
         ax.axhline(0, color=PALETTE["Scratch"], lw=1.2)
         if claims and dataset in claims:
-            ax.axhline(claims[dataset], color=PALETTE.get("Learngene"), ls="--", lw=1, label="the paper's Learngene gain")
+            ax.axhline(claims[dataset], color=PALETTE.get("Learngene"), ls="--", lw=1,
+                       label="the paper's Learngene gain")
             ax.legend(frameon=False, fontsize=8, loc="upper left")
         ax.set_xticks(range(len(s)), list(s.method), rotation=20)
         ax.set_title(f"{dataset}, {setting}", fontsize=9)

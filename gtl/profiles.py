@@ -49,6 +49,8 @@ class Profile:
         why_widths: the widths of explanation 4 (scale, decision #20), narrowest first; the rule compares the ends.
         why_seeds: the seeds (runs) each why-study is decided over.
         headline_seeds: the seeds (runs) of the headline over seeds and of the isolation rule (decision #20).
+        why_extra_seeds: added once to ``why_seeds`` when a rule says open (decision #20: seeds 3 and 4).
+        heur_lg_steps: the Heur-LG protocol's fine-tuning steps in explanation 2; None: its own 313.
         why_chains: (generations, lifetime steps) of explanation 1's selection-free chains (decision #20): the
             rule compares the fewest and the most generations at the first chain's lifetime; the chain with the
             longest lifetime has as many image-steps as the most generations, on few tasks.
@@ -66,6 +68,8 @@ class Profile:
     why_widths: tuple[float, ...]
     why_seeds: tuple[int, ...]
     headline_seeds: tuple[int, ...]
+    why_extra_seeds: tuple[int, ...]
+    heur_lg_steps: int | None
     why_chains: tuple[tuple[int, int], ...]
 
     @property
@@ -86,6 +90,7 @@ NUMBERS = {
                      vit_width=0.25, deeper=("vgg16",), wider=(1.5,), question_steps=None,
                      lineage_budgets=((1, 2), (2, 4)), pretrain_steps=(5, 10), long_budgets=((2, 8),),
                      why_widths=(0.125, 0.25), why_seeds=(0, 1), headline_seeds=(0, 1),
+                     why_extra_seeds=(), heur_lg_steps=5,  # seconds, for the tests
                      why_chains=((1, 2), (2, 2), (4, 2), (1, 8))),
     # at most the base's members and generations in the grid: the CPU budget
     "quick": Profile("quick", ablation_budget=(("population", 6), ("generations", 3)),
@@ -94,7 +99,7 @@ NUMBERS = {
                      vit_width=0.5, deeper=("vgg16",), wider=(1.5,), question_steps=CHOSEN_QUESTION_STEPS,
                      lineage_budgets=((3, 50), (3, 100), (6, 100)), pretrain_steps=(375, 750, 1500),
                      long_budgets=((6, 1000),), why_widths=(0.25, 0.5, 1.0), why_seeds=(0, 1, 2),
-                     headline_seeds=(0, 1, 2, 3, 4),
+                     headline_seeds=(0, 1, 2, 3, 4), why_extra_seeds=(3, 4), heur_lg_steps=None,
                      why_chains=((6, 100), (36, 100), (96, 100), (6, 1600))),
     "paper": Profile("paper", ablation_budget=(),
                      sensitivity=(("population", (25, 50, 100)), ("tournament_size", (1, 2, 3, 5)),
@@ -102,7 +107,7 @@ NUMBERS = {
                      vit_width=1.0, deeper=("vgg13", "vgg16", "vgg19"), wider=(1.5, 2.0), question_steps=None,
                      lineage_budgets=((10, 500), (30, 500), (60, 500)), pretrain_steps=(7500, 15000, 30000),
                      long_budgets=((60, 5000),), why_widths=(0.25, 0.5, 1.0), why_seeds=(0, 1, 2),
-                     headline_seeds=(0, 1, 2, 3, 4),
+                     headline_seeds=(0, 1, 2, 3, 4), why_extra_seeds=(3, 4), heur_lg_steps=None,
                      why_chains=((60, 500), (360, 500), (960, 500), (60, 8000))),
 }
 

@@ -234,8 +234,8 @@ def isolation_verdict_text(result: dict, step: int) -> str:
     """The isolation rule's verdict (:func:`gtl.why.isolation_verdict`): how often each isolation won."""
     wins = ", ".join(f"{name} {n}" for name, n in result["wins"].items())
     if result["verdict"] == "pending":
-        return (f"pending: seeds {', '.join(map(str, result['seeds'])) or 'none'} done ({wins or 'no wins yet'}), "
-                f"{', '.join(map(str, result['missing']))} to come")
+        return f"pending: {verdict_cells(result)[0]} ({wins or 'no wins yet'}); " \
+               f"{', '.join(map(str, result['missing']))} to come"
     needed, seeds = result["needed"], len(result["seeds"])
     adopted = (f"adopted: {result['verdict']}" if result["verdict"] != "open" or result["wins"].iloc[0] >= needed
                else "no isolation is better: the default returns to open")

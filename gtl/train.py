@@ -211,9 +211,10 @@ def scale_updates(model: nn.Module, masks: dict[str, torch.Tensor], factor: floa
 
     For explanation 2 of docs/decisions.md #20 (inherited weights at a tenth of the learning rate, or
     frozen). :func:`train` scales each step SGD takes on those entries: with SGD's momentum buffer
-    independent of the learning rate, that is exactly a per-entry learning rate, so the other entries
-    train as they would without it. Stacked (batched) training does not know it: such networks train one
-    by one (:meth:`gtl.population.Runtime.stacks`).
+    (weight decay included) independent of the learning rate, that is exactly a per-entry learning rate;
+    the other entries keep theirs (their gradients change only because the scaled entries move less).
+    BatchNorm's running statistics are not parameters: they still follow the batches. Stacked (batched)
+    training does not know it: such networks train one by one (:meth:`gtl.population.Runtime.stacks`).
     """
     model.update_scales = {name: torch.where(m, float(factor), 1.0) for name, m in masks.items()}
     return model

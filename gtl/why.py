@@ -5,7 +5,7 @@ episodes) by a rule written before its run. So far:
 
 * :func:`width_point` - explanation 4, scale: at one width and seed, pre-train, then Scratch, Pre-Fin and
   the *uniform cut* (the pre-trained network's most salient channels, 20% of its parameters) on the same
-  test episodes; :func:`width_study` gathers the points, :func:`width_verdict` applies the rule.
+  test episodes; :func:`over_seeds` gathers the points, :func:`width_verdict` applies the rule.
 
 A study runs for hours on a CPU, so it is computed a piece (one seed, one width) at a time:
 ``python -m gtl.why width --seed 0 --width 1.0`` computes one point (cached in the runs folder) and merges
@@ -48,7 +48,6 @@ UNIFORM = "Uniform-cut"
 CUT_ISOLATIONS = {"born cut": 0.0, "open": 1.0}  # cross-weights at birth; born cut decides (#17, #20)
 RULE_ISOLATION = "born cut"
 RULE_FLOOR = 2.0  # points: an upper end below this rules the explanation out (#20)
-EXTRA_SEEDS = (3, 4)  # added once when a rule says open over the first seeds (#20)
 
 
 def uniform_cut(net: FewShotNet, fraction: float = PAPER_SIZE) -> Learngene:
@@ -96,14 +95,6 @@ def episode_rows(study: Study, episodes_of, eval_cfg: EvalConfig, seed: int,
     return pd.DataFrame(rows).assign(seed=study.seed, episodes_seed=seed)  # the run's seed, and the episodes'
 
 
-def width_study(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
-    """:func:`width_point` for every seed and width of the profile (:attr:`gtl.profiles.Profile.why_widths`,
-    ``why_seeds``): the whole of explanation 4."""
-    numbers = study.numbers
-    return pd.concat([width_point(s, width=w, eval_cfg=eval_cfg) for s in study.seeds(numbers.why_seeds)
-                      for w in numbers.why_widths], ignore_index=True)
-
-
 def width_gains(episodes: pd.DataFrame) -> pd.DataFrame:
     """Per seed and width, each method's mean paired gain over Scratch (points) and Pre-Fin's, one row each;
     ``method`` names the cut with its isolation (``Uniform-cut, born cut``)."""
@@ -133,11 +124,12 @@ def below_floor(delta) -> str:
 
 
 def rule_verdict(per_seed: pd.Series, seeds: tuple[int, ...], decide: Callable = above_zero,
-                 extra: tuple[int, ...] = EXTRA_SEEDS) -> dict:
+                 extra: tuple[int, ...] = ()) -> dict:
     """Decision #20's rule on one number per seed (points, indexed by seed): ``decide`` (:func:`above_zero`) on
     its mean ± 95% t interval over ``seeds``; ``"pending"`` (with the seeds missing) until every seed has one.
-    *Open* over ``seeds`` adds the ``extra`` seeds once: the rule is then applied to all of them (pending until
-    they are in), and ``first`` keeps the open interval it began with."""
+    *Open* over ``seeds`` adds the ``extra`` seeds once (the profile's ``why_extra_seeds``: seeds 3 and 4): the rule
+    is then applied to all of them (pending until they are in), and ``first`` keeps the open interval it began
+    with."""
     done = per_seed.dropna()
     missing = sorted(set(seeds) - set(done.index))
     if missing:
@@ -150,28 +142,35 @@ def rule_verdict(per_seed: pd.Series, seeds: tuple[int, ...], decide: Callable =
     return {**rule_verdict(per_seed, tuple(seeds) + extra, decide, ()), "first": delta}
 
 
-def width_verdict(episodes: pd.DataFrame, widths: tuple[float, ...], seeds: tuple[int, ...]) -> dict:
+def width_verdict(episodes: pd.DataFrame, widths: tuple[float, ...], seeds: tuple[int, ...],
+                  extra: tuple[int, ...] = ()) -> dict:
     """Explanation 4's rule (:func:`rule_verdict`) on Δ = the cut's gain (born cut) at the widest of ``widths``
     minus at the narrowest, per seed."""
     gains = width_gains(episodes)
     narrow, wide = min(widths), max(widths)
     ends = gains.pivot(index="seed", columns="width", values=f"{UNIFORM}, {RULE_ISOLATION}")
     ends = ends.reindex(columns=[narrow, wide])
-    return rule_verdict(ends[wide] - ends[narrow], seeds)
+    return rule_verdict(ends[wide] - ends[narrow], seeds, extra=extra)
+
+
+def over_runs(per_seed: pd.Series, name: str = "gain", pre_fin: pd.Series | None = None) -> dict:
+    """One number per seed (run) as a table row: ``seeds``, its mean over seeds (``name``) ± the 95% t interval
+    (``name_low``, ``name_high``), the between-run SD and ``clear`` (the interval excludes 0); with Pre-Fin's gain
+    per seed (``pre_fin``), the share of it (``share``, Fieller's ``share_low``/``share_high``)."""
+    iv = seed_interval(per_seed)
+    row = {"seeds": iv.seeds, name: iv.mean, f"{name}_low": iv.low, f"{name}_high": iv.high, "between_run_sd": iv.sd,
+           "clear": iv.clear}
+    if pre_fin is not None:
+        row.update(zip(("share", "share_low", "share_high"), share_over_seeds(per_seed, pre_fin)))
+    return row
 
 
 def width_shares(episodes: pd.DataFrame) -> pd.DataFrame:
     """Per width and cut, the share of Pre-Fin's gain over seeds (Fieller), and each gain's interval over seeds."""
     gains = width_gains(episodes)
-    rows = []
-    for width, g in gains.groupby("width"):
-        for column in [c for c in g.columns if c.startswith(UNIFORM)] + ["Pre-Fin"]:
-            interval = seed_interval(g[column])
-            share = share_over_seeds(g[column], g["Pre-Fin"])
-            rows.append({"width": width, "method": column, "seeds": len(g), "gain": interval.mean,
-                         "gain_low": interval.low, "gain_high": interval.high, "between_run_sd": interval.sd,
-                         "share": share[0], "share_low": share[1], "share_high": share[2]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"width": width, "method": column, **over_runs(g[column], pre_fin=g["Pre-Fin"])}
+                         for width, g in gains.groupby("width")
+                         for column in [c for c in g.columns if c.startswith(UNIFORM)] + ["Pre-Fin"]])
 
 
 # ------------------------------------------------------------------ explanation 1: the lineage's data
@@ -212,14 +211,6 @@ def lineage_point(study: Study, *, kind: str, generations: int, lifetime_steps: 
                        image_steps=generations * lifetime_steps * base.lifetime_batch)
 
 
-def lineage_study(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
-    """Explanation 1 for every seed of the profile: each piece of :func:`lineage_pieces` (its chains, GTL at
-    :func:`matching_generations`, Pre-Fin and Pre-Cut against pre-training image-steps), named in ``piece``."""
-    pieces = lineage_pieces(study, eval_cfg)
-    return pd.concat([make(s).assign(piece=name) for s in study.seeds(study.numbers.why_seeds)
-                      for name, make in pieces.items()], ignore_index=True)
-
-
 def lineage_gaps(episodes: pd.DataFrame) -> pd.DataFrame:
     """Per seed and lineage (``kind``, ``generations``, ``lifetime_steps``, ``image_steps``, and the pre-training
     points), each method's mean paired gain over Scratch in points: one row per (lineage, method)."""
@@ -237,11 +228,8 @@ def lineage_summary(episodes: pd.DataFrame) -> pd.DataFrame:
     ± its 95% t interval over the seeds that have it, with the between-run SD."""
     keys = ["kind", "generations", "lifetime_steps", "pretrain_steps", "image_steps", "method"]
     gaps = lineage_gaps(episodes)
-    rows = []
-    for group, g in gaps.groupby([k for k in keys if k in gaps], sort=False, dropna=False):
-        interval = seed_interval(g.gap)
-        rows.append({**dict(zip([k for k in keys if k in gaps], group)), "seeds": len(g), "gap": interval.mean,
-                     "gap_low": interval.low, "gap_high": interval.high, "between_run_sd": interval.sd})
+    rows = [{**dict(zip([k for k in keys if k in gaps], group)), **over_runs(g.gap, "gap")}
+            for group, g in gaps.groupby([k for k in keys if k in gaps], sort=False, dropna=False)]
     return pd.DataFrame(rows).sort_values(["kind", "method", "image_steps"], ignore_index=True)
 
 
@@ -255,14 +243,15 @@ def chain_ends(chains: tuple[tuple[int, int], ...]) -> tuple[int, int, int, tupl
     return steps, generations[0], generations[-1], max(chains, key=lambda c: c[1])
 
 
-def lineage_verdict(episodes: pd.DataFrame, chains: tuple[tuple[int, int], ...], seeds: tuple[int, ...]) -> dict:
+def lineage_verdict(episodes: pd.DataFrame, chains: tuple[tuple[int, int], ...], seeds: tuple[int, ...],
+                    extra: tuple[int, ...] = ()) -> dict:
     """Explanation 1's rule (:func:`rule_verdict`) on Δ = the learngene's gap after the chain with the most
     generations minus after the one with the fewest, both at the first chain's lifetime, per seed."""
     steps, short, long, _ = chain_ends(chains)
     gaps = lineage_gaps(episodes)
     chain = gaps[(gaps.kind == "chain") & (gaps.method == "Learngene") & (gaps.lifetime_steps == steps)]
     ends = chain.pivot_table(index="seed", columns="generations", values="gap").reindex(columns=[short, long])
-    return rule_verdict(ends[long] - ends[short], seeds)
+    return rule_verdict(ends[long] - ends[short], seeds, extra=extra)
 
 
 def lineage_beside(episodes: pd.DataFrame, chains: tuple[tuple[int, int], ...]) -> dict:
@@ -293,21 +282,21 @@ HEADLINE_METHODS = ("Learngene", "Scratch", "Pre-Cut", "Pre-Fin")
 
 def headline_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     """The README's first result at ``study.seed`` and ``study.dataset``: one GTL run, then Learngene, Scratch,
-    Pre-Cut and Pre-Fin on the same test episodes, 1- and 5-shot (cached in the run's folder)."""
-    return method_episodes(study, run_evolution(study), eval_cfg, shots=(1, 5), methods=HEADLINE_METHODS)
+    Pre-Cut and Pre-Fin on the same test episodes, 1- and 5-shot (cached in the run's folder); ``isolation`` names
+    the presets' isolation it was made under (:data:`gtl.protocol.ISOLATIONS`)."""
+    from .protocol import isolation_of
+    result = run_evolution(study)
+    rows = method_episodes(study, result, eval_cfg, shots=(1, 5), methods=HEADLINE_METHODS)
+    return rows.assign(isolation=isolation_of(result.config))
 
 
 def headline_summary(episodes: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, setting and method, the gap over Scratch: mean over seeds ± 95% t interval over seeds,
     with the between-run SD (``clear`` when the interval excludes 0)."""
     per_seed = gains(episodes, ["seed", "dataset", "setting"])
-    rows = []
-    for (dataset, setting), g in per_seed.groupby(["dataset", "setting"]):
-        for method in [m for m in HEADLINE_METHODS if m in g and m != "Scratch"]:
-            iv = seed_interval(g[method])
-            rows.append({"dataset": dataset, "setting": setting, "method": method, "seeds": iv.seeds, "gap": iv.mean,
-                         "gap_low": iv.low, "gap_high": iv.high, "between_run_sd": iv.sd, "clear": iv.clear})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"dataset": dataset, "setting": setting, "method": method, **over_runs(g[method], "gap")}
+                         for (dataset, setting), g in per_seed.groupby(["dataset", "setting"])
+                         for method in HEADLINE_METHODS if method in g])
 
 
 def isolation_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
@@ -336,14 +325,16 @@ def bn_verdict(curves: pd.DataFrame, seeds: tuple[int, ...], step: int = BN_STEP
     lead = {bn: wide[(bn, "cut at birth")] - wide[(bn, "open")] for bn in ("running", "support")
             if (bn, "cut at birth") in wide and (bn, "open") in wide}
     if len(lead) < 2:
-        return rule_verdict(pd.Series(dtype=float), seeds, extra=())
-    return rule_verdict(100 * (lead["running"] - lead["support"]).groupby(level="seed").mean(), seeds, extra=())
+        return rule_verdict(pd.Series(dtype=float), seeds)
+    return rule_verdict(100 * (lead["running"] - lead["support"]).groupby(level="seed").mean(), seeds)
 
 
 def isolation_wins(curves: pd.DataFrame, step: int) -> pd.Series:
     """Per seed, the isolation whose Learngene has the highest mean validation accuracy after ``step`` fine-tuning
-    steps (the headline's endpoint): the isolation rule of decision #20 counts these."""
-    at = curves[(curves.method == "Learngene") & (curves.step == step)]
+    steps (the headline's endpoint), read with running BatchNorm statistics as the headline reads it: the
+    isolation rule of decision #20 counts these."""
+    running = curves.bn.fillna("running") == "running" if "bn" in curves else True  # as the headline reads them
+    at = curves[(curves.method == "Learngene") & (curves.step == step) & running]
     means = at.groupby(["seed", "isolation"]).accuracy.mean().reset_index()
     return means.loc[means.groupby("seed").accuracy.idxmax()].set_index("seed").isolation
 
@@ -408,8 +399,8 @@ def _protocol_rows(study: Study, result: EvolutionResult, eval_cfg: EvalConfig, 
                 "Pre-Fin": (from_pretrained(net), pretrained_params(net), body)}
     heur = EvalConfig.heur_lg(cfg.dataset, episodes=eval_cfg.episodes, queries=eval_cfg.queries,
                               pretrain=eval_cfg.pretrain)
-    if study.profile == "smoke":  # seconds, for the tests: the smoke profile's fine-tuning steps
-        heur = replace(heur, finetune=replace(heur.finetune, steps=eval_cfg.finetune.steps))
+    if study.numbers.heur_lg_steps:  # the smoke profile: seconds, for the tests
+        heur = replace(heur, finetune=replace(heur.finetune, steps=study.numbers.heur_lg_steps))
     frames = []
     for split, episodes_of, seed, names in (("test", test_set, cfg.seed, HEADLINE_METHODS),
                                             ("val", val_set, derive_seed(cfg.seed, "fresh episodes", "val"),
@@ -434,7 +425,7 @@ def protocol_gains(episodes: pd.DataFrame) -> pd.DataFrame:
     return gains(episodes, ["seed", "split", "protocol"])
 
 
-def protocol_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...]) -> dict:
+def protocol_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...], extra: tuple[int, ...] = ()) -> dict:
     """Explanation 2's rule (:func:`rule_verdict`) on Δ = the learngene's test gap under p* (per seed, the
     protocol other than the current one with its largest validation gap) minus under the current one;
     ``chosen``: p* per seed."""
@@ -444,20 +435,16 @@ def protocol_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...]) -> dict:
     chosen = val.loc[val.groupby("seed").Learngene.idxmax()].set_index("seed").protocol
     delta = pd.Series({seed: test.get((seed, p), float("nan")) - test.get((seed, CURRENT), float("nan"))
                        for seed, p in chosen.items()}, dtype=float)
-    return {**rule_verdict(delta, seeds), "chosen": chosen.to_dict()}
+    return {**rule_verdict(delta, seeds, extra=extra), "chosen": chosen.to_dict()}
 
 
 def protocol_shares(episodes: pd.DataFrame) -> pd.DataFrame:
     """Per protocol (test episodes), each inheriting method's gain over seeds and its share of Pre-Fin's gain
     (Fieller over seeds)."""
     g = protocol_gains(episodes)
-    rows = []
-    for protocol, part in g[g.split == "test"].groupby("protocol", sort=False):
-        for method in ("Learngene", "Pre-Cut", "Pre-Fin"):
-            iv, share = seed_interval(part[method]), share_over_seeds(part[method], part["Pre-Fin"])
-            rows.append({"protocol": protocol, "method": method, "seeds": iv.seeds, "gain": iv.mean, "gain_low": iv.low,
-                         "gain_high": iv.high, "between_run_sd": iv.sd, "share": share[0], "share_low": share[1],
-                         "share_high": share[2]})
+    rows = [{"protocol": protocol, "method": method, **over_runs(part[method], pre_fin=part["Pre-Fin"])}
+            for protocol, part in g[g.split == "test"].groupby("protocol", sort=False)
+            for method in ("Learngene", "Pre-Cut", "Pre-Fin")]
     order = {p: i for i, p in enumerate(PROTOCOLS)}
     return pd.DataFrame(rows).sort_values("protocol", key=lambda c: c.map(order), kind="stable", ignore_index=True)
 
@@ -484,9 +471,17 @@ def closed_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     return cached_table(result.run_dir / f"why-closed-{name}.csv", compute)
 
 
-def closed_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...]) -> dict:
+def closed_shares(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Explanation 3 beside its rule: Learngene's, Pre-Closed's and Pre-Fin's gains over seeds with their shares
+    of Pre-Fin's gain, and Pre-Closed − Learngene on the same episodes (``method`` "Pre-Closed − Learngene")."""
+    g = gains(episodes, ["seed"])
+    rows = [{"method": m, **over_runs(g[m], pre_fin=g["Pre-Fin"])} for m in ("Learngene", "Pre-Closed", "Pre-Fin")]
+    return pd.DataFrame(rows + [{"method": "Pre-Closed − Learngene", **over_runs(g["Pre-Closed"] - g["Learngene"])}])
+
+
+def closed_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...], extra: tuple[int, ...] = ()) -> dict:
     """Explanation 3's rule (:func:`below_floor`) on G = Pre-Closed's gain over Scratch, per seed."""
-    return rule_verdict(gains(episodes, ["seed"]).set_index("seed")["Pre-Closed"], seeds, below_floor)
+    return rule_verdict(gains(episodes, ["seed"]).set_index("seed")["Pre-Closed"], seeds, below_floor, extra)
 
 
 # ------------------------------------------------------------------ explanation 5: selection
@@ -511,20 +506,20 @@ def selection_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
     generation, chosen = validated_output(study, careful, eval_cfg)
     name = key(cfg.key(), careful.config.key(), eval_cfg, gtl.best.fingerprint(), chosen.fingerprint(),
-               test_set.fingerprint(), producer="why")
+               test_set.fingerprint(), study.runtime.precision(study.device), producer="why")
     methods = [("Scratch", scratch(cfg.arch, cfg.width), 0, {"selection": ""}),
                ("Learngene", from_learngene(gtl.best, cfg.cross_scale), gtl.best.num_params, {"selection": "GTL"}),
                ("Careful-LG", from_learngene(chosen, cfg.cross_scale), chosen.num_params,
                 {"selection": "careful", "output_generation": generation})]
-    return cached_table(runs_dir() / "why" / f"selection-{cfg.dataset}-{cfg.seed}-{name}.csv",
+    return cached_table(careful.run_dir / f"why-selection-{name}.csv",
                         lambda: episode_rows(study, test_set.to(study.device), eval_cfg, cfg.seed, methods,
                                              dataset=cfg.dataset, profile=study.profile))
 
 
-def selection_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...]) -> dict:
+def selection_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...], extra: tuple[int, ...] = ()) -> dict:
     """Explanation 5's rule (:func:`rule_verdict`) on Δ = careful selection's gain minus GTL's, per seed."""
     g = gains(episodes, ["seed"]).set_index("seed")
-    return rule_verdict(g["Careful-LG"] - g["Learngene"], seeds)
+    return rule_verdict(g["Careful-LG"] - g["Learngene"], seeds, extra=extra)
 
 
 # ------------------------------------------------------------------ one piece at a time, committed
@@ -557,7 +552,7 @@ def study_table(name: str, profile: str, dataset: str | None = None) -> str:
 
 def lineage_pieces(study: Study, eval_cfg: EvalConfig) -> dict[str, Callable[[Study], pd.DataFrame]]:
     """Explanation 1's pieces by name (``chain 96x100``, ``GTL 39x100``, ``pre-training``): each computes its
-    rows for a study of one seed. :func:`lineage_study` is all of them for every seed."""
+    rows for a study of one seed. :func:`over_seeds` computes all of them for every seed."""
     numbers, steps = study.numbers, study.gtl_config().lifetime.steps
     pieces = {f"chain {g}x{t}": (lambda s, g=g, t=t: lineage_point(s, kind="chain", generations=g, lifetime_steps=t,
                                                                    eval_cfg=eval_cfg))
@@ -586,32 +581,54 @@ def seeds_of(name: str, numbers) -> tuple[int, ...]:
     return numbers.headline_seeds if name in ("headline", "isolation") else numbers.why_seeds
 
 
-def over_seeds(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
-    """The whole study ``name`` (of :data:`POINTS`): its point for every seed (and width), as ``make studies``
-    computes it in notebook 15."""
-    seeds = study.seeds(seeds_of(name, study.numbers))
+def seed_rows(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """Every piece of the study ``name`` at ``study.seed``: each width, each lineage piece (column ``piece``),
+    each dataset of the headline, or the study's one point."""
     if name == "width":
-        return width_study(study, eval_cfg=eval_cfg)
+        return pd.concat([width_point(study, width=w, eval_cfg=eval_cfg) for w in study.numbers.why_widths],
+                         ignore_index=True)
+    if name == "lineage":
+        return pd.concat([make(study).assign(piece=piece) for piece, make in lineage_pieces(study, eval_cfg).items()],
+                         ignore_index=True)
     if name == "headline":
-        return pd.concat([headline_point(replace(s, dataset=d), eval_cfg=replace(s, dataset=d).eval_config())
-                          for d in HEADLINE_DATASETS for s in seeds], ignore_index=True)
-    return pd.concat([POINTS[name](s, eval_cfg=eval_cfg) for s in seeds], ignore_index=True)
+        return pd.concat([headline_point(on, eval_cfg=on.eval_config()) for on in
+                          (replace(study, dataset=d) for d in HEADLINE_DATASETS)], ignore_index=True)
+    return POINTS[name](study, eval_cfg=eval_cfg)
+
+
+def over_seeds(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
+    """The whole study ``name`` (``"lineage"`` or one of :data:`POINTS`) over its seeds, as ``make studies``
+    computes it in notebook 15; an explanation whose rule says open gets seeds 3 and 4 too, as ``todo`` does."""
+    table = pd.concat([seed_rows(name, s, eval_cfg) for s in study.seeds(seeds_of(name, study.numbers))],
+                      ignore_index=True)
+    if name in EXPLANATIONS.values() and "first" in explanation_verdict(name, table, study.profile):
+        table = pd.concat([table] + [seed_rows(name, s, eval_cfg) for s in study.seeds(study.numbers.why_extra_seeds)],
+                          ignore_index=True)
+    return table
+
+
+EXPLANATIONS = {1: "lineage", 2: "protocol", 3: "closed", 4: "width", 5: "selection"}  # decision #20's numbers
+
+
+def explanation_verdict(name: str, table: pd.DataFrame, profile: str) -> dict:
+    """The rule of the explanation whose study is ``name`` (a value of :data:`EXPLANATIONS`) on its table."""
+    numbers = numbers_of(profile)
+    seeds, extra = numbers.why_seeds, numbers.why_extra_seeds
+    rules = {"lineage": lambda: lineage_verdict(table, numbers.why_chains, seeds, extra),
+             "protocol": lambda: protocol_verdict(table, seeds, extra),
+             "closed": lambda: closed_verdict(table, seeds, extra),
+             "width": lambda: width_verdict(table, numbers.why_widths, seeds, extra),
+             "selection": lambda: selection_verdict(table, seeds, extra)}
+    return rules[name]()
 
 
 def explanation_verdicts(profile: str, dataset: str, folder: Path | None = None) -> dict[int, dict | None]:
     """Each explanation's verdict (by its number in decision #20) from its committed table in ``folder``
     (default: the figures folder); None where no piece is committed yet."""
-    numbers, folder = numbers_of(profile), folder or figures_dir()
-
-    def read(name: str) -> pd.DataFrame | None:
-        path = folder / study_table(name, profile, dataset)
-        return pd.read_csv(path) if path.exists() else None
-    rules = {1: ("lineage", lambda t: lineage_verdict(t, numbers.why_chains, numbers.why_seeds)),
-             2: ("protocol", lambda t: protocol_verdict(t, numbers.why_seeds)),
-             3: ("closed", lambda t: closed_verdict(t, numbers.why_seeds)),
-             4: ("width", lambda t: width_verdict(t, numbers.why_widths, numbers.why_seeds)),
-             5: ("selection", lambda t: selection_verdict(t, numbers.why_seeds))}
-    return {n: None if (table := read(name)) is None else rule(table) for n, (name, rule) in rules.items()}
+    folder = folder or figures_dir()
+    paths = {n: folder / study_table(name, profile, dataset) for n, name in EXPLANATIONS.items()}
+    return {n: explanation_verdict(EXPLANATIONS[n], pd.read_csv(path), profile) if path.exists() else None
+            for n, path in paths.items()}
 
 
 def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
@@ -623,7 +640,7 @@ def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
     verdicts = explanation_verdicts(profile, dataset, folder)
 
     def seeds(number: int) -> tuple[int, ...]:
-        return numbers.why_seeds + (EXTRA_SEEDS if "first" in (verdicts[number] or {}) else ())
+        return numbers.why_seeds + (numbers.why_extra_seeds if "first" in (verdicts[number] or {}) else ())
 
     def done(name: str, on: tuple[str, ...]) -> set[tuple]:
         path = folder / study_table(name, profile, None if name == "headline" else dataset)

@@ -37,9 +37,9 @@ from gtl.plots import plot_lineage_gaps, plot_seed_gaps, plot_width_shares, save
 from gtl.report import (PAPER_CLAIMS, bn_verdict_text, closed_verdict_text, isolation_verdict_text,
                         lineage_beside_text, lineage_verdict_text, protocol_verdict_text, selection_verdict_text,
                         width_verdict_text)
-from gtl.why import (BN_STEP, bn_verdict, closed_verdict, gains, headline_summary, isolation_verdict, isolation_wins,
-                     lineage_beside, lineage_study, lineage_summary, lineage_verdict, over_seeds, protocol_shares,
-                     protocol_verdict, selection_verdict, width_gains, width_shares, width_study, width_verdict)
+from gtl.why import (BN_STEP, bn_verdict, closed_shares, explanation_verdict, gains, headline_summary,
+                     isolation_verdict, isolation_wins, lineage_beside, lineage_summary, over_seeds, protocol_shares,
+                     width_gains, width_shares)
 
 study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
@@ -117,7 +117,7 @@ if isolation is not None:
 # GPU machine computes it (hours: the paper profile pre-trains for 30,000 steps).
 
 # %%
-episodes = study_episodes(f"why_width_{tag}", profile, lambda: width_study(study, eval_cfg=eval_cfg))
+episodes = study_episodes(f"why_width_{tag}", profile, lambda: over_seeds("width", study, eval_cfg))
 width_gains(episodes).round(2)  # each seed's mean paired gain over Scratch, in points
 
 # %% [markdown]
@@ -139,7 +139,7 @@ plt.show()
 # ### The verdict, by the rule
 
 # %%
-print(width_verdict_text(width_verdict(episodes, numbers.why_widths, numbers.why_seeds), numbers.why_widths))
+print(width_verdict_text(explanation_verdict("width", episodes, profile), numbers.why_widths))
 
 # %% [markdown]
 # Where each piece came from (a table computed a piece at a time keeps each piece's commit and CPU; one computed
@@ -168,7 +168,7 @@ episodes[columns].drop_duplicates().reset_index(drop=True)
 # and decide nothing.
 
 # %%
-lineage = study_episodes(f"why_lineage_{tag}", profile, lambda: lineage_study(study, eval_cfg=eval_cfg),
+lineage = study_episodes(f"why_lineage_{tag}", profile, lambda: over_seeds("lineage", study, eval_cfg),
                          optional=True)
 lineage_summary(lineage).round(2) if lineage is not None else None
 
@@ -179,7 +179,7 @@ if lineage is not None:  # shown by Jupyter's inline backend
     save_figure(plot_lineage_gaps(summary, f"Explanation 1, the lineage's data: {dataset} 5-way 5-shot, "
                                            f"{profile} profile, seeds {sorted(lineage.seed.unique())}"),
                 f"why_lineage_{tag}")
-    print(lineage_verdict_text(lineage_verdict(lineage, numbers.why_chains, numbers.why_seeds), numbers.why_chains))
+    print(lineage_verdict_text(explanation_verdict("lineage", lineage, profile), numbers.why_chains))
     print("\n".join(lineage_beside_text(lineage_beside(lineage, numbers.why_chains), numbers.why_chains)))
 
 # %% [markdown]
@@ -187,7 +187,8 @@ if lineage is not None:  # shown by Jupyter's inline backend
 #
 # **Test.** After each seed's GTL run, Scratch, Learngene, Pre-Cut and Pre-Fin on the same test episodes under
 # five protocols: the *current* one (every weight fine-tuned, 50 steps); inherited weights at a tenth of the
-# learning rate; inherited weights *frozen*; no fine-tuning at all, the *nearest class mean* of the frozen
+# learning rate; inherited weights *frozen* (their BatchNorm statistics still follow the new images); no
+# fine-tuning at all, the *nearest class mean* of the frozen
 # network's features; and the *Heur-LG* protocol (20 shots, 313 steps). Learngene and Scratch also meet fresh
 # validation episodes under each, and per seed the protocol other than the current one with the learngene's
 # largest validation gap is chosen (p*) before the test episodes are read.
@@ -203,7 +204,7 @@ if protocols is not None:
     shares = protocol_shares(protocols)
     save_table(shares.round(4), f"why_protocol_{tag}")
     display(shares.round(2))
-    print(protocol_verdict_text(protocol_verdict(protocols, numbers.why_seeds)))
+    print(protocol_verdict_text(explanation_verdict("protocol", protocols, profile)))
 
 # %% [markdown]
 # ## Explanation 3 · The construction: can a closed 20% circuit carry knowledge at all?
@@ -221,7 +222,8 @@ if protocols is not None:
 closed = study_episodes(f"why_closed_{tag}", profile, lambda: over_seeds("closed", study, eval_cfg), optional=True)
 if closed is not None:
     display(gains(closed, ["seed"]).round(2))  # each seed's gain over Scratch, in points
-    print(closed_verdict_text(closed_verdict(closed, numbers.why_seeds)))
+    display(closed_shares(closed).round(2))  # over seeds, with the share of Pre-Fin's gain
+    print(closed_verdict_text(explanation_verdict("closed", closed, profile)))
 
 # %% [markdown]
 # ## Explanation 5 · Selection: does selecting more carefully give a better learngene?
@@ -239,4 +241,4 @@ selection = study_episodes(f"why_selection_{tag}", profile, lambda: over_seeds("
                            optional=True)
 if selection is not None:
     display(gains(selection, ["seed"]).round(2))  # each seed's gaps over Scratch, in points
-    print(selection_verdict_text(selection_verdict(selection, numbers.why_seeds)))
+    print(selection_verdict_text(explanation_verdict("selection", selection, profile)))

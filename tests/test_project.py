@@ -397,7 +397,9 @@ def test_the_headline_is_over_seeds_once_every_seed_of_both_datasets_is_committe
              "accuracy": 0.4 + 0.01 * e + {"Scratch": 0, "Learngene": 0.001 * (s - 1), "Pre-Cut": 0.02, "Pre-Fin": 0.1}[m]}
             for ds in update_readme.DATASETS for k in (1, 5) for s in seeds for e in range(3)
             for m in ("Scratch", "Learngene", "Pre-Cut", "Pre-Fin")]
-    table = pd.DataFrame(rows)
+    from gtl.evolution import GTLConfig
+    from gtl.protocol import isolation_of
+    table = pd.DataFrame(rows).assign(isolation=isolation_of(GTLConfig.quick()))
     for name in ("table_fewshot_quick_miniimagenet_episodes.csv", "table_fewshot_quick_cifar-fs_episodes.csv"):
         (tmp_path / name).write_bytes((update_readme.FIG / name).read_bytes())
     monkeypatch.setattr(update_readme, "FIG", tmp_path)
@@ -408,3 +410,5 @@ def test_the_headline_is_over_seeds_once_every_seed_of_both_datasets_is_committe
     full = update_readme.summary_section()
     assert f"mean over {len(seeds)} seeds" in full and "one run" not in full
     assert "| miniImageNet, 5-way 5-shot | +0.1 ± 0.2 (SD 0.2) | **+2.0 ± 0.0** (SD 0.0) |" in full
+    table.assign(isolation="another").to_csv(tmp_path / "why_headline_quick_episodes.csv", index=False)
+    assert "one run" in update_readme.summary_section()  # made under another isolation than the presets': not used

@@ -170,3 +170,28 @@ def test_frozen_entries_stay_put_through_many_steps_and_such_networks_never_stac
     assert torch.equal(net.body[0].weight.detach(), init)  # momentum and weight decay too
     assert not Runtime(mode="batched").stacks([net], "cpu")
     assert Runtime(mode="batched").stacks([seeded_model("conv4", 5, 0.25, 0)], "cpu")
+
+
+def test_scaled_updates_are_sgd_with_momentum_and_weight_decay_at_a_per_entry_learning_rate(mini_train):
+    """Three full-batch steps against SGD written out by hand, each entry at its own learning rate: the
+    momentum buffer (weight decay included) does not depend on the learning rate, so scaling the step is exact."""
+    images, labels = mini_train.images[:20], torch.arange(20) % 5
+    cfg = TrainConfig(steps=3, batch_size=20, augment=False)
+    net, ref = seeded_model("conv4", 5, 0.25, 0), seeded_model("conv4", 5, 0.25, 0)
+    mask = torch.zeros_like(net.body[0].weight, dtype=torch.bool)
+    mask[::2] = True
+    train(scale_updates(net, {"body.0.weight": mask}, 0.1), images, labels, cfg, seed=0, channels_last=False)
+    params = dict(ref.named_parameters())
+    scale = {name: torch.where(mask, 0.1, 1.0) if name == "body.0.weight" else 1.0 for name in params}
+    buffers: dict[str, torch.Tensor] = {}
+    ref.train()
+    for _ in range(cfg.steps):
+        loss = F.cross_entropy(ref(normalize(images)), labels)
+        grads = torch.autograd.grad(loss, list(params.values()))
+        with torch.no_grad():
+            for (name, p), g in zip(params.items(), grads):
+                d = g + cfg.weight_decay * p
+                buffers[name] = d if name not in buffers else cfg.momentum * buffers[name] + d
+                p -= cfg.lr * scale[name] * buffers[name]
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(p, params[name], rtol=1e-4, atol=1e-5, msg=name)

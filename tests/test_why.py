@@ -39,18 +39,19 @@ def test_gains_are_per_seed_and_width_in_points_for_each_cut_and_pre_fin():
                                            ((0.01, 0.09, 0.03, 0.05, 0.06), "open")])  # too spread to say
 def test_the_rule_of_decision_20_on_three_seeds(wide, verdict):
     gains = {(s, 0.25): 0.02 for s in range(len(wide))} | {(s, 1.0): g for s, g in enumerate(wide)}
-    result = why.width_verdict(_episodes(gains), WIDTHS, (0, 1, 2))
+    result = why.width_verdict(_episodes(gains), WIDTHS, (0, 1, 2), extra=(3, 4))
     assert result["verdict"] == verdict and result["delta"].seeds == (5 if verdict == "open" else 3)
     assert width_verdict_text(result, WIDTHS).startswith(f"{verdict}: the 20% cut's gain (born cut) at width 1 minus")
 
 
 def test_open_over_three_seeds_adds_seeds_3_and_4_once_and_decides_over_all_five():
     spread = {0: 1.0, 1: 9.0, 2: 3.0}  # open over three seeds
-    result = why.rule_verdict(pd.Series(spread), (0, 1, 2))
+    result = why.rule_verdict(pd.Series(spread), (0, 1, 2), extra=(3, 4))
     assert result["verdict"] == "pending" and result["missing"] == [3, 4] and result["first"].seeds == 3
     assert report_cells(result)[1] == "pending (3, 4 to come)" and report_cells(result)[0].startswith("open over 3")
-    assert why.rule_verdict(pd.Series({**spread, 3: 6.0, 4: 5.0}), (0, 1, 2))["verdict"] == "confirmed"
-    assert why.rule_verdict(pd.Series({**spread, 3: -9.0, 4: 9.0}), (0, 1, 2))["verdict"] == "open"  # no more
+    assert why.rule_verdict(pd.Series({**spread, 3: 6.0, 4: 5.0}), (0, 1, 2), extra=(3, 4))["verdict"] == "confirmed"
+    assert why.rule_verdict(pd.Series({**spread, 3: -9.0, 4: 9.0}), (0, 1, 2), extra=(3, 4))["verdict"] == "open"
+    assert why.rule_verdict(pd.Series(spread), (0, 1, 2))["verdict"] == "open"  # a profile without extra seeds
 
 
 def test_the_rule_waits_for_every_seed_to_have_both_ends():
@@ -214,14 +215,17 @@ def test_the_headline_is_a_gap_over_seeds_per_dataset_and_setting():
 
 
 def _curves(winners: list[str]) -> pd.DataFrame:
-    """Validation curves where, at seed i, ``winners[i]``'s Learngene is best after 50 steps (and another at 5)."""
+    """Validation curves where, at seed i, ``winners[i]``'s Learngene is best after 50 steps (and another at 5),
+    read with running BatchNorm statistics; read with support statistics, "closed circuit" would win by far."""
     rows = []
     for seed, winner in enumerate(winners):
         for isolation in ("open", "cut at birth", "closed circuit"):
             for step in (5, 50):
                 best = isolation == winner if step == 50 else isolation == "closed circuit"
                 rows += [{"method": "Learngene", "isolation": isolation, "step": step, "seed": seed, "episode": e,
-                          "accuracy": 0.5 + 0.1 * best} for e in range(3)]
+                          "accuracy": 0.5 + 0.1 * best, "bn": "running"} for e in range(3)]
+                rows += [{"method": "Learngene", "isolation": isolation, "step": step, "seed": seed, "episode": e,
+                          "accuracy": 0.9 if isolation == "closed circuit" else 0.1, "bn": "support"} for e in range(3)]
     return pd.DataFrame(rows)
 
 

@@ -322,22 +322,28 @@ def _cpu_drift() -> str:
     return ""
 
 
+HEADLINE_HEADER = ("| test classes, after fine-tuning | Learngene − Scratch | Pre-Cut − Scratch | Pre-Fin − Scratch "
+                   "| the paper: Learngene − Scratch |", "|---|---|---|---|---|")
+
+
 def summary_section() -> str:
     """The headline table: Learngene, Pre-Cut and Pre-Fin against Scratch after fine-tuning on the test
     classes, beside the paper's claim: over the seeds of notebook 15's headline once every seed is committed,
     until then paired on the same episodes of one run."""
+    from gtl.evolution import GTLConfig
     from gtl.profiles import numbers
+    from gtl.protocol import isolation_of
     from gtl.why import study_table
     seeds, path = numbers(PROFILE).headline_seeds, FIG / study_table("headline", PROFILE)
     over_seeds = pd.read_csv(path) if path.exists() else None
+    if over_seeds is not None:  # only what was made under the presets' isolation (decision #20 recomputes it)
+        over_seeds = over_seeds[over_seeds.isolation == isolation_of(GTLConfig.from_profile(PROFILE))]
     if over_seeds is not None and all(set(seeds) <= set(over_seeds[over_seeds.dataset == ds].seed) for ds in DATASETS):
         return _seed_summary(over_seeds[over_seeds.seed.isin(seeds)], path.name)
     done = ("none" if over_seeds is None else
             "; ".join(f"{DATASETS[ds]} {', '.join(map(str, sorted(g.seed.unique())))}"
                       for ds, g in over_seeds.groupby("dataset")))
-    lines = ["| test classes, after fine-tuning | Learngene − Scratch | Pre-Cut − Scratch | Pre-Fin − Scratch "
-             "| the paper: Learngene − Scratch |", "|---|---|---|---|---|"]
-    sources = []
+    lines, sources = list(HEADLINE_HEADER), []
     for ds, label in DATASETS.items():
         name = f"table_fewshot_{PROFILE}_{ds}"
         claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
@@ -364,8 +370,7 @@ def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
     """:func:`summary_section` over seeds: each gap's mean over seeds ± its 95% t interval over seeds."""
     from gtl.why import headline_summary
     summary = headline_summary(episodes).set_index(["dataset", "setting", "method"])
-    lines = ["| test classes, after fine-tuning | Learngene − Scratch | Pre-Cut − Scratch | Pre-Fin − Scratch "
-             "| the paper: Learngene − Scratch |", "|---|---|---|---|---|"]
+    lines = list(HEADLINE_HEADER)
     for ds, label in DATASETS.items():
         for k in (1, 5):
             setting, cells = f"5-way {k}-shot", []
@@ -384,14 +389,14 @@ def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The explanations of decision #20, in its order: (name, test, what each seed gives the rule).
-EXPLANATIONS = [
-    ("1. Too little data", "chains of 6, 36, 96 generations on new tasks, no selection", "gap at 96 − at 6"),
-    ("2. The protocol", "4 other protocols, one chosen on validation", "gap under it − under ours"),
-    ("3. The construction", "pre-train with a 20% circuit closed, cut it", "Pre-Closed − Scratch (a cap)"),
-    ("4. Scale", "a 20% cut of Pre-Fin at widths 0.25, 0.5, 1", "cut's gain at 1 − at 0.25"),
-    ("5. Selection", "more, fresh critics; ancestral credit; output on fresh episodes", "careful − GTL's gap"),
-]
+# The explanations of decision #20 by number: (name, test, what each seed gives the rule).
+EXPLANATIONS = {
+    1: ("Too little data", "chains of 6, 36, 96 generations on new tasks, no selection", "gap at 96 − at 6"),
+    2: ("The protocol", "4 other protocols, one chosen on validation", "gap under it − under ours"),
+    3: ("The construction", "pre-train with a 20% circuit closed, cut it", "Pre-Closed − Scratch (a cap)"),
+    4: ("Scale", "a 20% cut of Pre-Fin at widths 0.25, 0.5, 1", "cut's gain at 1 − at 0.25"),
+    5: ("Selection", "more, fresh critics; ancestral credit; output on fresh episodes", "careful − GTL's gap"),
+}
 
 
 def why_section() -> str:
@@ -400,8 +405,8 @@ def why_section() -> str:
     from gtl.why import RULE_FLOOR, explanation_verdicts
     found = explanation_verdicts(PROFILE, DATASET, FIG)
     lines = ["| explanation | test | per seed (points) | result, 95% over seeds | verdict |", "|---|---|---|---|---|"]
-    for (name, test, rule), result in zip(EXPLANATIONS, found.values()):
-        lines.append(f"| {name} | {test} | {rule} | " + " | ".join(verdict_cells(result)) + " |")
+    for number, (name, test, rule) in EXPLANATIONS.items():
+        lines.append(f"| {number}. {name} | {test} | {rule} | " + " | ".join(verdict_cells(found[number])) + " |")
     return "\n".join(lines) + (f"\n\nConfirmed when the interval lies above 0, ruled out when its upper end is below "
                                f"+{RULE_FLOOR:g} (3, a cap: confirmed below +{RULE_FLOOR:g}, ruled out above), else "
                                f"open: `docs/decisions.md #20`. Notebook 15 draws each.\n")
