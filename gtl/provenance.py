@@ -93,17 +93,18 @@ def read(folder: Path | None = None) -> pd.DataFrame:
 
 
 def record(tables: list[str], notebook: str, profile: str, seeds: str, wall_min: float,
-           folder: Path | None = None) -> None:
+           folder: Path | None = None, made_at: str | None = None) -> None:
     """Replace the rows of ``tables`` (file names in the figures folder) with this machine, commit and run.
 
-    Notebooks run in parallel processes, so the read-modify-write holds a lock on the file.
+    ``made_at``: the commit(s) the tables were computed at, where that is not the checkout's (a table computed
+    a piece at a time). Notebooks run in parallel processes, so the read-modify-write holds a lock on the file.
     """
     import torch
 
     folder = folder or figures_dir()
-    now = {"notebook": notebook, "profile": profile, "seeds": seeds, "commit": commit(),
+    now = {"notebook": notebook, "profile": profile, "seeds": seeds, "commit": made_at or commit(),
            "date": datetime.date.today().isoformat(), **cpu_type(), "torch": torch.__version__,
-           "wall_min": f"{wall_min:.1f}"}
+           "wall_min": "" if wall_min != wall_min else f"{wall_min:.1f}"}  # NaN: unrecorded
     with open(folder / f".{FILE}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = read(folder)

@@ -698,12 +698,25 @@ def main(argv: list[str] | None = None) -> None:
         if args.study != "headline" and args.dataset != "miniimagenet":
             p.error(f"--dataset {args.dataset}: the {args.study} study runs on miniimagenet (decision #20)")
         compute = lambda: POINTS[args.study](study, eval_cfg=eval_cfg)  # noqa: E731
-    start, made_at = time.time(), commit()
-    path = merge_piece(compute(), table, on=ON.get(args.study, ("seed",)), made_at=made_at)
+    start, made_at, on = time.time(), commit(), ON.get(args.study, ("seed",))
+    rows = compute()
     minutes = (time.time() - start) / 60
-    seeds = ",".join(str(s) for s in sorted(pd.read_csv(path).seed.unique()))
-    record([path.name], "15_why.ipynb (python -m gtl.why, a piece at a time)", args.profile, seeds, minutes)
+    path = merge_piece(rows.assign(piece_minutes=round(minutes, 1)), table, on=on, made_at=made_at)
+    record_pieces(path, on, args.profile)
     print(f"{path}: {args.study}, {what} in {minutes:.1f} min")
+
+
+def record_pieces(path: Path, on: tuple[str, ...], profile: str) -> None:
+    """The provenance row of a table computed a piece at a time: its seeds, the commit its pieces were computed
+    at ("per row: ..." when several; each row keeps its own) and the minutes of all its pieces (those that
+    recorded them)."""
+    table = pd.read_csv(path)
+    pieces = table.drop_duplicates(list(on))
+    minutes = float(pieces.piece_minutes.sum(min_count=1)) if "piece_minutes" in pieces else float("nan")
+    commits = list(dict.fromkeys(table.commit.astype(str)))
+    seeds = ",".join(str(s) for s in sorted(table.seed.unique()))
+    record([path.name], "15_why.ipynb (python -m gtl.why, a piece at a time)", profile, seeds, minutes,
+           made_at=commits[0] if len(commits) == 1 else f"per row: {' '.join(commits)}")
 
 
 if __name__ == "__main__":

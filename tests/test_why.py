@@ -352,3 +352,15 @@ def test_the_bn_reading_compares_cut_and_open_with_running_and_with_support_stat
     result = why.bn_verdict(pd.DataFrame(rows), (0, 1, 2, 3, 4))
     assert result["verdict"] == verdict and result["delta"].seeds == 5
     assert why.bn_verdict(pd.DataFrame(rows).query("bn == 'running'"), (0, 1, 2, 3, 4))["verdict"] == "pending"
+
+
+def test_a_table_of_pieces_records_every_commit_and_the_minutes_of_all_its_pieces(tmp_path, monkeypatch):
+    from gtl import provenance
+    monkeypatch.setenv("GTL_FIGURES", str(tmp_path))
+    rows = _episodes({(0, 0.25): 0.01})
+    why.merge_piece(rows.assign(piece_minutes=2.5), "t.csv", on=("seed", "width"), made_at="aaa")
+    why.merge_piece(_episodes({(1, 0.25): 0.02}).assign(piece_minutes=4.0), "t.csv", on=("seed", "width"),
+                    made_at="bbb")
+    why.record_pieces(tmp_path / "t.csv", ("seed", "width"), "quick")
+    row = provenance.read(tmp_path).set_index("table").loc["t.csv"]
+    assert row.commit == "per row: aaa bbb" and float(row.wall_min) == 6.5 and str(row.seeds) == "0,1"
