@@ -237,10 +237,10 @@ def cmd_evolve(a: argparse.Namespace) -> None:
     world, device = init_from_env(a.device or default_device())
     width_from = "--width" if a.width is not None else "--set width" if any(
         item.partition("=")[0].strip() == "width" for item in a.overrides) else f"the {a.profile} profile's width"
-    check_network_fits(cfg.arch, cfg.width, device, width_from)
     say = print if world.is_main else (lambda *_, **__: None)
     share = f", {world.size} processes" if world.size > 1 else ""
-    try:
+    try:  # a refusal ends the process group too
+        check_network_fits(cfg.arch, cfg.width, device, width_from)
         env = Environment(cfg, a.data_root, device)  # the default run folder is named after its data too
         runtime = runtime_from_args(a)
         run_dir = given or default_run_dir(cfg, a.profile, env.fingerprint, runtime.precision(device))
