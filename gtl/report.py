@@ -194,7 +194,8 @@ def verdict_cells(result: dict | None) -> tuple[str, str]:
     if result is None:
         return "not run yet", "rule written"
     if result["verdict"] == "pending":
-        done = f"seeds {', '.join(map(str, result['seeds']))} done" if result["seeds"] else "no seed done yet"
+        seeds = result["seeds"]
+        done = f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))} done" if seeds else "no seed done yet"
         if "first" in result:
             f = result["first"]
             done = f"open over {f.seeds} seeds ({f.mean:+.1f} ± {f.half_width:.1f}), so seeds are added"

@@ -58,7 +58,7 @@ def test_the_rule_waits_for_every_seed_to_have_both_ends():
     gains = {(0, 0.25): 0.02, (0, 1.0): 0.08, (1, 0.25): 0.02, (1, 0.5): 0.05, (2, 1.0): 0.07}
     result = why.width_verdict(_episodes(gains), WIDTHS, (0, 1, 2))
     assert result == {"verdict": "pending", "seeds": [0], "missing": [1, 2]}
-    assert width_verdict_text(result, WIDTHS) == "pending: seeds 0 done; 1, 2 to come"
+    assert width_verdict_text(result, WIDTHS) == "pending: seed 0 done; 1, 2 to come"
 
 
 def test_shares_are_over_seeds_with_the_between_run_sd():
