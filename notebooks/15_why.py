@@ -131,7 +131,7 @@ shares.round(2)
 
 # %%
 fig = plot_width_shares(shares, f"Explanation 4, scale: {dataset} 5-way 5-shot, {profile} profile, "
-                                f"seeds {sorted(episodes.seed.unique())}")
+                                f"seeds {', '.join(map(str, sorted(episodes.seed.unique())))}")
 save_figure(fig, f"why_width_{tag}")
 plt.show()
 
@@ -176,9 +176,9 @@ lineage_summary(lineage).round(2) if lineage is not None else None
 if lineage is not None:  # shown by Jupyter's inline backend
     summary = lineage_summary(lineage)
     save_table(summary.round(4), f"why_lineage_{tag}")
+    seeds_done = ", ".join(map(str, sorted(lineage.seed.unique())))
     save_figure(plot_lineage_gaps(summary, f"Explanation 1, the lineage's data: {dataset} 5-way 5-shot, "
-                                           f"{profile} profile, seeds {sorted(lineage.seed.unique())}"),
-                f"why_lineage_{tag}")
+                                           f"{profile} profile, seeds {seeds_done}"), f"why_lineage_{tag}")
     print(lineage_verdict_text(explanation_verdict("lineage", lineage, profile), numbers.why_chains))
     print("\n".join(lineage_beside_text(lineage_beside(lineage, numbers.why_chains), numbers.why_chains)))
 
