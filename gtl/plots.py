@@ -328,6 +328,8 @@ def plot_lineage_gaps(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
 
     def draw(rows: pd.DataFrame, fmt: str, color: str, label: str, **style) -> None:
+        if rows.empty:  # a piece not computed yet: no legend entry for it
+            return
         ax.errorbar(rows.image_steps, rows.gap, yerr=[rows.gap - rows.gap_low, rows.gap_high - rows.gap], fmt=fmt,
                     capsize=3, color=color, label=label, **{"ms": 6, **style})
     learngene = summary[summary.method == "Learngene"]
