@@ -364,3 +364,21 @@ def test_a_table_of_pieces_records_every_commit_and_the_minutes_of_all_its_piece
     why.record_pieces(tmp_path / "t.csv", ("seed", "width"), "quick")
     row = provenance.read(tmp_path).set_index("table").loc["t.csv"]
     assert row.commit == "per row: aaa bbb" and float(row.wall_min) == 6.5 and str(row.seeds) == "0,1"
+
+
+def test_make_studies_adds_the_extra_seeds_where_the_rule_says_open(monkeypatch):
+    """over_seeds (notebook 15 under make studies) computes seeds 3 and 4 after an open verdict, as todo lists them."""
+    spread = {0: 0.01, 1: 0.09, 2: 0.03, 3: 0.06, 4: 0.05}  # open over the first three seeds
+    computed = []
+
+    def rows(name, study, eval_cfg):
+        computed.append(study.seed)
+        return _paired({study.seed: {"Careful-LG": spread[study.seed], "Learngene": 0.0}})
+    monkeypatch.setattr(why, "seed_rows", rows)
+    study = Study(profile="quick", device="cpu")
+    table = why.over_seeds("selection", study, study.eval_config())
+    assert computed == [0, 1, 2, 3, 4] and sorted(table.seed.unique()) == [0, 1, 2, 3, 4]
+    computed.clear()
+    spread.update({1: 0.011, 2: 0.012})  # tight: confirmed over three seeds, nothing added
+    why.over_seeds("selection", study, study.eval_config())
+    assert computed == [0, 1, 2]
