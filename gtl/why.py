@@ -530,8 +530,7 @@ def merge_piece(rows: pd.DataFrame, table: str, on: tuple[str, ...], made_at: st
     that point's old rows, with the commit they were computed at (``made_at``, read when the piece began) and
     this CPU: the pieces of one table may come from several sessions and machines, and each row says which."""
     path = figures_dir() / table
-    here = cpu_type()
-    rows = rows.assign(commit=made_at, cpu=here["cpu"], isa=here["isa"])
+    rows = stamped(rows, made_at)
     with open(path.parent / f".{path.name}.lock", "w") as lock:  # pieces finish in parallel processes
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
@@ -542,6 +541,13 @@ def merge_piece(rows: pd.DataFrame, table: str, on: tuple[str, ...], made_at: st
         rows = rows.sort_values([c for c in (*on, "method", "isolation", "episode") if c in rows])
         write_atomically(path, lambda tmp: rows.to_csv(tmp, index=False))
     return path
+
+
+def stamped(rows: pd.DataFrame, made_at: str) -> pd.DataFrame:
+    """``rows`` with the commit they were computed at and this CPU (columns ``commit``, ``cpu``, ``isa``): every row
+    of a why-table says where it came from, whether a piece or ``make studies`` computed it."""
+    here = cpu_type()
+    return rows.assign(commit=made_at, cpu=here["cpu"], isa=here["isa"])
 
 
 def study_table(name: str, profile: str, dataset: str | None = None) -> str:
@@ -599,12 +605,13 @@ def seed_rows(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
 def over_seeds(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
     """The whole study ``name`` (``"lineage"`` or one of :data:`POINTS`) over its seeds, as ``make studies``
     computes it in notebook 15; an explanation whose rule says open gets seeds 3 and 4 too, as ``todo`` does."""
+    made_at = commit()
     table = pd.concat([seed_rows(name, s, eval_cfg) for s in study.seeds(seeds_of(name, study.numbers))],
                       ignore_index=True)
     if name in EXPLANATIONS.values() and "first" in explanation_verdict(name, table, study.profile):
         table = pd.concat([table] + [seed_rows(name, s, eval_cfg) for s in study.seeds(study.numbers.why_extra_seeds)],
                           ignore_index=True)
-    return table
+    return stamped(table, made_at)
 
 
 EXPLANATIONS = {1: "lineage", 2: "protocol", 3: "closed", 4: "width", 5: "selection"}  # decision #20's numbers
