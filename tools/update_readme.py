@@ -389,6 +389,9 @@ def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Notebook 15's tables of one dataset, in the order it reads them (the headline's spans both datasets).
+WHY_STUDIES = ("isolation", "width", "lineage", "protocol", "closed", "selection")
+
 # The explanations of decision #20 by number: (name, test, what each seed gives the rule).
 EXPLANATIONS = {
     1: ("Too little data", "chains of 6, 36, 96 generations on new tasks, no selection", "gap at 96 − at 6"),
@@ -555,8 +558,9 @@ def map_rows() -> list[tuple[str, str, str, str, str]]:
          out(f"table_vit_learngenes_{TAG}.csv", f"fig_vit_learngene_{TAG}.png"),
          "5-shot: " + _versus(f"table_vit_learngenes_{TAG}", ["network", "score"]), "not addressed"),
         ("Why the effect is missing: explanations decided over seeds (`docs/decisions.md #20`)", nb("15_why"),
-         out(*[n for n in (f"why_width_{TAG}.png", f"why_width_{TAG}_episodes.csv", f"why_lineage_{TAG}.png",
-                           f"why_lineage_{TAG}_episodes.csv") if (FIG / n).exists()]) or "being computed",
+         out(*[n for tag, study in [(PROFILE, "headline")] + [(TAG, s) for s in WHY_STUDIES]
+                for n in (f"why_{study}_{tag}.png", f"why_{study}_{tag}_episodes.csv") if (FIG / n).exists()])
+         or "being computed",
          "the table under the headline in the README", "not addressed"),
     ]
 
