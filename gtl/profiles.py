@@ -51,6 +51,8 @@ class Profile:
         headline_seeds: the seeds (runs) of the headline over seeds and of the isolation rule (decision #20).
         why_extra_seeds: added once to ``why_seeds`` when a rule says open (decision #20: seeds 3 and 4).
         heur_lg_steps: the Heur-LG protocol's fine-tuning steps in explanation 2; None: its own 313.
+        why_large: (width, image size) points of explanation 4 beyond the profile's image size, reported beside
+            its rule (decision #20: width 0.25 at 84 px, as long on a CPU as width 1 at 32 px).
         why_chains: (generations, lifetime steps) of explanation 1's selection-free chains (decision #20): the
             rule compares the fewest and the most generations at the first chain's lifetime; the chain with the
             longest lifetime has as many image-steps as the most generations, on few tasks.
@@ -70,6 +72,7 @@ class Profile:
     headline_seeds: tuple[int, ...]
     why_extra_seeds: tuple[int, ...]
     heur_lg_steps: int | None
+    why_large: tuple[tuple[float, int], ...]
     why_chains: tuple[tuple[int, int], ...]
 
     @property
@@ -90,7 +93,7 @@ NUMBERS = {
                      vit_width=0.25, deeper=("vgg16",), wider=(1.5,), question_steps=None,
                      lineage_budgets=((1, 2), (2, 4)), pretrain_steps=(5, 10), long_budgets=((2, 8),),
                      why_widths=(0.125, 0.25), why_seeds=(0, 1), headline_seeds=(0, 1),
-                     why_extra_seeds=(), heur_lg_steps=5,  # seconds, for the tests
+                     why_extra_seeds=(), heur_lg_steps=5, why_large=((0.125, 40),),  # seconds, for the tests
                      why_chains=((1, 2), (2, 2), (4, 2), (1, 8))),
     # at most the base's members and generations in the grid: the CPU budget
     "quick": Profile("quick", ablation_budget=(("population", 6), ("generations", 3)),
@@ -100,7 +103,7 @@ NUMBERS = {
                      lineage_budgets=((3, 50), (3, 100), (6, 100)), pretrain_steps=(375, 750, 1500),
                      long_budgets=((6, 1000),), why_widths=(0.25, 0.5, 1.0), why_seeds=(0, 1, 2),
                      headline_seeds=(0, 1, 2, 3, 4), why_extra_seeds=(3, 4), heur_lg_steps=None,
-                     why_chains=((6, 100), (36, 100), (96, 100), (6, 1600))),
+                     why_large=((0.25, 84),), why_chains=((6, 100), (36, 100), (96, 100), (6, 1600))),
     "paper": Profile("paper", ablation_budget=(),
                      sensitivity=(("population", (25, 50, 100)), ("tournament_size", (1, 2, 3, 5)),
                                   ("mutation_rate", (0.0, 0.3, 0.6)), ("generations", (10, 30, 50))),
@@ -108,7 +111,7 @@ NUMBERS = {
                      lineage_budgets=((10, 500), (30, 500), (60, 500)), pretrain_steps=(7500, 15000, 30000),
                      long_budgets=((60, 5000),), why_widths=(0.25, 0.5, 1.0), why_seeds=(0, 1, 2),
                      headline_seeds=(0, 1, 2, 3, 4), why_extra_seeds=(3, 4), heur_lg_steps=None,
-                     why_chains=((60, 500), (360, 500), (960, 500), (60, 8000))),
+                     why_large=(), why_chains=((60, 500), (360, 500), (960, 500), (60, 8000))),
 }
 
 

@@ -57,15 +57,17 @@ def uniform_cut(net: FewShotNet, fraction: float = PAPER_SIZE) -> Learngene:
     return extract(net, masks_for_fraction(net, channel_saliency(net), fraction), method=UNIFORM)
 
 
-def width_point(study: Study, *, width: float, eval_cfg: EvalConfig, fraction: float = PAPER_SIZE) -> pd.DataFrame:
-    """Explanation 4 at one width and ``study.seed``: Scratch, Pre-Fin and the uniform cut (born cut and
-    open) on the same test episodes. A long table (one row per episode), cached in ``runs/why/``."""
-    cfg = study.gtl_config(width=width)
+def width_point(study: Study, *, width: float, eval_cfg: EvalConfig, fraction: float = PAPER_SIZE,
+                image_size: int | None = None) -> pd.DataFrame:
+    """Explanation 4 at one width (and ``image_size``, default the profile's) and ``study.seed``: Scratch, Pre-Fin
+    and the uniform cut (born cut and open) on the same test episodes. A long table (one row per episode), cached
+    in ``runs/why/``."""
+    cfg = study.gtl_config(width=width, **({"image_size": image_size} if image_size else {}))
     test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
     train_set = load_dataset(cfg.dataset, "train", study.data_root, cfg.image_size)
     name = key(cfg.key(), eval_cfg, fraction, test_set.fingerprint(), train_set.fingerprint(),
                study.runtime.precision(study.device), producer="why")
-    return cached_table(runs_dir() / "why" / f"width-{cfg.dataset}-{width}-{study.seed}-{name}.csv",
+    return cached_table(runs_dir() / "why" / f"width-{cfg.dataset}-{width}-{cfg.image_size}-{study.seed}-{name}.csv",
                         lambda: _width_rows(study, cfg, eval_cfg, fraction, test_set.to(study.device)))
 
 
@@ -78,7 +80,7 @@ def _width_rows(study: Study, cfg, eval_cfg: EvalConfig, fraction: float, test_s
     return episode_rows(study, test_set, eval_cfg, cfg.seed,
                         [(m, make, params, {"isolation": iso, "fraction": params / count_params(net)})
                          for m, iso, make, params in methods],
-                        width=cfg.width, dataset=cfg.dataset, profile=study.profile)
+                        width=cfg.width, image_size=cfg.image_size, dataset=cfg.dataset, profile=study.profile)
 
 
 def episode_rows(study: Study, episodes_of, eval_cfg: EvalConfig, seed: int,
@@ -577,7 +579,8 @@ def lineage_pieces(study: Study, eval_cfg: EvalConfig) -> dict[str, Callable[[St
 # the studies one piece at a time: their point function and the columns that name a piece's point in its table
 POINTS = {"headline": headline_point, "isolation": isolation_point, "width": width_point,
           "protocol": protocol_point, "closed": closed_point, "selection": selection_point}
-ON = {"headline": ("seed", "dataset"), "lineage": ("seed", "piece"), "width": ("seed", "width")}
+ON = {"headline": ("seed", "dataset"), "lineage": ("seed", "piece"), "width": ("seed", "width"),
+      "width_large": ("seed", "width", "image_size")}
 HEADLINE_DATASETS = ("miniimagenet", "cifar-fs")
 
 
@@ -588,11 +591,15 @@ def seeds_of(name: str, numbers) -> tuple[int, ...]:
 
 
 def seed_rows(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
-    """Every piece of the study ``name`` at ``study.seed``: each width, each lineage piece (column ``piece``),
-    each dataset of the headline, or the study's one point."""
+    """Every piece of the study ``name`` at ``study.seed``: each width (``width_large``: each (width, image size)
+    beyond the profile's, explanation 4 at 84 px), each lineage piece (column ``piece``), each dataset of the
+    headline, or the study's one point."""
     if name == "width":
         return pd.concat([width_point(study, width=w, eval_cfg=eval_cfg) for w in study.numbers.why_widths],
                          ignore_index=True)
+    if name == "width_large":
+        return pd.concat([width_point(study, width=w, eval_cfg=eval_cfg, image_size=px)
+                          for w, px in study.numbers.why_large], ignore_index=True)
     if name == "lineage":
         return pd.concat([make(study).assign(piece=piece) for piece, make in lineage_pieces(study, eval_cfg).items()],
                          ignore_index=True)
@@ -655,6 +662,8 @@ def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
     wanted = [("width", ("seed", "width"), [(s, w) for s in seeds(4) for w in numbers.why_widths]),
               ("lineage", ("seed", "piece"), [(s, p) for s in seeds(1) for p in lineage_pieces(study,
                                                                                              study.eval_config())]),
+              ("width_large", ON["width_large"], [(s, w, px) for s in numbers.why_seeds
+                                                  for w, px in numbers.why_large]),
               ("headline", ("seed", "dataset"), [(s, d) for s in numbers.headline_seeds for d in HEADLINE_DATASETS]),
               ("isolation", ("seed",), [(s,) for s in numbers.headline_seeds]),
               ("protocol", ("seed",), [(s,) for s in seeds(2)]), ("closed", ("seed",), [(s,) for s in seeds(3)]),
@@ -666,9 +675,11 @@ def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
         for point in points:
             if tuple(point) in have:
                 continue
-            flags = {"width": "--width {}", "piece": "--piece '{}'", "dataset": "--dataset {}"}
+            flags = {"width": "--width {}", "piece": "--piece '{}'", "dataset": "--dataset {}",
+                     "image_size": "--image-size {}"}
             rest = " ".join(flags[k].format(v) for k, v in zip(on[1:], point[1:]))
-            commands.append(f"python -m gtl.why {name} --seed {point[0]}{' ' + rest if rest else ''}{options}")
+            command = "width" if name == "width_large" else name
+            commands.append(f"python -m gtl.why {command} --seed {point[0]}{' ' + rest if rest else ''}{options}")
     return commands
 
 
@@ -677,7 +688,9 @@ def main(argv: list[str] | None = None) -> None:
                                 "it into its committed table (docs/decisions.md #20).")
     p.add_argument("study", choices=[*POINTS, "lineage", "todo"], help="todo: the pieces not yet committed")
     p.add_argument("--seed", type=int)
-    p.add_argument("--width", type=float, help="width: one of the profile's why_widths")
+    p.add_argument("--width", type=float, help="width: one of the profile's why_widths (or, with --image-size, of "
+                                               "its why_large)")
+    p.add_argument("--image-size", type=int, help="width: a (width, image size) point of the profile's why_large")
     p.add_argument("--piece", help="lineage: 'chain GxT', 'GTL GxT' or 'pre-training' (python -m gtl.why lineage "
                                    "--seed 0 --piece list lists them)")
     p.add_argument("--profile", default="quick")
@@ -690,9 +703,16 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"{args.study} needs --seed")
     study = Study(profile=args.profile, dataset=args.dataset, seed=args.seed, progress=True)
     eval_cfg = study.eval_config()
-    table = study_table(args.study, args.profile, None if args.study == "headline" else args.dataset)
+    name = "width_large" if args.study == "width" and args.image_size else args.study
+    table = study_table(name, args.profile, None if name == "headline" else args.dataset)
     what = f"seed {args.seed}"
-    if args.study == "width":
+    if name == "width_large":
+        if (args.width, args.image_size) not in study.numbers.why_large:
+            p.error(f"--width {args.width} --image-size {args.image_size}: the {args.profile} profile's points "
+                    f"beyond its image size are {study.numbers.why_large}")
+        compute = lambda: width_point(study, width=args.width, eval_cfg=eval_cfg, image_size=args.image_size)  # noqa: E731
+        what = f"{what}, width {args.width} at {args.image_size} px"
+    elif args.study == "width":
         if args.width not in study.numbers.why_widths:
             p.error(f"--width {args.width}: the {args.profile} profile's widths are {study.numbers.why_widths}")
         compute, what = (lambda: width_point(study, width=args.width, eval_cfg=eval_cfg)), f"{what}, width {args.width}"
@@ -705,7 +725,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.study != "headline" and args.dataset != "miniimagenet":
             p.error(f"--dataset {args.dataset}: the {args.study} study runs on miniimagenet (decision #20)")
         compute = lambda: POINTS[args.study](study, eval_cfg=eval_cfg)  # noqa: E731
-    start, made_at, on = time.time(), commit(), ON.get(args.study, ("seed",))
+    start, made_at, on = time.time(), commit(), ON.get(name, ("seed",))
     rows = compute()
     minutes = (time.time() - start) / 60
     path = merge_piece(rows.assign(piece_minutes=round(minutes, 1)), table, on=on, made_at=made_at)

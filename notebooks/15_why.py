@@ -142,6 +142,21 @@ plt.show()
 print(width_verdict_text(explanation_verdict("width", episodes, profile), numbers.why_widths))
 
 # %% [markdown]
+# ### At the benchmark's own image size
+#
+# The widths above are at 32 px. At 84 px a point costs about seven times as much on a CPU, so only the
+# narrowest width is run there (the same test; it decides nothing): does the cut keep more of Pre-Fin's gain
+# on larger images at the same width? Compare its row with the same width's above.
+
+# %%
+large = study_episodes(f"why_width_large_{tag}", profile, lambda: over_seeds("width_large", study, eval_cfg),
+                       optional=True)
+if large is not None:
+    large_shares = width_shares(large).assign(image_size=int(large.image_size.iloc[0]))
+    save_table(large_shares.round(4), f"why_width_large_{tag}")
+    display(large_shares.round(2))
+
+# %% [markdown]
 # Where each piece came from (a table computed a piece at a time keeps each piece's commit and CPU; one computed
 # by `make studies` has its row in `figures/provenance.csv`):
 

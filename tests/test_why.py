@@ -327,7 +327,8 @@ def test_todo_lists_the_pieces_not_yet_committed_in_the_order_the_cpu_is_spent(t
     assert commands[2].startswith("python -m gtl.why lineage --seed 0 --piece 'chain 1x2'")
     assert "python -m gtl.why headline --seed 1 --dataset cifar-fs --profile smoke" in commands
     assert commands[-1] == "python -m gtl.why selection --seed 1 --profile smoke"
-    assert not any(c.startswith("python -m gtl.why width --seed 0 ") for c in commands)
+    assert not any(c.startswith("python -m gtl.why width --seed 0 ") and "--image-size" not in c for c in commands)
+    assert "python -m gtl.why width --seed 0 --width 0.125 --image-size 40 --profile smoke" in commands
 
 
 def test_a_piece_needs_its_seed_and_a_study_on_another_dataset_is_refused(capsys):
@@ -382,3 +383,9 @@ def test_make_studies_adds_the_extra_seeds_where_the_rule_says_open(monkeypatch)
     spread.update({1: 0.011, 2: 0.012})  # tight: confirmed over three seeds, nothing added
     why.over_seeds("selection", study, study.eval_config())
     assert computed == [0, 1, 2]
+
+
+def test_a_point_beyond_the_profiles_image_size_must_be_one_it_studies(capsys):
+    with pytest.raises(SystemExit):
+        why.main(["width", "--seed", "0", "--width", "0.25", "--image-size", "84", "--profile", "smoke"])
+    assert "points beyond its image size are ((0.125, 40),)" in capsys.readouterr().err
