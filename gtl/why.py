@@ -386,7 +386,7 @@ def protocol_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
     val_set = load_dataset(cfg.dataset, "val", study.data_root, cfg.image_size)
     name = key(cfg.key(), eval_cfg, fingerprints(result, test_set, PRETRAINED, study.data_root),
-               val_set.fingerprint(), producer="why")
+               val_set.fingerprint(), study.runtime.precision(study.device), producer="why")
     return cached_table(result.run_dir / f"why-protocol-{name}.csv",
                         lambda: _protocol_rows(study, result, eval_cfg, test_set.to(study.device),
                                                val_set.to(study.device)))
@@ -459,7 +459,8 @@ def closed_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     result = run_evolution(study)
     cfg = result.config
     test_set = load_dataset(cfg.dataset, "test", study.data_root, cfg.image_size)
-    name = key(cfg.key(), eval_cfg, fingerprints(result, test_set, PRETRAINED, study.data_root), producer="why")
+    name = key(cfg.key(), eval_cfg, fingerprints(result, test_set, PRETRAINED, study.data_root),
+               study.runtime.precision(study.device), producer="why")
 
     def compute() -> pd.DataFrame:
         net = pretrained_network(cfg, eval_cfg, study.data_root, study.device, study.runtime).cpu()
