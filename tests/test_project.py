@@ -188,7 +188,7 @@ def test_the_choices_table_is_the_headings_of_docs_decisions(update_readme):
     assert table.strip() == update_readme.choices_section().strip(), \
         "README's choices differ from docs/decisions.md's headings: run `python tools/update_readme.py`"
     headings = re.findall(r"^#{2,4} (\d+)\. (.+?)\s*$", (PROJECT / DECISIONS).read_text(), re.MULTILINE)
-    listed = re.findall(r"^\[(\d+)\]\(docs/decisions\.md#[\w-]+\) (.+?)(?: ·)?$", table, re.MULTILINE)
+    listed = re.findall(r"\*\*(\d+)\*\* (.+?)(?: · |\n|$)", table)
     assert listed == [(n, title.split(" — ")[0]) for n, title in headings]
 
 

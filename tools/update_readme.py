@@ -412,7 +412,19 @@ def why_section() -> str:
         lines.append(f"| {number}. {name} | {test} | {rule} | " + " | ".join(verdict_cells(found[number])) + " |")
     return "\n".join(lines) + (f"\n\nConfirmed when the interval lies above 0, ruled out when its upper end is below "
                                f"+{RULE_FLOOR:g} (3, a cap: confirmed below +{RULE_FLOOR:g}, ruled out above), else "
-                               f"open: `docs/decisions.md #20`. Notebook 15 draws each.\n")
+                               f"open: `docs/decisions.md #20`, notebook 15. {_winners_trend()}\n")
+
+
+def _winners_trend() -> str:
+    """Selection's trace on episodes it never fitted: the last generation's winner against the first's, paired
+    on fresh validation episodes (notebook 01's check), one run."""
+    acc = by_episode(_episodes(f"fig4_fresh_validation_{TAG}"), "generation")
+    last = max(acc)
+    diff = paired_difference(acc[last], acc[0])
+    clear = clear_difference(acc[last], acc[0])
+    trace = "leaves a trace" if clear and diff[0] > 0 else "leaves no clear trace"
+    return (f"Selection {trace} on fresh validation episodes: the last winner − the first "
+            f"{paired_text(*diff, clear)} points (one run, notebook 01).")
 
 
 def _sources(tables: list[str]) -> str:
@@ -439,18 +451,12 @@ def notebooks_section() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _anchor(heading: str) -> str:
-    """The anchor GitHub gives a Markdown heading."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
-
-
-def choices_section(link: str = "docs/decisions.md") -> str:
+def choices_section() -> str:
     """The numbered headings of docs/decisions.md (``### N. Choice``, optionally ``### N. Choice — in short``)
-    as a list linking to each, so that the list and the file cannot disagree."""
-    headings = re.findall(r"^#{2,4} ((\d+)\. (.+?))\s*$", DECISIONS.read_text(), re.MULTILINE)
-    rows = [(n, *(title.split(" — ", 1) + [""])[:2], _anchor(heading)) for heading, n, title in headings]
-    items = [f"[{n}]({link}#{anchor}) {name}" + (f" ({s})" if s else "") for n, name, s, anchor in rows]
-    return " ·\n".join(items) + "\n"
+    as one list, so that the list and the file cannot disagree (the file is linked once: anchors of headings
+    this long would take a tenth of the README)."""
+    headings = re.findall(r"^#{2,4} (\d+)\. (.+?)\s*$", DECISIONS.read_text(), re.MULTILINE)
+    return " · ".join(f"**{n}** {title.split(' — ')[0]}" for n, title in headings) + "\n"
 
 
 # ------------------------------------------------------------------ docs/results.md
