@@ -101,9 +101,11 @@ def _open_and_run_all(browser, lab: dict, name: str):
     panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
     panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
     prompts = panel.locator(".jp-CodeCell .jp-InputArea-prompt")
-    _menu(page, "Edit", "Clear Outputs of All Cells")  # the stored outputs must not pass for the run's
-    _wait_for(lambda: all(p.strip() in ("[ ]:", "") for p in prompts.all_inner_texts()), "cleared outputs", 60)
-    _menu(page, "Run", "Run All Cells")
+    # a click on a page still settling can be lost (seen under load): each menu command is repeated until it acts
+    _until(lambda: _menu(page, "Edit", "Clear Outputs of All Cells"),  # stored outputs must not pass for the run's
+           lambda: all(p.strip() in ("[ ]:", "") for p in prompts.all_inner_texts()), "cleared outputs")
+    _until(lambda: _menu(page, "Run", "Run All Cells"),
+           lambda: any(p.strip() not in ("[ ]:", "") for p in prompts.all_inner_texts()), "Run All to start")
     _wait_for(lambda: _errors(page) or all(p.strip() not in ("[ ]:", "[*]:", "") for p in prompts.all_inner_texts())
               and panel.locator(".jp-Notebook-ExecutionIndicator").get_attribute("data-status") == "idle",
               f"{name} to run top to bottom", RUN_TIMEOUT_S)  # a cell that fails stops Run All: no waiting then
@@ -111,6 +113,7 @@ def _open_and_run_all(browser, lab: dict, name: str):
 
 
 def _menu(page, menu: str, item: str) -> None:
+    page.keyboard.press("Escape")  # a menu a lost click left open would swallow the next one
     page.get_by_role("menuitem", name=menu, exact=True).click()
     page.get_by_role("menuitem", name=item, exact=True).click()
 
@@ -145,6 +148,18 @@ def _image_source(scope) -> str:
     """The ``src`` of the first image in ``scope`` ("" when there is none yet)."""
     images = scope.locator("img")
     return images.first.get_attribute("src") if images.count() else ""
+
+
+def _until(act, done, what: str, tries: int = 4, seconds: float = 30) -> None:
+    """``act()`` and wait up to ``seconds`` for ``done()``; again, ``tries`` times in all, before failing."""
+    for _ in range(tries):
+        act()
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if done():
+                return
+            time.sleep(0.5)
+    pytest.fail(f"tried {tries} times, {seconds:.0f} s each, for {what}")
 
 
 def _wait_for(predicate, what: str, seconds: float = 120) -> None:
