@@ -1,15 +1,23 @@
 """Why the paper's effect is missing here: the studies of docs/decisions.md #20, one function each.
 
 Each explanation is decided over seeds (a seed draws its own pre-training or evolution and its own
-episodes) by a rule written before its run. So far:
+episodes) by a rule written before its run (:func:`rule_verdict`; open adds seeds 3 and 4 once). The point of
+each study at one seed:
 
-* :func:`width_point` - explanation 4, scale: at one width and seed, pre-train, then Scratch, Pre-Fin and
-  the *uniform cut* (the pre-trained network's most salient channels, 20% of its parameters) on the same
-  test episodes; :func:`over_seeds` gathers the points, :func:`width_verdict` applies the rule.
+* :func:`headline_point` - the README's first result over five seeds: Learngene, Scratch, Pre-Cut, Pre-Fin;
+* :func:`isolation_point` - notebook 12's isolations at the headline's endpoint, and the BatchNorm reading;
+* :func:`lineage_point` - explanation 1, the lineage's data: selection-free chains, and GTL at
+  pre-training's image-steps (its pieces: :func:`lineage_pieces`);
+* :func:`protocol_point` - explanation 2, five fine-tuning protocols;
+* :func:`closed_point` - explanation 3, Pre-Closed: a 20% circuit closed all through pre-training;
+* :func:`width_point` - explanation 4, scale: the *uniform cut* of Pre-Fin's network at each width;
+* :func:`selection_point` - explanation 5, careful selection against GTL's.
 
-A study runs for hours on a CPU, so it is computed a piece (one seed, one width) at a time:
+A study runs for hours on a CPU, so it is computed a piece (one seed, one width, one lineage) at a time:
 ``python -m gtl.why width --seed 0 --width 1.0`` computes one point (cached in the runs folder) and merges
-its rows, with the commit and CPU that made them, into the committed table that notebook 15 reads.
+its rows, with the commit and CPU that made them, into the committed table that notebook 15 reads;
+``python -m gtl.why todo`` lists the pieces not yet committed, and :func:`over_seeds` computes a whole study
+(``make studies``).
 """
 from __future__ import annotations
 
