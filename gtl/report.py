@@ -9,6 +9,8 @@ in %, paired differences in points, bold (``**...**``) when clear
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from .budget import gap_change
@@ -250,6 +252,41 @@ def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:
                                      f"{min(widths):g}")
 
 
+def width_gtl_verdict_text(result: dict, width: float) -> str:
+    """Explanation 4's 'then' (:func:`gtl.why.width_gtl_verdict`) in one sentence, with the rule it applied."""
+    return rule_verdict_text(result, f"GTL's learngene gap over Scratch at width {width:g}")
+
+
+def width_gtl_beside_text(beside: dict, width: float) -> list[str]:
+    """:func:`gtl.why.width_gtl_beside` in words: lines that decide nothing (decision #20)."""
+    lines = []
+    if beside["share"] is not None:
+        share, low, high = beside["share"]
+        lines.append(f"the learngene's share of Pre-Fin's gain at width {width:g}: "
+                     + (f"{share:.0%} (Fieller 95%: {low:.0%} to {high:.0%})" if math.isfinite(share)
+                        else "no interval yet (one seed, or Pre-Fin's own gain not clear of 0)"))
+    for key, other in (("against_uniform", "the uniform 20% cut of Pre-Fin's network (born cut)"),
+                       ("against_pre_cut", "Pre-Cut")):
+        if beside[key] is not None:
+            lines.append(f"the learngene is {placed(beside[key])} {other}: its gap minus the other's "
+                         f"{seed_interval_text(beside[key])}")
+    return lines
+
+
+def seed_interval_text(d) -> str:
+    """A :class:`gtl.stats.SeedInterval` in words: mean ± half-width over the seeds, with the between-run SD."""
+    return (f"{d.mean:+.1f} ± {d.half_width:.1f} points over {d.seeds} seeds (between-run SD {d.sd:.1f})"
+            if d.seeds > 1 else f"{d.mean:+.1f} points from one seed (no interval yet)")
+
+
+def placed(d) -> str:
+    """Where one method stands against another by the interval of their difference over seeds: *behind*,
+    *ahead of* or *level with* (decision #20's words), or not yet placed with one seed."""
+    if d.seeds < 2:
+        return "not yet placed against"
+    return "behind" if d.high < 0 else "ahead of" if d.low > 0 else "level with"
+
+
 def lineage_verdict_text(result: dict, chains: tuple[tuple[int, int], ...]) -> str:
     """Explanation 1's verdict (:func:`gtl.why.lineage_verdict`) in one sentence, with the rule it applied."""
     from .why import chain_ends
@@ -260,20 +297,15 @@ def lineage_verdict_text(result: dict, chains: tuple[tuple[int, int], ...]) -> s
 
 def lineage_beside_text(beside: dict, chains: tuple[tuple[int, int], ...]) -> list[str]:
     """:func:`gtl.why.lineage_beside` in words: two lines that decide nothing (decision #20)."""
-    def interval(d) -> str:
-        return (f"{d.mean:+.1f} ± {d.half_width:.1f} points over {d.seeds} seeds (between-run SD {d.sd:.1f})"
-                if d.seeds > 1 else f"{d.mean:+.1f} points from one seed (no interval yet)")
     from .why import chain_ends
     steps, _, most, few = chain_ends(chains)
     lines = []
     if beside["narrow"] is not None:
         lines.append(f"narrow data: the learngene's gap after {most} × {steps} "
                      f"minus after {few[0]} × {few[1]} (as many image-steps, fewer tasks): "
-                     f"{interval(beside['narrow'])}")
+                     f"{seed_interval_text(beside['narrow'])}")
     d = beside["against_pre_cut"]
     if d is not None:
-        where = ("behind" if d.high < 0 else "ahead of" if d.low > 0 else "level with") if d.seeds > 1 else \
-            "not yet placed against"
-        lines.append(f"at pre-training's image-steps, GTL's learngene is {where} Pre-Cut: its gap minus Pre-Cut's "
-                     f"on the same episodes {interval(d)}")
+        lines.append(f"at pre-training's image-steps, GTL's learngene is {placed(d)} Pre-Cut: its gap minus "
+                     f"Pre-Cut's on the same episodes {seed_interval_text(d)}")
     return lines

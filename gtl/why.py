@@ -10,7 +10,8 @@ each study at one seed:
   pre-training's image-steps (its pieces: :func:`lineage_pieces`);
 * :func:`protocol_point` - explanation 2, five fine-tuning protocols;
 * :func:`closed_point` - explanation 3, Pre-Closed: a 20% circuit closed all through pre-training;
-* :func:`width_point` - explanation 4, scale: the *uniform cut* of Pre-Fin's network at each width;
+* :func:`width_point` - explanation 4, scale: the *uniform cut* of Pre-Fin's network at each width; then
+  :func:`width_gtl_point`, GTL itself at the width its rule names (:func:`then_width`);
 * :func:`selection_point` - explanation 5, careful selection against GTL's.
 
 A study runs for hours on a CPU, so it is computed a piece (one seed, one width, one lineage) at a time:
@@ -55,6 +56,7 @@ from .train import scale_updates
 UNIFORM = "Uniform-cut"
 CUT_ISOLATIONS = {"born cut": 0.0, "open": 1.0}  # cross-weights at birth; born cut decides (#17, #20)
 RULE_ISOLATION = "born cut"
+BORN_CUT = f"{UNIFORM}, {RULE_ISOLATION}"  # the uniform cut the width rule decides on, as width_gains names it
 RULE_FLOOR = 2.0  # points: an upper end below this rules the explanation out (#20)
 
 
@@ -158,7 +160,7 @@ def width_verdict(episodes: pd.DataFrame, widths: tuple[float, ...], seeds: tupl
     minus at the narrowest, per seed."""
     gains = width_gains(episodes)
     narrow, wide = min(widths), max(widths)
-    ends = gains.pivot(index="seed", columns="width", values=f"{UNIFORM}, {RULE_ISOLATION}")
+    ends = gains.pivot(index="seed", columns="width", values=BORN_CUT)
     ends = ends.reindex(columns=[narrow, wide])
     return rule_verdict(ends[wide] - ends[narrow], seeds, extra=extra)
 
@@ -181,6 +183,70 @@ def width_shares(episodes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{"width": width, "method": column, **over_runs(g[column], pre_fin=g["Pre-Fin"])}
                          for width, g in gains.groupby("width")
                          for column in [c for c in g.columns if c.startswith(UNIFORM)] + ["Pre-Fin"]])
+
+
+# ------------------------------------------------------------------ explanation 4, then: GTL at the width it names
+
+WIDTH_GTL_METHODS = ("Learngene", "Scratch", "Pre-Cut")  # Pre-Fin's and the uniform cut's rows: the width table's
+
+
+def then_width(width_episodes: pd.DataFrame, numbers) -> float:
+    """The width at which GTL runs after explanation 4 (decision #20): the widest if its rule confirmed, else the
+    one whose uniform cut (born cut) keeps the highest mean share of Pre-Fin's gain (the narrower on a tie). A
+    ValueError while the rule is pending, naming the seeds it waits for."""
+    verdict = width_verdict(width_episodes, numbers.why_widths, numbers.why_seeds, numbers.why_extra_seeds)
+    if verdict["verdict"] == "pending":
+        raise ValueError(f"explanation 4's rule is pending (seeds {verdict['missing']} missing at some width): compute "
+                         "its width pieces first (python -m gtl.why todo)")
+    if verdict["verdict"] == "confirmed":
+        return max(numbers.why_widths)
+    mean = width_gains(width_episodes[width_episodes.seed.isin(verdict["seeds"])]).groupby("width").mean()
+    share = (mean[BORN_CUT] / mean["Pre-Fin"]).fillna(-math.inf)
+    return float(share[share == share.max()].index.min())
+
+
+def committed_then_width(profile: str, dataset: str, folder: Path | None = None) -> float:
+    """:func:`then_width` from the committed width table in ``folder`` (default: the figures folder); a ValueError
+    saying what to compute when there is none."""
+    path = (folder or figures_dir()) / study_table("width", profile, dataset)
+    if not path.exists():
+        raise ValueError(f"{path.name} is not in the figures folder: compute explanation 4's width pieces first "
+                         "(python -m gtl.why todo)")
+    return then_width(pd.read_csv(path), numbers_of(profile))
+
+
+def width_gtl_point(study: Study, *, eval_cfg: EvalConfig, width: float | None = None) -> pd.DataFrame:
+    """Explanation 4's 'then' at ``study.seed``: the profile's GTL run at ``width`` (default the committed width
+    rule's, :func:`committed_then_width`), then Learngene, Scratch and Pre-Cut on the width table's test episodes
+    of that seed and width (the same seed and evaluation draw them; cached in the run's folder)."""
+    width = committed_then_width(study.profile, study.dataset) if width is None else width
+    result = run_evolution(study, width=width)
+    return method_episodes(study, result, eval_cfg, shots=(5,), methods=WIDTH_GTL_METHODS).assign(width=width)
+
+
+def width_gtl_gaps(episodes: pd.DataFrame, width_episodes: pd.DataFrame) -> pd.DataFrame:
+    """Per seed (the index), the gaps over Scratch in points of the learngene and Pre-Cut (``episodes``) and, from
+    the width table at the same seed and width, Pre-Fin's and the uniform cut's (born cut; NaN where missing)."""
+    own = gains(episodes, ["seed", "width"])
+    cut = width_gains(width_episodes)[["seed", "width", "Pre-Fin", BORN_CUT]]
+    return own.merge(cut, on=["seed", "width"], how="left").set_index("seed")
+
+
+def width_gtl_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...], extra: tuple[int, ...] = ()) -> dict:
+    """The 'then' rule (:func:`rule_verdict`) on the learngene's gap over Scratch at the width, per seed."""
+    return rule_verdict(gains(episodes, ["seed"]).set_index("seed")["Learngene"], seeds, extra=extra)
+
+
+def width_gtl_beside(episodes: pd.DataFrame, width_episodes: pd.DataFrame) -> dict:
+    """What the 'then' reports beside its rule, deciding nothing, over the seeds that have both (None before
+    any): ``share``, the learngene's share of Pre-Fin's gain (Fieller: share, low, high); ``against_uniform`` and
+    ``against_pre_cut``, its gap minus the uniform cut's and minus Pre-Cut's (:class:`gtl.stats.SeedInterval`)."""
+    g = width_gtl_gaps(episodes, width_episodes).dropna(subset=["Pre-Fin", BORN_CUT])
+    if g.empty:
+        return {"share": None, "against_uniform": None, "against_pre_cut": None}
+    return {"share": share_over_seeds(g.Learngene, g["Pre-Fin"]),
+            "against_uniform": seed_interval(g.Learngene - g[BORN_CUT]),
+            "against_pre_cut": seed_interval(g.Learngene - g["Pre-Cut"])}
 
 
 # ------------------------------------------------------------------ explanation 1: the lineage's data
@@ -587,9 +653,10 @@ def lineage_pieces(study: Study, eval_cfg: EvalConfig) -> dict[str, Callable[[St
 
 # the studies one piece at a time: their point function and the columns that name a piece's point in its table
 POINTS = {"headline": headline_point, "isolation": isolation_point, "width": width_point,
-          "protocol": protocol_point, "closed": closed_point, "selection": selection_point}
+          "width_gtl": width_gtl_point, "protocol": protocol_point, "closed": closed_point,
+          "selection": selection_point}
 ON = {"headline": ("seed", "dataset"), "lineage": ("seed", "piece"), "width": ("seed", "width"),
-      "width_large": ("seed", "width", "image_size")}
+      "width_large": ("seed", "width", "image_size"), "width_gtl": ("seed", "width")}
 HEADLINE_DATASETS = ("miniimagenet", "cifar-fs")
 
 
@@ -624,23 +691,26 @@ def over_seeds(name: str, study: Study, eval_cfg: EvalConfig) -> pd.DataFrame:
     made_at = commit()
     table = pd.concat([seed_rows(name, s, eval_cfg) for s in study.seeds(seeds_of(name, study.numbers))],
                       ignore_index=True)
-    if name in EXPLANATIONS.values() and "first" in explanation_verdict(name, table, study.profile):
+    if name in RULES and "first" in explanation_verdict(name, table, study.profile):
         table = pd.concat([table] + [seed_rows(name, s, eval_cfg) for s in study.seeds(study.numbers.why_extra_seeds)],
                           ignore_index=True)
     return stamped(table, made_at)
 
 
 EXPLANATIONS = {1: "lineage", 2: "protocol", 3: "closed", 4: "width", 5: "selection"}  # decision #20's numbers
+RULES = (*EXPLANATIONS.values(), "width_gtl")  # the studies a rule decides (the 'then' of explanation 4 too)
 
 
 def explanation_verdict(name: str, table: pd.DataFrame, profile: str) -> dict:
-    """The rule of the explanation whose study is ``name`` (a value of :data:`EXPLANATIONS`) on its table."""
+    """The rule of the study ``name`` (one of :data:`RULES`: an explanation's, or explanation 4's 'then') on its
+    table."""
     numbers = numbers_of(profile)
     seeds, extra = numbers.why_seeds, numbers.why_extra_seeds
     rules = {"lineage": lambda: lineage_verdict(table, numbers.why_chains, seeds, extra),
              "protocol": lambda: protocol_verdict(table, seeds, extra),
              "closed": lambda: closed_verdict(table, seeds, extra),
              "width": lambda: width_verdict(table, numbers.why_widths, seeds, extra),
+             "width_gtl": lambda: width_gtl_verdict(table, seeds, extra),
              "selection": lambda: selection_verdict(table, seeds, extra)}
     return rules[name]()
 
@@ -668,7 +738,15 @@ def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
     def done(name: str, on: tuple[str, ...]) -> set[tuple]:
         path = folder / study_table(name, profile, None if name == "headline" else dataset)
         return set(pd.read_csv(path)[list(on)].drop_duplicates().itertuples(index=False)) if path.exists() else set()
+    then_table = folder / study_table("width_gtl", profile, dataset)
+    then_verdict = explanation_verdict("width_gtl", pd.read_csv(then_table), profile) if then_table.exists() else {}
+    try:  # explanation 4's 'then' waits for its rule
+        width = committed_then_width(profile, dataset, folder)
+        then = [(s, width) for s in numbers.why_seeds + (numbers.why_extra_seeds if "first" in then_verdict else ())]
+    except ValueError:
+        then = []
     wanted = [("width", ("seed", "width"), [(s, w) for s in seeds(4) for w in numbers.why_widths]),
+              ("width_gtl", ON["width_gtl"], then),
               ("lineage", ("seed", "piece"), [(s, p) for s in seeds(1) for p in lineage_pieces(study,
                                                                                              study.eval_config())]),
               ("width_large", ON["width_large"], [(s, w, px) for s in numbers.why_seeds
@@ -698,7 +776,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("study", choices=[*POINTS, "lineage", "todo"], help="todo: the pieces not yet committed")
     p.add_argument("--seed", type=int)
     p.add_argument("--width", type=float, help="width: one of the profile's why_widths (or, with --image-size, of "
-                                               "its why_large)")
+                                               "its why_large); width_gtl: the width explanation 4's rule names "
+                                               "(the default)")
     p.add_argument("--image-size", type=int, help="width: a (width, image size) point of the profile's why_large")
     p.add_argument("--piece", help="lineage: 'chain GxT', 'GTL GxT' or 'pre-training' (python -m gtl.why lineage "
                                    "--seed 0 --piece list lists them)")
@@ -721,6 +800,15 @@ def main(argv: list[str] | None = None) -> None:
                     f"beyond its image size are {study.numbers.why_large}")
         compute = lambda: width_point(study, width=args.width, eval_cfg=eval_cfg, image_size=args.image_size)  # noqa: E731
         what = f"{what}, width {args.width} at {args.image_size} px"
+    elif args.study == "width_gtl":
+        try:
+            width = committed_then_width(args.profile, args.dataset)
+        except ValueError as e:
+            p.error(str(e))
+        if args.width is not None and args.width != width:
+            p.error(f"--width {args.width}: explanation 4's rule names width {width:g} for GTL (decision #20)")
+        compute = lambda: width_gtl_point(study, width=width, eval_cfg=eval_cfg)  # noqa: E731
+        what = f"{what}, GTL at width {width:g}"
     elif args.study == "width":
         if args.width not in study.numbers.why_widths:
             p.error(f"--width {args.width}: the {args.profile} profile's widths are {study.numbers.why_widths}")

@@ -36,10 +36,10 @@ from gtl.experiments import Study
 from gtl.plots import plot_lineage_gaps, plot_seed_gaps, plot_width_shares, save_figure, save_table, study_episodes
 from gtl.report import (PAPER_CLAIMS, bn_verdict_text, closed_verdict_text, isolation_verdict_text,
                         lineage_beside_text, lineage_verdict_text, protocol_verdict_text, selection_verdict_text,
-                        width_verdict_text)
+                        width_gtl_beside_text, width_gtl_verdict_text, width_verdict_text)
 from gtl.why import (BN_STEP, bn_verdict, closed_shares, explanation_verdict, gains, headline_summary,
                      isolation_verdict, isolation_wins, lineage_beside, lineage_summary, over_seeds, protocol_shares,
-                     width_gains, width_shares)
+                     width_gains, width_gtl_beside, width_gtl_gaps, width_shares)
 
 study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
@@ -140,6 +140,28 @@ plt.show()
 
 # %%
 print(width_verdict_text(explanation_verdict("width", episodes, profile), numbers.why_widths))
+
+# %% [markdown]
+# ### Then: GTL itself at the width the rule names
+#
+# If a wider network lets a 20% cut of *pre-training* carry more, does an *evolved* learngene carry more there
+# too? The rule above names the width (the widest if it confirmed, else the one whose cut keeps the highest share
+# of Pre-Fin's gain), and GTL runs there: the quick profile's population and generations, then Learngene, Scratch
+# and Pre-Cut on the width table's episodes of the same seed (the same episodes, the same pre-trained network).
+#
+# **Rule** (written before its run): per seed, the learngene's gap over Scratch; *confirmed* (the paper's effect,
+# in sign, at that width) when its 95% interval over seeds lies above 0, *ruled out* when its upper end is below +2
+# points, else open. Beside it, deciding nothing: its share of Pre-Fin's gain, and its gap against the uniform
+# cut's and Pre-Cut's (*behind*, *level* or *ahead* by the interval of the difference).
+
+# %%
+then = study_episodes(f"why_width_gtl_{tag}", profile, lambda: over_seeds("width_gtl", study, eval_cfg),
+                      optional=True)
+if then is not None:
+    then_at = float(then.width.iloc[0])
+    display(width_gtl_gaps(then, episodes).round(2))  # per seed: gaps over Scratch, in points
+    print(width_gtl_verdict_text(explanation_verdict("width_gtl", then, profile), then_at))
+    print("\n".join(width_gtl_beside_text(width_gtl_beside(then, episodes), then_at)))
 
 # %% [markdown]
 # ### At the benchmark's own image size

@@ -389,3 +389,72 @@ def test_a_point_beyond_the_profiles_image_size_must_be_one_it_studies(capsys):
     with pytest.raises(SystemExit):
         why.main(["width", "--seed", "0", "--width", "0.25", "--image-size", "84", "--profile", "smoke"])
     assert "points beyond its image size are ((0.125, 40),)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ explanation 4, then: GTL at the width it names
+
+def test_then_width_is_the_widest_when_the_rule_confirms_else_the_best_share_and_waits_while_pending():
+    numbers = Study(profile="quick").numbers
+    confirmed = {(s, 0.25): 0.02 for s in range(3)} | {(s, 0.5): 0.05 for s in range(3)} | \
+        {(s, 1.0): g for s, g in enumerate((0.08, 0.09, 0.085))}
+    assert why.then_width(_episodes(confirmed), numbers) == 1.0
+    flat = {(s, w): g + 0.001 * s for s in range(3) for w, g in ((0.25, 0.02), (0.5, 0.03), (1.0, 0.015))}
+    assert why.then_width(_episodes(flat), numbers) == 0.5  # ruled out: the highest share of Pre-Fin's gain
+    tie = {(s, w): 0.02 + 0.001 * s for s in range(3) for w in WIDTHS}
+    assert why.then_width(_episodes(tie), numbers) == 0.25  # the narrower on a tie
+    with pytest.raises(ValueError, match=r"pending \(seeds \[2\] missing"):
+        why.then_width(_episodes({k: v for k, v in confirmed.items() if k[0] < 2}), numbers)
+
+
+def _then_episodes(learngene: dict[int, float], pre_cut: float = 0.03, width: float = 1.0) -> pd.DataFrame:
+    """The 'then' table: at each seed the learngene ``learngene[seed]`` above Scratch, Pre-Cut ``pre_cut``, on the
+    width table's episodes (Scratch as in :func:`_episodes`)."""
+    return pd.DataFrame([{"method": m, "seed": s, "width": width, "episode": e, "accuracy": 0.4 + 0.01 * e + gain}
+                         for s, g in learngene.items() for e in range(4)
+                         for m, gain in (("Scratch", 0.0), ("Learngene", g), ("Pre-Cut", pre_cut))])
+
+
+def test_gtl_at_the_width_is_decided_on_its_gap_and_placed_against_the_cut_and_pre_fin():
+    from gtl.report import width_gtl_beside_text, width_gtl_verdict_text
+    width = _episodes({(s, 1.0): 0.06 for s in range(3)}, prefin=0.12)  # the uniform cut +6, Pre-Fin +12
+    then = _then_episodes({0: 0.05, 1: 0.055, 2: 0.06})
+    result = why.width_gtl_verdict(then, (0, 1, 2), extra=(3, 4))
+    assert result["verdict"] == "confirmed" and result["delta"].mean == pytest.approx(5.5)
+    assert width_gtl_verdict_text(result, 1.0).startswith("confirmed: GTL's learngene gap over Scratch at width 1 =")
+    beside = why.width_gtl_beside(then, width)
+    assert beside["share"][0] == pytest.approx(5.5 / 12)
+    assert beside["against_uniform"].mean == pytest.approx(-0.5)
+    assert beside["against_pre_cut"].mean == pytest.approx(2.5)
+    lines = width_gtl_beside_text(beside, 1.0)
+    assert "level with the uniform 20% cut" in lines[1] and "ahead of Pre-Cut" in lines[2]
+    assert why.width_gtl_beside(then, width.assign(width=0.5)) == {"share": None, "against_uniform": None,
+                                                                   "against_pre_cut": None}
+
+
+def test_gtl_at_the_width_waits_for_the_width_rule_and_refuses_another_width(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GTL_FIGURES", str(tmp_path))
+    with pytest.raises(SystemExit):
+        why.main(["width_gtl", "--seed", "0", "--profile", "smoke"])
+    assert "compute explanation 4's width pieces first" in capsys.readouterr().err
+    gains = {(s, w): 0.02 + 0.05 * (w == 0.25) + 0.001 * s for s in (0, 1) for w in (0.125, 0.25)}
+    _episodes(gains).to_csv(tmp_path / why.study_table("width", "smoke", "miniimagenet"), index=False)
+    with pytest.raises(SystemExit):
+        why.main(["width_gtl", "--seed", "0", "--width", "0.125", "--profile", "smoke"])
+    assert "explanation 4's rule names width 0.25 for GTL" in capsys.readouterr().err
+    commands = why.todo("smoke", "miniimagenet", tmp_path)
+    assert commands[:2] == ["python -m gtl.why width_gtl --seed 0 --width 0.25 --profile smoke",
+                            "python -m gtl.why width_gtl --seed 1 --width 0.25 --profile smoke"]
+
+
+@pytest.mark.slow
+def test_gtl_at_the_width_meets_the_width_tables_episodes(data_root, tmp_path, monkeypatch):
+    """Parity: the 'then' compares its learngene with the width table's cut and Pre-Fin, so its Scratch must be
+    the width table's Scratch, episode for episode."""
+    monkeypatch.setenv("GTL_RUNS", str(tmp_path))
+    study = Study(profile="smoke", data_root=str(data_root), device="cpu")
+    eval_cfg = study.eval_config()
+    width = why.width_point(study, width=0.125, eval_cfg=eval_cfg)
+    then = why.width_gtl_point(study, width=0.125, eval_cfg=eval_cfg)
+    assert set(then.method) == set(why.WIDTH_GTL_METHODS) and (then.width == 0.125).all()
+    scratch = [t[t.method == "Scratch"].set_index("episode").accuracy for t in (width, then)]
+    assert scratch[0].equals(scratch[1])
