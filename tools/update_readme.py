@@ -390,7 +390,7 @@ def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
 
 
 # Notebook 15's tables of one dataset, in the order it reads them (the headline's spans both datasets).
-WHY_STUDIES = ("isolation", "width", "lineage", "protocol", "closed", "selection")
+WHY_STUDIES = ("isolation", "width", "width_gtl", "lineage", "protocol", "closed", "selection")
 
 # The explanations of decision #20 by number: (name, test, what each seed gives the rule).
 EXPLANATIONS = {
@@ -410,9 +410,22 @@ def why_section() -> str:
     lines = ["| explanation | test | per seed (points) | result, 95% over seeds | verdict |", "|---|---|---|---|---|"]
     for number, (name, test, rule) in EXPLANATIONS.items():
         lines.append(f"| {number}. {name} | {test} | {rule} | " + " | ".join(verdict_cells(found[number])) + " |")
-    return "\n".join(lines) + (f"\n\nConfirmed when the interval lies above 0, ruled out when its upper end is below "
+    return "\n".join(lines) + _then_line() + (f"\n\nConfirmed when the interval lies above 0, ruled out when its upper end is below "
                                f"+{RULE_FLOOR:g} (3, a cap: confirmed below +{RULE_FLOOR:g}, ruled out above), else "
                                f"open: `docs/decisions.md #20`, notebook 15. {_winners_trend()}\n")
+
+
+def _then_line() -> str:
+    """Explanation 4's 'then' as one more row, once a piece of it is committed: GTL's learngene against Scratch
+    at the width the rule named."""
+    from gtl.why import explanation_verdict
+    path = FIG / f"why_width_gtl_{TAG}_episodes.csv"
+    if not path.exists():
+        return ""
+    table = pd.read_csv(path)
+    result, verdict = verdict_cells(explanation_verdict("width_gtl", table, PROFILE))
+    return (f"\n| 4, then | GTL at width {table.width.iloc[0]:g}, the width the rule of 4 names | "
+            f"Learngene − Scratch | {result} | {verdict} |")
 
 
 def _winners_trend() -> str:
