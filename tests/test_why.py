@@ -326,6 +326,9 @@ def test_todo_lists_the_pieces_not_yet_committed_in_the_order_the_cpu_is_spent(t
                             "python -m gtl.why width --seed 1 --width 0.25 --profile smoke"]
     assert commands[2].startswith("python -m gtl.why lineage --seed 0 --piece 'chain 1x2'")
     assert "python -m gtl.why headline --seed 1 --dataset cifar-fs --profile smoke" in commands
+    first = {name: next(i for i, c in enumerate(commands) if c.startswith(f"python -m gtl.why {name} "))
+             for name in ("isolation", "headline")}
+    assert first["isolation"] < first["headline"]  # the isolation rule may change the headline's presets
     assert commands[-1] == "python -m gtl.why selection --seed 1 --profile smoke"
     assert not any(c.startswith("python -m gtl.why width --seed 0 ") and "--image-size" not in c for c in commands)
     assert "python -m gtl.why width --seed 0 --width 0.125 --image-size 40 --profile smoke" in commands
