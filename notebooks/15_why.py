@@ -102,7 +102,8 @@ if isolation is not None:
 # **Test.** For each seed and width (VGG11-BN at 32 px): pre-train Pre-Fin's ancestor (the quick profile's
 # pre-training), then on the same test episodes (5-way 5-shot, the headline's 50 fine-tuning steps) Scratch,
 # Pre-Fin and the **uniform cut**: the pre-trained network's most salient channels (|BN γ|, GTL's rule), one
-# channel share for all groups, as many as give 20% of its parameters, inherited born cut and open.
+# channel share for all groups, as many as give 20% of its parameters, inherited born cut (cross-weights 0:
+# notebook 12's *cut at birth*) and open (cross-weights 1).
 # Why the uniform cut and not Pre-Cut: Pre-Cut takes an evolved learngene's per-layer counts, which exist only
 # after an evolution at that width and are that evolution's draw; the uniform cut is the same construction at
 # every width.
