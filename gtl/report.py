@@ -261,10 +261,11 @@ def width_gtl_beside_text(beside: dict, width: float) -> list[str]:
     """:func:`gtl.why.width_gtl_beside` in words: lines that decide nothing (decision #20)."""
     lines = []
     if beside["share"] is not None:
-        share, low, high = beside["share"]
+        share, low, high, seeds = beside["share"]
         lines.append(f"the learngene's share of Pre-Fin's gain at width {width:g}: "
-                     + (f"{share:.0%} (Fieller 95%: {low:.0%} to {high:.0%})" if math.isfinite(share)
-                        else "no interval yet (one seed, or Pre-Fin's own gain not clear of 0)"))
+                     + (f"{share:.0%} (Fieller 95%: {low:.0%} to {high:.0%}; {seeds} seeds)" if math.isfinite(share)
+                        else f"no interval yet ({seeds} seed{'s' * (seeds > 1)}; one, or Pre-Fin's own gain not "
+                             f"clear of 0)"))
     for key, other in (("against_uniform", "the uniform 20% cut of Pre-Fin's network (born cut)"),
                        ("against_pre_cut", "Pre-Cut")):
         if beside[key] is not None:

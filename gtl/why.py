@@ -56,7 +56,7 @@ from .train import scale_updates
 UNIFORM = "Uniform-cut"
 CUT_ISOLATIONS = {"born cut": 0.0, "open": 1.0}  # cross-weights at birth; born cut decides (#17, #20)
 RULE_ISOLATION = "born cut"
-BORN_CUT = f"{UNIFORM}, {RULE_ISOLATION}"  # the uniform cut the width rule decides on, as width_gains names it
+UNIFORM_BORN_CUT = f"{UNIFORM}, {RULE_ISOLATION}"  # width_gains' column of the cut the width rule decides on
 RULE_FLOOR = 2.0  # points: an upper end below this rules the explanation out (#20)
 
 
@@ -160,7 +160,7 @@ def width_verdict(episodes: pd.DataFrame, widths: tuple[float, ...], seeds: tupl
     minus at the narrowest, per seed."""
     gains = width_gains(episodes)
     narrow, wide = min(widths), max(widths)
-    ends = gains.pivot(index="seed", columns="width", values=BORN_CUT)
+    ends = gains.pivot(index="seed", columns="width", values=UNIFORM_BORN_CUT)
     ends = ends.reindex(columns=[narrow, wide])
     return rule_verdict(ends[wide] - ends[narrow], seeds, extra=extra)
 
@@ -187,21 +187,23 @@ def width_shares(episodes: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ explanation 4, then: GTL at the width it names
 
-WIDTH_GTL_METHODS = ("Learngene", "Scratch", "Pre-Cut")  # Pre-Fin's and the uniform cut's rows: the width table's
+# Pre-Fin and the uniform cut are not run again: their rows come from the width table (same seed, width, episodes)
+WIDTH_GTL_METHODS = ("Learngene", "Scratch", "Pre-Cut")
 
 
 def then_width(width_episodes: pd.DataFrame, numbers) -> float:
     """The width at which GTL runs after explanation 4 (decision #20): the widest if its rule confirmed, else the
-    one whose uniform cut (born cut) keeps the highest mean share of Pre-Fin's gain (the narrower on a tie). A
-    ValueError while the rule is pending, naming the seeds it waits for."""
+    one whose uniform cut (born cut) keeps the highest share of Pre-Fin's gain (the ratio of mean gains over the
+    rule's seeds, as :func:`width_shares` reports it: none where Pre-Fin's own gain is not clear of 0; the
+    narrower on a tie). A ValueError while the rule is pending, naming the seeds it waits for."""
     verdict = width_verdict(width_episodes, numbers.why_widths, numbers.why_seeds, numbers.why_extra_seeds)
     if verdict["verdict"] == "pending":
         raise ValueError(f"explanation 4's rule is pending (seeds {verdict['missing']} missing at some width): compute "
                          "its width pieces first (python -m gtl.why todo)")
     if verdict["verdict"] == "confirmed":
         return max(numbers.why_widths)
-    mean = width_gains(width_episodes[width_episodes.seed.isin(verdict["seeds"])]).groupby("width").mean()
-    share = (mean[BORN_CUT] / mean["Pre-Fin"]).fillna(-math.inf)
+    shares = width_shares(width_episodes[width_episodes.seed.isin(verdict["seeds"])])
+    share = shares[shares.method == UNIFORM_BORN_CUT].set_index("width").share.fillna(-math.inf)
     return float(share[share == share.max()].index.min())
 
 
@@ -219,33 +221,44 @@ def width_gtl_point(study: Study, *, eval_cfg: EvalConfig, width: float | None =
     """Explanation 4's 'then' at ``study.seed``: the profile's GTL run at ``width`` (default the committed width
     rule's, :func:`committed_then_width`), then Learngene, Scratch and Pre-Cut on the width table's test episodes
     of that seed and width (the same seed and evaluation draw them; cached in the run's folder)."""
+    from .protocol import ISOLATIONS
     width = committed_then_width(study.profile, study.dataset) if width is None else width
-    result = run_evolution(study, width=width)
+    result = run_evolution(study, width=width, **ISOLATIONS["cut at birth"])  # born cut, as the cut it meets (#20)
     return method_episodes(study, result, eval_cfg, shots=(5,), methods=WIDTH_GTL_METHODS).assign(width=width)
+
+
+def then_at(episodes: pd.DataFrame) -> float:
+    """The one width of a 'then' table (a ValueError if it holds several: a stale width's rows must go first)."""
+    widths = sorted(episodes.width.unique())
+    if len(widths) != 1:
+        raise ValueError(f"the 'then' table holds widths {widths}: keep only the rows of the width the rule names")
+    return float(widths[0])
 
 
 def width_gtl_gaps(episodes: pd.DataFrame, width_episodes: pd.DataFrame) -> pd.DataFrame:
     """Per seed (the index), the gaps over Scratch in points of the learngene and Pre-Cut (``episodes``) and, from
     the width table at the same seed and width, Pre-Fin's and the uniform cut's (born cut; NaN where missing)."""
+    then_at(episodes)
     own = gains(episodes, ["seed", "width"])
-    cut = width_gains(width_episodes)[["seed", "width", "Pre-Fin", BORN_CUT]]
+    cut = width_gains(width_episodes)[["seed", "width", "Pre-Fin", UNIFORM_BORN_CUT]]
     return own.merge(cut, on=["seed", "width"], how="left").set_index("seed")
 
 
 def width_gtl_verdict(episodes: pd.DataFrame, seeds: tuple[int, ...], extra: tuple[int, ...] = ()) -> dict:
     """The 'then' rule (:func:`rule_verdict`) on the learngene's gap over Scratch at the width, per seed."""
+    then_at(episodes)
     return rule_verdict(gains(episodes, ["seed"]).set_index("seed")["Learngene"], seeds, extra=extra)
 
 
 def width_gtl_beside(episodes: pd.DataFrame, width_episodes: pd.DataFrame) -> dict:
-    """What the 'then' reports beside its rule, deciding nothing, over the seeds that have both (None before
-    any): ``share``, the learngene's share of Pre-Fin's gain (Fieller: share, low, high); ``against_uniform`` and
-    ``against_pre_cut``, its gap minus the uniform cut's and minus Pre-Cut's (:class:`gtl.stats.SeedInterval`)."""
-    g = width_gtl_gaps(episodes, width_episodes).dropna(subset=["Pre-Fin", BORN_CUT])
-    if g.empty:
-        return {"share": None, "against_uniform": None, "against_pre_cut": None}
-    return {"share": share_over_seeds(g.Learngene, g["Pre-Fin"]),
-            "against_uniform": seed_interval(g.Learngene - g[BORN_CUT]),
+    """What the 'then' reports beside its rule, deciding nothing (None before any seed has it): ``share``, the
+    learngene's share of Pre-Fin's gain (Fieller: share, low, high, seeds) and ``against_uniform``, its gap minus
+    the uniform cut's (:class:`gtl.stats.SeedInterval`), over the seeds the width table has too;
+    ``against_pre_cut``, its gap minus Pre-Cut's, over all its seeds."""
+    g = width_gtl_gaps(episodes, width_episodes)
+    both = g.dropna(subset=["Pre-Fin", UNIFORM_BORN_CUT])
+    return {"share": (*share_over_seeds(both.Learngene, both["Pre-Fin"]), len(both)) if len(both) else None,
+            "against_uniform": seed_interval(both.Learngene - both[UNIFORM_BORN_CUT]) if len(both) else None,
             "against_pre_cut": seed_interval(g.Learngene - g["Pre-Cut"])}
 
 
@@ -726,7 +739,8 @@ def explanation_verdicts(profile: str, dataset: str, folder: Path | None = None)
 
 def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
     """The ``python -m gtl.why`` command of every piece not yet in its committed table (in ``folder``, default the
-    figures folder), in the order the CPU is spent (the issue's: explanations 4 and 1 first, then the isolation
+    figures folder), in the order the CPU is spent (the issue's: explanations 4 (its widths, then GTL at the width
+    its rule names, once it has decided) and 1 first, then the isolation
     and the headline, 4's point at 84 px, which decides nothing, then 2, 3 and 5); an explanation whose rule said
     open gets its extra seeds. The isolation comes before the headline because its rule may change the presets'
     isolation, and the headline is computed under the presets'."""
@@ -803,6 +817,8 @@ def main(argv: list[str] | None = None) -> None:
         compute = lambda: width_point(study, width=args.width, eval_cfg=eval_cfg, image_size=args.image_size)  # noqa: E731
         what = f"{what}, width {args.width} at {args.image_size} px"
     elif args.study == "width_gtl":
+        if args.dataset != "miniimagenet":
+            p.error(f"--dataset {args.dataset}: the width_gtl study runs on miniimagenet (decision #20)")
         try:
             width = committed_then_width(args.profile, args.dataset)
         except ValueError as e:

@@ -39,7 +39,7 @@ from gtl.report import (PAPER_CLAIMS, bn_verdict_text, closed_verdict_text, isol
                         width_gtl_beside_text, width_gtl_verdict_text, width_verdict_text)
 from gtl.why import (BN_STEP, bn_verdict, closed_shares, explanation_verdict, gains, headline_summary,
                      isolation_verdict, isolation_wins, lineage_beside, lineage_summary, over_seeds, protocol_shares,
-                     width_gains, width_gtl_beside, width_gtl_gaps, width_shares)
+                     then_at, width_gains, width_gtl_beside, width_gtl_gaps, width_shares)
 
 study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
@@ -152,17 +152,18 @@ print(width_verdict_text(explanation_verdict("width", episodes, profile), number
 #
 # **Rule** (written before its run): per seed, the learngene's gap over Scratch; *confirmed* (the paper's effect,
 # in sign, at that width) when its 95% interval over seeds lies above 0, *ruled out* when its upper end is below +2
-# points, else open. Beside it, deciding nothing: its share of Pre-Fin's gain, and its gap against the uniform
-# cut's and Pre-Cut's (*behind*, *level* or *ahead* by the interval of the difference).
+# points, else open (and seeds 3 and 4 are added once). The learngene is born cut, like the cut it meets. Beside
+# it, deciding nothing: its share of Pre-Fin's gain, and its gap against the uniform cut's and Pre-Cut's
+# (*behind*, *level* or *ahead* by the interval of the difference).
 
 # %%
 then = study_episodes(f"why_width_gtl_{tag}", profile, lambda: over_seeds("width_gtl", study, eval_cfg),
                       optional=True)
 if then is not None:
-    then_at = float(then.width.iloc[0])
+    width = then_at(then)
     display(width_gtl_gaps(then, episodes).round(2))  # per seed: gaps over Scratch, in points
-    print(width_gtl_verdict_text(explanation_verdict("width_gtl", then, profile), then_at))
-    print("\n".join(width_gtl_beside_text(width_gtl_beside(then, episodes), then_at)))
+    print(width_gtl_verdict_text(explanation_verdict("width_gtl", then, profile), width))
+    print("\n".join(width_gtl_beside_text(width_gtl_beside(then, episodes), width)))
 
 # %% [markdown]
 # ### At the benchmark's own image size

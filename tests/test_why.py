@@ -401,6 +401,8 @@ def test_then_width_is_the_widest_when_the_rule_confirms_else_the_best_share_and
     confirmed = {(s, 0.25): 0.02 for s in range(3)} | {(s, 0.5): 0.05 for s in range(3)} | \
         {(s, 1.0): g for s, g in enumerate((0.08, 0.09, 0.085))}
     assert why.then_width(_episodes(confirmed), numbers) == 1.0
+    middle = {**confirmed, **{(s, 0.5): 0.12 for s in range(3)}}  # confirmed, though 0.5 keeps the highest share
+    assert why.then_width(_episodes(middle), numbers) == 1.0
     flat = {(s, w): g + 0.001 * s for s in range(3) for w, g in ((0.25, 0.02), (0.5, 0.03), (1.0, 0.015))}
     assert why.then_width(_episodes(flat), numbers) == 0.5  # ruled out: the highest share of Pre-Fin's gain
     tie = {(s, w): 0.02 + 0.001 * s for s in range(3) for w in WIDTHS}
@@ -425,13 +427,16 @@ def test_gtl_at_the_width_is_decided_on_its_gap_and_placed_against_the_cut_and_p
     assert result["verdict"] == "confirmed" and result["delta"].mean == pytest.approx(5.5)
     assert width_gtl_verdict_text(result, 1.0).startswith("confirmed: GTL's learngene gap over Scratch at width 1 =")
     beside = why.width_gtl_beside(then, width)
-    assert beside["share"][0] == pytest.approx(5.5 / 12)
+    assert beside["share"][0] == pytest.approx(5.5 / 12) and beside["share"][3] == 3
     assert beside["against_uniform"].mean == pytest.approx(-0.5)
     assert beside["against_pre_cut"].mean == pytest.approx(2.5)
     lines = width_gtl_beside_text(beside, 1.0)
     assert "level with the uniform 20% cut" in lines[1] and "ahead of Pre-Cut" in lines[2]
-    assert why.width_gtl_beside(then, width.assign(width=0.5)) == {"share": None, "against_uniform": None,
-                                                                   "against_pre_cut": None}
+    elsewhere = why.width_gtl_beside(then, width.assign(width=0.5))  # the width table has no row at this width
+    assert elsewhere["share"] is None and elsewhere["against_uniform"] is None
+    assert elsewhere["against_pre_cut"].seeds == 3  # needs nothing from the width table
+    with pytest.raises(ValueError, match="holds widths"):
+        why.width_gtl_verdict(pd.concat([then, then.assign(width=0.5)]), (0, 1, 2))
 
 
 def test_gtl_at_the_width_waits_for_the_width_rule_and_refuses_another_width(tmp_path, monkeypatch, capsys):
@@ -447,6 +452,23 @@ def test_gtl_at_the_width_waits_for_the_width_rule_and_refuses_another_width(tmp
     commands = why.todo("smoke", "miniimagenet", tmp_path)
     assert commands[:2] == ["python -m gtl.why width_gtl --seed 0 --width 0.25 --profile smoke",
                             "python -m gtl.why width_gtl --seed 1 --width 0.25 --profile smoke"]
+    with pytest.raises(SystemExit):
+        why.main(["width_gtl", "--seed", "0", "--dataset", "cifar-fs", "--profile", "smoke"])
+    assert "runs on miniimagenet" in capsys.readouterr().err
+
+
+def test_gtl_at_the_width_adds_seeds_3_and_4_to_todo_when_its_rule_says_open(tmp_path):
+    """The quick profile: the width rule confirmed (width 1.0); the 'then' open over seeds 0-2."""
+    gains = {(s, 0.25): 0.02 for s in range(3)} | {(s, 0.5): 0.05 for s in range(3)} | \
+        {(s, 1.0): g for s, g in enumerate((0.08, 0.09, 0.085))}
+    _episodes(gains).to_csv(tmp_path / why.study_table("width", "quick", "miniimagenet"), index=False)
+    commands = why.todo("quick", "miniimagenet", tmp_path)
+    assert [c for c in commands if "width_gtl" in c] == [f"python -m gtl.why width_gtl --seed {s} --width 1.0"
+                                                        for s in (0, 1, 2)]
+    _then_episodes({0: 0.01, 1: 0.09, 2: 0.03}).to_csv(tmp_path / why.study_table("width_gtl", "quick",
+                                                                                "miniimagenet"), index=False)
+    assert [c for c in why.todo("quick", "miniimagenet", tmp_path) if "width_gtl" in c] == [
+        f"python -m gtl.why width_gtl --seed {s} --width 1.0" for s in (3, 4)]
 
 
 @pytest.mark.slow

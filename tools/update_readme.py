@@ -408,24 +408,26 @@ def why_section() -> str:
     from gtl.why import RULE_FLOOR, explanation_verdicts
     found = explanation_verdicts(PROFILE, DATASET, FIG)
     lines = ["| explanation | test | per seed (points) | result, 95% over seeds | verdict |", "|---|---|---|---|---|"]
+    then = _then_row()
     for number, (name, test, rule) in EXPLANATIONS.items():
         lines.append(f"| {number}. {name} | {test} | {rule} | " + " | ".join(verdict_cells(found[number])) + " |")
-    return "\n".join(lines) + _then_line() + (f"\n\nConfirmed when the interval lies above 0, ruled out when its upper end is below "
+        lines += [then] if number == 4 and then else []
+    return "\n".join(lines) + (f"\n\nConfirmed when the interval lies above 0, ruled out when its upper end is below "
                                f"+{RULE_FLOOR:g} (3, a cap: confirmed below +{RULE_FLOOR:g}, ruled out above), else "
                                f"open: `docs/decisions.md #20`, notebook 15. {_winners_trend()}\n")
 
 
-def _then_line() -> str:
-    """Explanation 4's 'then' as one more row, once a piece of it is committed: GTL's learngene against Scratch
-    at the width the rule named."""
-    from gtl.why import explanation_verdict
+def _then_row() -> str:
+    """Explanation 4's 'then' as a row under 4's, once a piece of it is committed: GTL's learngene against Scratch
+    at the width the rule named ("" before)."""
+    from gtl.why import explanation_verdict, then_at
     path = FIG / f"why_width_gtl_{TAG}_episodes.csv"
     if not path.exists():
         return ""
     table = pd.read_csv(path)
     result, verdict = verdict_cells(explanation_verdict("width_gtl", table, PROFILE))
-    return (f"\n| 4, then | GTL at width {table.width.iloc[0]:g}, the width the rule of 4 names | "
-            f"Learngene − Scratch | {result} | {verdict} |")
+    return (f"| 4, then | GTL at width {then_at(table):g}, the width the rule of 4 names | Learngene − Scratch | "
+            f"{result} | {verdict} |")
 
 
 def _winners_trend() -> str:
