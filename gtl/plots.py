@@ -338,7 +338,10 @@ def plot_lineage_gaps(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     draw(chains[chains.lifetime_steps == base], "-o", PALETTE["Learngene"], f"Learngene, chains × {base:g} steps")
     draw(chains[chains.lifetime_steps != base], "o", PALETTE["Learngene"], "Learngene, a chain of long lifetimes",
          mfc="white")
-    draw(learngene[learngene.kind == "GTL"], "*", PALETTE["winner"], "Learngene, GTL", ms=12)
+    gtl = learngene[learngene.kind == "GTL"]
+    fewer = f" ({gtl.seeds.max()} of {summary.seeds.max()} seeds so far)" if len(gtl) and \
+        gtl.seeds.max() < summary.seeds.max() else ""  # a wider interval than the others' for now: say why
+    draw(gtl, "*", PALETTE["winner"], f"Learngene, GTL{fewer}", ms=12)
     pre = summary[summary.kind == "pre-training"]
     for method in ("Pre-Cut", "Pre-Fin"):
         draw(pre[pre.method == method], "--s", PALETTE[method], f"{method}, against pre-training")

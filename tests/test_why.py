@@ -179,6 +179,21 @@ def test_beside_the_rule_narrow_data_and_gtl_against_pre_cut_decide_nothing_but_
     assert set(summary[summary.kind == "chain"].generations) == {96, 6}
 
 
+def test_the_lineage_plot_says_when_gtls_point_has_fewer_seeds_than_the_chains():
+    import matplotlib
+    matplotlib.use("Agg")
+    from gtl.plots import plot_lineage_gaps
+    chains = _lineage_episodes({(s, g, 100): 0.01 * g / 6 for s in range(3) for g in (6, 96)})
+    gtl = _lineage_episodes({(s, 39, 100): 0.02 for s in range(2)})
+    gtl = gtl[gtl.kind == "chain"].assign(kind="GTL")
+
+    def labels(episodes: pd.DataFrame) -> list[str]:
+        return [t.get_text() for t in plot_lineage_gaps(why.lineage_summary(episodes)).axes[0].get_legend().texts]
+    assert "Learngene, GTL (2 of 3 seeds so far)" in labels(pd.concat([chains, gtl], ignore_index=True))
+    third = _lineage_episodes({(2, 39, 100): 0.02}).query("kind == 'chain'").assign(kind="GTL")
+    assert "Learngene, GTL" in labels(pd.concat([chains, gtl, third], ignore_index=True))
+
+
 def test_an_interval_clear_of_0_is_confirmed_even_below_the_floor():
     per_seed = pd.Series({0: 0.9, 1: 1.0, 2: 1.1})  # +1.0 ± 0.25: above 0, and below +2
     assert why.rule_verdict(per_seed, (0, 1, 2))["verdict"] == "confirmed"
