@@ -154,20 +154,24 @@ def _until(act, done, what: str, tries: int = 4, seconds: float = 30) -> None:
     """``act()`` and wait up to ``seconds`` for ``done()``; again, ``tries`` times in all, before failing."""
     for _ in range(tries):
         act()
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if done():
-                return
-            time.sleep(0.5)
+        if _polled(done, seconds):
+            return
     pytest.fail(f"tried {tries} times, {seconds:.0f} s each, for {what}")
 
 
 def _wait_for(predicate, what: str, seconds: float = 120) -> None:
+    if not _polled(predicate, seconds):
+        pytest.fail(f"waited {seconds:.0f} s for {what}")
+
+
+def _polled(predicate, seconds: float) -> bool:
+    """Whether ``predicate()`` came true within ``seconds`` (asked every half second)."""
     deadline = time.time() + seconds
     while not predicate():
         if time.time() > deadline:
-            pytest.fail(f"waited {seconds:.0f} s for {what}")
+            return False
         time.sleep(0.5)
+    return True
 
 
 def test_the_explorer_renders_widgets_whose_slider_and_button_redraw_it(browser, lab):
