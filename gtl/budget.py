@@ -42,10 +42,11 @@ def lineage_curve(study: Study, *, eval_cfg: EvalConfig, isolations: dict[str, d
 
 
 def pretraining_curve(study: Study, *, eval_cfg: EvalConfig, pretrain_steps: tuple[int, ...],
-                      shots: int = 5) -> pd.DataFrame:
-    """Pre-Fin and Pre-Cut (cut to the size of the profile's own learngene) against Scratch, for
-    Pre-Fin networks pre-trained for each of ``pretrain_steps``: a long table with ``pretrain_steps``."""
-    result = run_evolution(study)
+                      shots: int = 5, **overrides) -> pd.DataFrame:
+    """Pre-Fin and Pre-Cut (cut to the size of the profile's own learngene, from its GTL run with GTLConfig
+    ``overrides``) against Scratch, for Pre-Fin networks pre-trained for each of ``pretrain_steps``: a long table
+    with ``pretrain_steps``."""
+    result = run_evolution(study, **overrides)
     frames = []
     for steps in pretrain_steps:
         protocol = replace(eval_cfg, pretrain=replace(eval_cfg.pretrain, steps=steps))

@@ -19,14 +19,17 @@ from dataclasses import dataclass
 
 PROFILES = ("smoke", "quick", "paper")
 
-# Values chosen on validation classes by notebooks/12_protocol_choice.ipynb (gtl.protocol, by rules written
-# before the run; docs/decisions.md #17), in its run of commit CHOSEN_AT. Every preset uses them;
-# tests/test_protocol.py checks them against the table that run stored (figures/protocol_choice_quick_miniimagenet.csv,
-# its provenance in figures/provenance.csv), never against a fresh rerun: on another CPU type the same rule picked
-# another isolation, so a rerun is another draw, for people to weigh. They reach every cache key through the
-# configs they set, so this module is in none of gtl.cache's code digests.
+# Values chosen on validation classes by rules written before their runs (docs/decisions.md #17 and #20). Every
+# preset uses them. The question notebooks' fine-tuning steps come from notebooks/12_protocol_choice.ipynb's run of
+# commit CHOSEN_AT (gtl.protocol's step rule, applied to the presets' isolation). The isolation comes from decision
+# #20's rule, applied over seeds at the headline's endpoint (gtl.why.isolation_verdict on notebook 15's committed
+# table, figures/why_isolation_quick_miniimagenet_episodes.csv): notebook 12's one-seed choice, "cut at birth", can
+# no longer win the 4 seeds of 5 the rule asks there, so the rule returned the presets to "open".
+# tests/test_protocol.py checks both against those committed tables, never against a fresh rerun: on another CPU
+# type the same rule picked another isolation, so a rerun is another draw, for people to weigh. They reach every
+# cache key through the configs they set, so this module is in none of gtl.cache's code digests.
 CHOSEN_AT = "50a3b92"
-CHOSEN_ISOLATION = {"cross_scale": 0.0, "closed_circuit": False}  # "cut at birth" (decision #16)
+CHOSEN_ISOLATION = {"cross_scale": 1.0, "closed_circuit": False}  # "open" (decision #20's isolation rule)
 CHOSEN_QUESTION_STEPS = 10  # fine-tuning steps of the open-question notebooks in the quick profile
 
 

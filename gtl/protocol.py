@@ -41,6 +41,11 @@ ISOLATIONS = {
     "closed circuit": {"cross_scale": 0.0, "closed_circuit": True},
 }
 DEFAULT_ISOLATION = "open"
+# Notebook 12's choice on one seed (#17): the presets' isolation until decision #20's rule over seeds returned them
+# to open. The studies computed under it keep it, so that their later pieces stay one experiment with the first
+# (explanation 1's lineages, notebooks 13 and 14's budget curves); tests/test_protocol.py checks it against
+# notebook 12's committed curves.
+NOTEBOOK_12_ISOLATION = "cut at birth"
 CURVE_STEPS = (0, 5, 10, 25, 50)
 
 

@@ -240,10 +240,16 @@ def isolation_verdict_text(result: dict, step: int) -> str:
         return f"pending: {verdict_cells(result)[0]} ({wins or 'no wins yet'}); " \
                f"{', '.join(map(str, result['missing']))} to come"
     needed, seeds = result["needed"], len(result["seeds"])
+    rule = f"the rule: one isolation adopted only if it wins at least {needed} of {seeds}"
+    if result.get("decided_early"):
+        done = result["decided_early"]
+        return (f"no isolation is better: the default returns to open (wins after {step} fine-tuning steps on fresh "
+                f"validation episodes, seed{'s' * (len(done) > 1)} {', '.join(map(str, done))}: {wins}; {rule}, "
+                f"and with seeds {', '.join(map(str, result['missing']))} still to come no other isolation can)")
     adopted = (f"adopted: {result['verdict']}" if result["verdict"] != "open" or result["wins"].iloc[0] >= needed
                else "no isolation is better: the default returns to open")
-    return (f"{adopted} (wins after {step} fine-tuning steps on fresh validation episodes over {seeds} seeds: {wins}; "
-            f"the rule: one isolation adopted only if it wins at least {needed} of {seeds})")
+    return f"{adopted} (wins after {step} fine-tuning steps on fresh validation episodes over {seeds} seeds: " \
+           f"{wins}; {rule})"
 
 
 def width_verdict_text(result: dict, widths: tuple[float, ...]) -> str:

@@ -47,6 +47,8 @@ from .methods import PRETRAINED
 from .models import FewShotNet
 from .paths import figures_dir, runs_dir, write_atomically
 from .profiles import numbers as numbers_of
+from .protocol import (CURVE_STEPS, DEFAULT_ISOLATION, ISOLATIONS, NOTEBOOK_12_ISOLATION, isolation_of,
+                       validation_curves)
 from .provenance import commit, cpu_type, record
 from .questions import PAPER_SIZE, masks_for_fraction
 from .stats import seed_interval, share_over_seeds
@@ -221,7 +223,6 @@ def width_gtl_point(study: Study, *, eval_cfg: EvalConfig, width: float | None =
     """Explanation 4's 'then' at ``study.seed``: the profile's GTL run at ``width`` (default the committed width
     rule's, :func:`committed_then_width`), then Learngene, Scratch and Pre-Cut on the width table's test episodes
     of that seed and width (the same seed and evaluation draw them; cached in the run's folder)."""
-    from .protocol import ISOLATIONS
     width = committed_then_width(study.profile, study.dataset) if width is None else width
     result = run_evolution(study, width=width, **ISOLATIONS["cut at birth"])  # born cut, as the cut it meets (#20)
     return method_episodes(study, result, eval_cfg, shots=(5,), methods=WIDTH_GTL_METHODS).assign(width=width)
@@ -288,9 +289,10 @@ def lineage_point(study: Study, *, kind: str, generations: int, lifetime_steps: 
     generation, each on new tasks, no tournament, no mutation) or GTL itself (``kind="GTL"``), of
     ``generations`` × ``lifetime_steps``; then Learngene, Scratch and Pre-Cut (pre-training's network cut to
     the learngene's counts) on the same test episodes. Columns ``kind``, ``generations``, ``lifetime_steps``,
-    ``image_steps`` (what the lineage trained on)."""
+    ``image_steps`` (what the lineage trained on). Born cut, whatever the presets' isolation
+    (:data:`gtl.protocol.NOTEBOOK_12_ISOLATION`: the isolation the study began under)."""
     base = study.gtl_config()
-    settings = dict(CHAIN if kind == "chain" else {}, generations=generations,
+    settings = dict(CHAIN if kind == "chain" else {}, **ISOLATIONS[NOTEBOOK_12_ISOLATION], generations=generations,
                     lifetime=replace(base.lifetime, steps=lifetime_steps))
     result = run_evolution(study, **settings)
     if kind == "chain":
@@ -373,7 +375,6 @@ def headline_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     """The README's first result at ``study.seed`` and ``study.dataset``: one GTL run, then Learngene, Scratch,
     Pre-Cut and Pre-Fin on the same test episodes, 1- and 5-shot (cached in the run's folder); ``isolation`` names
     the presets' isolation it was made under (:data:`gtl.protocol.ISOLATIONS`)."""
-    from .protocol import isolation_of
     result = run_evolution(study)
     rows = method_episodes(study, result, eval_cfg, shots=(1, 5), methods=HEADLINE_METHODS)
     return rows.assign(isolation=isolation_of(result.config))
@@ -393,7 +394,6 @@ def isolation_point(study: Study, *, eval_cfg: EvalConfig) -> pd.DataFrame:
     fresh validation episodes after 0-50 fine-tuning steps (:func:`gtl.protocol.validation_curves`; column ``bn``
     "running"), and its Learngene's curve read with BatchNorm statistics measured on the support sets (``bn``
     "support"; the same training): the BatchNorm reading of the transient (:func:`bn_verdict`)."""
-    from .protocol import CURVE_STEPS, ISOLATIONS, validation_curves
     frames = [validation_curves(study, eval_cfg=eval_cfg).assign(bn="running")]
     for name, settings in ISOLATIONS.items():
         result = run_evolution(study, **settings)
@@ -430,15 +430,22 @@ def isolation_wins(curves: pd.DataFrame, step: int) -> pd.Series:
 
 def isolation_verdict(curves: pd.DataFrame, step: int, seeds: tuple[int, ...], needed: int | None = None) -> dict:
     """The isolation rule: the isolation that wins at least ``needed`` of ``seeds`` (default: 4 of 5, the same
-    share of other counts) is adopted, else *open* (no isolation is better); ``"pending"`` until every seed has
-    its curves. ``needed`` is returned with the verdict."""
+    share of other counts) is adopted, else *open* (no isolation is better). Until every seed has its curves the
+    verdict is ``"pending"``, unless the seeds still missing cannot change it: when no isolation of
+    :data:`gtl.protocol.ISOLATIONS` but *open* can still reach ``needed`` wins, the rule has returned *open*
+    whatever they show (``decided_early``: the seeds it was decided on)."""
     needed = needed or math.ceil(0.8 * len(seeds))
     wins = isolation_wins(curves, step)
-    missing = sorted(set(seeds) - set(wins.index))
+    done = [s for s in seeds if s in wins.index]
+    missing = sorted(set(seeds) - set(done))
+    counts = wins.loc[done].value_counts()
     if missing:
-        return {"verdict": "pending", "seeds": sorted(wins.index), "missing": missing, "wins": wins.value_counts()}
-    counts = wins.loc[list(seeds)].value_counts()
-    adopted = counts.index[0] if counts.iloc[0] >= needed else "open"
+        others = [c for c in ISOLATIONS if c != DEFAULT_ISOLATION]
+        if any(counts.get(c, 0) + len(missing) >= needed for c in others):
+            return {"verdict": "pending", "seeds": done, "missing": missing, "wins": counts}
+        return {"verdict": DEFAULT_ISOLATION, "seeds": list(seeds), "missing": missing, "wins": counts,
+                "needed": needed, "decided_early": done}
+    adopted = counts.index[0] if counts.iloc[0] >= needed else DEFAULT_ISOLATION
     return {"verdict": adopted, "seeds": list(seeds), "missing": [], "wins": counts, "needed": needed}
 
 
@@ -658,7 +665,8 @@ def lineage_pieces(study: Study, eval_cfg: EvalConfig) -> dict[str, Callable[[St
                                                                 lifetime_steps=steps, eval_cfg=eval_cfg)
 
     def pre_training(s: Study) -> pd.DataFrame:
-        pre = pretraining_curve(s, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps, shots=5)
+        pre = pretraining_curve(s, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps, shots=5,
+                                **ISOLATIONS[NOTEBOOK_12_ISOLATION])
         return pre.assign(kind="pre-training", image_steps=pre.pretrain_steps * eval_cfg.pretrain.batch_size)
     pieces["pre-training"] = pre_training
     return pieces
@@ -742,8 +750,9 @@ def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
     figures folder), in the order the CPU is spent (the issue's: explanations 4 (its widths, then GTL at the width
     its rule names, once it has decided) and 1 first, then the isolation
     and the headline, 4's point at 84 px, which decides nothing, then 2, 3 and 5); an explanation whose rule said
-    open gets its extra seeds. The isolation comes before the headline because its rule may change the presets'
-    isolation, and the headline is computed under the presets'."""
+    open gets its extra seeds. The isolation comes before the headline while its rule is pending, because it may
+    change the presets' isolation, and the headline is computed under the presets'; once it has decided, its
+    remaining seeds (for the win counts and the BatchNorm reading) come after the headline."""
     numbers, folder = numbers_of(profile), folder or figures_dir()
     study = Study(profile=profile, dataset=dataset)
     verdicts = explanation_verdicts(profile, dataset, folder)
@@ -761,12 +770,17 @@ def todo(profile: str, dataset: str, folder: Path | None = None) -> list[str]:
         then = [(s, width) for s in numbers.why_seeds + (numbers.why_extra_seeds if "first" in then_verdict else ())]
     except ValueError:
         then = []
+    isolation_table, endpoint = folder / study_table("isolation", profile, dataset), study.eval_config().finetune.steps
+    decided = isolation_table.exists() and isolation_verdict(pd.read_csv(isolation_table), endpoint,
+                                                             numbers.headline_seeds)["verdict"] != "pending"
+    isolation = [("isolation", ("seed",), [(s,) for s in numbers.headline_seeds])]
     wanted = [("width", ("seed", "width"), [(s, w) for s in seeds(4) for w in numbers.why_widths]),
               ("width_gtl", ON["width_gtl"], then),
               ("lineage", ("seed", "piece"), [(s, p) for s in seeds(1) for p in lineage_pieces(study,
                                                                                              study.eval_config())]),
-              ("isolation", ("seed",), [(s,) for s in numbers.headline_seeds]),
+              *([] if decided else isolation),
               ("headline", ("seed", "dataset"), [(s, d) for s in numbers.headline_seeds for d in HEADLINE_DATASETS]),
+              *(isolation if decided else []),
               ("width_large", ON["width_large"], [(s, w, px) for s in numbers.why_seeds
                                                   for w, px in numbers.why_large]),
               ("protocol", ("seed",), [(s,) for s in seeds(2)]), ("closed", ("seed",), [(s,) for s in seeds(3)]),

@@ -16,8 +16,9 @@
 #
 # Every point is the paired difference with Scratch on the same 5-way 5-shot **test** episodes (mean ± 95% CI),
 # with the protocol of notebook 02. The budgets are `gtl.profiles.Profile.lineage_budgets` (**our choice**); the
-# isolations are the construction used before decision #16 (*open*) and the one chosen on validation classes
-# (notebook 12).
+# isolations are the construction used before decision #16 (*open*, the presets' again since decision #20's rule
+# over seeds) and the one notebook 12 chose on validation classes on one seed (*cut at birth*, the presets' when
+# these curves were made; Pre-Cut takes the size of its learngene).
 # The test classes are used here to *describe* both isolations, not to choose between them (notebook 12 chose on
 # validation classes). In the quick profile the budgets go *up to* the quick lineage (6 × 100 steps): the curve
 # can say whether the gap grows over that range, not what a ten times longer evolution gives; notebook 14 adds
@@ -38,13 +39,13 @@ from gtl.budget import gaps, lineage_curve, pretraining_curve
 from gtl.experiments import Study
 from gtl.report import answer, construction_verdicts
 from gtl.plots import plot_budget_curve, save_figure, save_table, study_episodes
-from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
+from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, NOTEBOOK_12_ISOLATION
 
 study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile == "paper"))
 tag = f"{profile}_{dataset}"
 eval_cfg, numbers = study.eval_config(), study.numbers
-chosen = isolation_of(study.gtl_config())
-isolations = {name: ISOLATIONS[name] for name in dict.fromkeys([DEFAULT_ISOLATION, chosen])}
+chosen = NOTEBOOK_12_ISOLATION  # notebook 12's choice, the presets' when these curves were made
+isolations = {name: ISOLATIONS[name] for name in (DEFAULT_ISOLATION, chosen)}
 print("budgets (generations, lifetime steps):", numbers.lineage_budgets, "| isolations:", list(isolations))
 print("Pre-Fin pre-training steps:", numbers.pretrain_steps)
 
@@ -63,7 +64,7 @@ lineage_gaps
 
 # %%
 pretraining = study_episodes(f"budget_pretraining_{tag}", profile, lambda: pretraining_curve(
-    study, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps, shots=5))
+    study, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps, shots=5, **isolations[chosen]))
 pretraining_gaps = gaps(pretraining, ["pretrain_steps"], ("Pre-Cut", "Pre-Fin"))
 save_table(pretraining_gaps.round(4), f"budget_pretraining_{tag}")
 pretraining_gaps

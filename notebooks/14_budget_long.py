@@ -35,13 +35,13 @@ from gtl.report import answer, construction_verdicts, in_points
 from gtl.paths import figures_dir
 from gtl.provenance import describe
 from gtl.plots import plot_budget_curve, save_episodes, save_figure, save_table
-from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, isolation_of
+from gtl.protocol import DEFAULT_ISOLATION, ISOLATIONS, NOTEBOOK_12_ISOLATION
 
 study = Study(profile, dataset, arch, seed, data_root, device, progress=(profile != "smoke"))
 tag = f"{profile}_{dataset}"
 eval_cfg, numbers = study.eval_config(), study.numbers
-chosen = isolation_of(study.gtl_config())
-isolations = {name: ISOLATIONS[name] for name in dict.fromkeys([DEFAULT_ISOLATION, chosen])}
+chosen = NOTEBOOK_12_ISOLATION  # notebook 12's choice, the presets' when these curves were made
+isolations = {name: ISOLATIONS[name] for name in (DEFAULT_ISOLATION, chosen)}
 print("budgets (generations, lifetime steps):", numbers.lineage_budgets, "+ long", numbers.long_budgets)
 print("isolations:", list(isolations), "| computing here:", compute)
 
@@ -63,7 +63,8 @@ if compute:
     quiet = replace(study, progress=False)
     lineage = pd.concat([lineage_curve(quiet, eval_cfg=eval_cfg, isolations=isolations,
                                        budgets=numbers.lineage_budgets), long_lineage], ignore_index=True)
-    pretraining = pretraining_curve(quiet, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps)
+    pretraining = pretraining_curve(quiet, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps,
+                                    **isolations[chosen])
 else:
     lineage, pretraining = stored(f"budget_lineage_{tag}"), stored(f"budget_pretraining_{tag}")
     long_path = figures_dir() / f"budget_long_lineage_{tag}_episodes.csv"

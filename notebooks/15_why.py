@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from gtl.experiments import Study
 from gtl.plots import plot_lineage_gaps, plot_seed_gaps, plot_width_shares, save_figure, save_table, study_episodes
+from gtl.protocol import isolation_of
 from gtl.report import (PAPER_CLAIMS, bn_verdict_text, closed_verdict_text, isolation_verdict_text,
                         lineage_beside_text, lineage_verdict_text, protocol_verdict_text, selection_verdict_text,
                         width_gtl_beside_text, width_gtl_verdict_text, width_verdict_text)
@@ -76,7 +77,9 @@ if headline is not None:  # the figure is shown by Jupyter's inline backend
 # Notebook 12 chose *cut at birth* from the first fine-tuning steps of one seed. The rule here (written before its
 # run): per seed, the isolation whose descendants are most accurate on fresh validation episodes after the
 # headline's fine-tuning steps wins that seed; one is adopted only if it wins at least 4 of 5 seeds, else the
-# default returns to *open* and no isolation is better.
+# default returns to *open* and no isolation is better. Once the seeds still to come cannot give any isolation but
+# *open* 4 wins, the rule has decided, and the line below says on which seeds. The presets follow this verdict
+# (`gtl.profiles.CHOSEN_ISOLATION`, checked by a test), and the headline above is computed under them.
 #
 # The same episodes test why the first steps favoured *cut at birth*: each isolation's descendants are read a
 # second time with BatchNorm statistics measured on the episode's support set (no weight changes). If cut's lead
@@ -90,6 +93,7 @@ if isolation is not None:
     step = eval_cfg.finetune.steps
     display(isolation_wins(isolation, step).rename("wins the seed").to_frame())
     print(isolation_verdict_text(isolation_verdict(isolation, step, numbers.headline_seeds), step))
+    print("the presets' isolation:", isolation_of(study.gtl_config()))
     print("BatchNorm reading:", bn_verdict_text(bn_verdict(isolation, numbers.headline_seeds), BN_STEP))
 
 # %% [markdown]
@@ -199,7 +203,9 @@ episodes[columns].drop_duplicates().reset_index(drop=True)
 # nothing is selected and the chain's output is its last learngene) of more and more generations, and one of long
 # lifetimes on few tasks with as many image-steps as the longest; then **GTL itself** with its generations raised
 # until its lineage has seen as many image-steps as Pre-Fin's pre-training. After each, Learngene, Scratch and
-# Pre-Cut on the same test episodes; Pre-Cut and Pre-Fin against pre-training image-steps on the same axis.
+# Pre-Cut on the same test episodes; Pre-Cut and Pre-Fin against pre-training image-steps on the same axis. Every
+# lineage is born cut (notebook 12's *cut at birth*, the presets' when this study began), so that its later pieces
+# stay one experiment with the first.
 #
 # **Rule** (written before the run). Per seed, Δ = the learngene's gap after the most generations minus after the
 # fewest. *Confirmed* when its interval over seeds lies above 0, *ruled out* when its upper end is below +2

@@ -75,28 +75,35 @@ def test_isolation_of_a_config():
 
 
 def test_the_codes_values_are_the_ones_chosen_on_validation_classes():
-    """gtl.profiles' chosen values match the table notebook 12 stored when they were chosen (quick profile,
-    commit CHOSEN_AT): nobody changed one without rerunning the choice, and the presets use them. A table from
-    a later rerun of notebook 12 (`make studies`, maybe on another CPU type) is another draw: skipped, said."""
+    """gtl.profiles' chosen values match the committed tables their rules were applied to: the isolation, decision
+    #20's rule over seeds on notebook 15's table; the question notebooks' steps, notebook 12's step rule for that
+    isolation on the curves notebook 12 stored when it chose (quick profile, commit CHOSEN_AT). Nobody changed one
+    without the rule, and the presets use them. A table from a later rerun of notebook 12 (`make studies`, maybe on
+    another CPU type) is another draw: skipped, said."""
     from pathlib import Path
 
     from gtl import provenance
     from gtl.experiments import Study
-    from gtl.profiles import CHOSEN_AT, CHOSEN_ISOLATION, CHOSEN_QUESTION_STEPS
+    from gtl.profiles import CHOSEN_AT, CHOSEN_ISOLATION, CHOSEN_QUESTION_STEPS, numbers
+    from gtl.protocol import NOTEBOOK_12_ISOLATION
     from gtl.questions import question_protocol
+    from gtl.why import isolation_verdict, study_table
     figures = Path(__file__).resolve().parents[1] / "figures"
-    table = figures / "protocol_choice_quick_miniimagenet.csv"
-    made = provenance.read(figures).set_index("table").commit.get(table.name)
-    if made != CHOSEN_AT:
-        pytest.skip(f"{provenance.describe(table.name, figures)}: a rerun of notebook 12, not the run the constants "
-                    f"were chosen in ({CHOSEN_AT}); compare its choice with gtl.profiles by hand")
-    choice = pd.read_csv(table).set_index("value").chosen
-    assert ISOLATIONS[choice["isolation"]] == CHOSEN_ISOLATION
-    assert int(choice["question finetune steps"]) == CHOSEN_QUESTION_STEPS
-    assert question_protocol(Study("quick")).finetune.steps == CHOSEN_QUESTION_STEPS
+    over_seeds = pd.read_csv(figures / study_table("isolation", "quick", "miniimagenet"))
+    isolation = isolation_verdict(over_seeds, 50, numbers("quick").headline_seeds)["verdict"]
+    assert isolation != "pending", "the presets' isolation waits for decision #20's rule"
+    assert ISOLATIONS[isolation] == CHOSEN_ISOLATION
     for profile in ("smoke", "quick", "paper"):
-        assert isolation_of(GTLConfig.from_profile(profile)) == choice["isolation"]
+        assert isolation_of(GTLConfig.from_profile(profile)) == isolation
     assert GTLConfig.quick(arch="vit").cross_scale == 1.0  # a ViT is not a channel circuit
+    curves = figures / "protocol_choice_curves_quick_miniimagenet_episodes.csv"
+    made = provenance.read(figures).set_index("table").commit.get(curves.name)
+    if made != CHOSEN_AT:
+        pytest.skip(f"{provenance.describe(curves.name, figures)}: a rerun of notebook 12, not the run the steps "
+                    f"were chosen in ({CHOSEN_AT}); compare its choice with gtl.profiles by hand")
+    assert choose_isolation(pd.read_csv(curves)) == NOTEBOOK_12_ISOLATION  # what the older studies were run under
+    steps = choose_steps(pd.read_csv(curves), isolation, Study("quick").eval_config().finetune.steps)
+    assert steps == CHOSEN_QUESTION_STEPS == question_protocol(Study("quick")).finetune.steps
 
 
 def test_the_library_default_isolation_is_the_chosen_one():

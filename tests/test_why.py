@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gtl import why
+from gtl import report, why
 from gtl.experiments import Study
 from gtl.report import verdict_cells as report_cells
 from gtl.report import width_verdict_text
@@ -229,14 +229,14 @@ def test_the_headline_is_a_gap_over_seeds_per_dataset_and_setting():
     assert table.loc[("miniimagenet", "Pre-Fin"), "clear"] and not table.loc[("miniimagenet", "Learngene"), "clear"]
 
 
-def _curves(winners: list[str]) -> pd.DataFrame:
-    """Validation curves where, at seed i, ``winners[i]``'s Learngene is best after 50 steps (and another at 5),
-    read with running BatchNorm statistics; read with support statistics, "closed circuit" would win by far."""
+def _curves(winners: list[str], endpoint: int = 50) -> pd.DataFrame:
+    """Validation curves where, at seed i, ``winners[i]``'s Learngene is best after ``endpoint`` steps (and another
+    at 5), read with running BatchNorm statistics; read with support statistics, "closed circuit" would win by far."""
     rows = []
     for seed, winner in enumerate(winners):
         for isolation in ("open", "cut at birth", "closed circuit"):
-            for step in (5, 50):
-                best = isolation == winner if step == 50 else isolation == "closed circuit"
+            for step in (5, endpoint):
+                best = isolation == winner if step == endpoint else isolation == "closed circuit"
                 rows += [{"method": "Learngene", "isolation": isolation, "step": step, "seed": seed, "episode": e,
                           "accuracy": 0.5 + 0.1 * best, "bn": "running"} for e in range(3)]
                 rows += [{"method": "Learngene", "isolation": isolation, "step": step, "seed": seed, "episode": e,
@@ -251,6 +251,19 @@ def test_an_isolation_is_adopted_only_if_it_wins_four_seeds_of_five_at_the_endpo
     result = why.isolation_verdict(_curves(winners), step=50, seeds=(0, 1, 2, 3, 4))
     assert result["verdict"] == adopted
     assert why.isolation_verdict(_curves(winners[:3]), step=50, seeds=(0, 1, 2, 3, 4))["verdict"] == "pending"
+
+
+@pytest.mark.parametrize("winners, verdict", [(["open", "open"], "open"), (["open", "cut at birth"], "pending"),
+                                              (["open", "closed circuit"], "pending"),
+                                              (["cut at birth", "cut at birth"], "pending")])
+def test_the_isolation_rule_is_decided_once_the_missing_seeds_cannot_change_it(winners, verdict):
+    """Two seeds of five, 4 wins needed: once no isolation but open can reach 4 with the three seeds to come, the
+    rule has returned open whatever they show; while one can, it waits."""
+    result = why.isolation_verdict(_curves(winners), step=50, seeds=(0, 1, 2, 3, 4))
+    assert result["verdict"] == verdict
+    if verdict == "open":
+        assert result["decided_early"] == [0, 1] and result["missing"] == [2, 3, 4]
+        assert "no other isolation can" in report.isolation_verdict_text(result, 50)
 
 
 def _protocols(val_best: str, test_gain: float, seeds=(0, 1, 2)) -> pd.DataFrame:
@@ -347,6 +360,14 @@ def test_todo_lists_the_pieces_not_yet_committed_in_the_order_the_cpu_is_spent(t
     assert commands[-1] == "python -m gtl.why selection --seed 1 --profile smoke"
     assert not any(c.startswith("python -m gtl.why width --seed 0 ") and "--image-size" not in c for c in commands)
     assert "python -m gtl.why width --seed 0 --width 0.125 --image-size 40 --profile smoke" in commands
+    # seed 0 of 2 won by open: no other isolation can reach the 2 wins needed, the rule has decided, and the
+    # isolation's last seed waits until after the headline
+    _curves(["open"], endpoint=Study("smoke").eval_config().finetune.steps).to_csv(
+        tmp_path / why.study_table("isolation", "smoke", "miniimagenet"), index=False)
+    commands = why.todo("smoke", "miniimagenet", tmp_path)
+    isolation = commands.index("python -m gtl.why isolation --seed 1 --profile smoke")
+    assert isolation > max(i for i, c in enumerate(commands) if c.startswith("python -m gtl.why headline "))
+    assert "python -m gtl.why isolation --seed 0 --profile smoke" not in commands
 
 
 def test_a_piece_needs_its_seed_and_a_study_on_another_dataset_is_refused(capsys):

@@ -479,9 +479,14 @@ def choices_section() -> str:
 def headline_section() -> str:
     """The results in plain words, every number computed here from the files the notebooks wrote:
     paired differences on the same episodes (mean ± 95% CI; bold when the CI excludes 0)."""
-    choice = _choice()
-    lines = [f"- **Construction used** (chosen on validation classes by notebook 12): isolation "
-             f"**{choice['isolation']}**; the question notebooks fine-tune {choice['question finetune steps']} steps."]
+    from gtl.evolution import GTLConfig
+    from gtl.protocol import isolation_of
+    choice, presets = _choice(), isolation_of(GTLConfig.from_profile(PROFILE))
+    chosen = (f"isolation **{presets}**, chosen on validation classes over seeds (decision #20's rule, notebook 15)"
+              + (f"; notebook 12 had chosen **{choice['isolation']}** on one seed" if presets != choice["isolation"]
+                 else ""))
+    lines = [f"- **The presets' construction**: {chosen}; the question notebooks fine-tune "
+             f"{choice['question finetune steps']} steps."]
     for ds, label in DATASETS.items():
         name = f"table_fewshot_{PROFILE}_{ds}"
         claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
