@@ -31,6 +31,7 @@ from gtl.report import (
     verdicts,
 )
 from gtl.stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference
+from gtl.why import HEADLINE_DATASETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +72,8 @@ WHY_BEGIN, WHY_END = markers("WHY")
 
 PROFILE, DATASET = "quick", "miniimagenet"
 TAG = f"{PROFILE}_{DATASET}"
-DATASETS = {"miniimagenet": "miniImageNet", "cifar-fs": "CIFAR-FS"}
+LABELS = {"miniimagenet": "miniImageNet", "cifar-fs": "CIFAR-FS"}
+DATASETS = {ds: LABELS[ds] for ds in HEADLINE_DATASETS}  # the headline's datasets (notebooks 02 and 15), named
 
 TABLES = [
     ("Strong learning ability on novel classes, miniImageNet (`notebooks/02_fewshot_table.ipynb`)",
