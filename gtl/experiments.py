@@ -161,7 +161,8 @@ def learning_curves(study: Study, result: EvolutionResult, eval_cfg: EvalConfig,
     with ``summarize(curves, ["step"])``. ``split="val"`` draws the episodes from the validation
     classes, where protocol values (e.g. fine-tuning steps) are chosen, never on test classes;
     they are fresh episodes (another seed), not the ones the critics' selection fitted. (The same
-    seed as :func:`fresh_validation`'s: notebook 12 chose the isolation on these episodes.) ``support_statistics``:
+    seed as :func:`fresh_validation`'s: notebook 12 and decision #20 chose the isolation on these episodes.)
+    ``support_statistics``:
     accuracies read with BatchNorm statistics measured on each support set (a column ``bn``)."""
     check_methods(methods)
     cfg, device, data_root = result.config, study.device, study.data_root
@@ -241,8 +242,8 @@ def fresh_validation(study: Study, result: EvolutionResult, eval_cfg: EvalConfig
     on ``eval_cfg.episodes`` validation-class episodes that selection never saw (the critics'
     protocol with another seed). The critics' own curve is what selection fitted; this one says
     whether what it picked holds on new episodes of the same classes. They are the validation
-    episodes of :func:`learning_curves` ``(split="val")`` too, on which notebook 12 chose the
-    isolation: fresh for the selection inside a run, not for that choice. A long table (``method``
+    episodes of :func:`learning_curves` ``(split="val")`` too, on which notebook 12 and decision #20
+    chose the isolation: fresh for the selection inside a run, not for that choice. A long table (``method``
     "winner" with its ``generation``, or "Scratch" with generation -1), cached in the run's folder."""
     cfg, device = result.config, study.device
     val_set = load_dataset(cfg.dataset, "val", study.data_root, cfg.image_size)

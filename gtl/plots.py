@@ -18,7 +18,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from .learngene import kernel_masks
 from .models import build_model
 from .paths import figures_dir
-from .provenance import describe, note_read, note_written
+from .provenance import describe, made_under_other_presets, note_read, note_written
 from .stats import PAIRED
 from .report import paired_text
 
@@ -78,9 +78,12 @@ def computes_studies(profile: str) -> bool:
     return profile != "quick" or os.environ.get(STUDIES_ENV) == "compute"
 
 
-def study_episodes(name: str, profile: str, compute, optional: bool = False) -> pd.DataFrame | None:
+def study_episodes(name: str, profile: str, compute, optional: bool = False,
+                   own_isolation: bool = False) -> pd.DataFrame | None:
     """A study's long table ``figures/<name>_episodes.csv``: ``compute()``d and saved when this process
-    computes studies (:func:`computes_studies`), else read as committed, saying where it came from.
+    computes studies (:func:`computes_studies`), else read as committed, saying where it came from, and saying
+    when it was made under another isolation than the presets' now (unless the study sets its own:
+    ``own_isolation``).
 
     Either way the table returned is the one read back from the file, so that what a notebook derives
     from it (tables, figures) is the same whether it computed or read it. An ``optional`` study not
@@ -97,6 +100,9 @@ def study_episodes(name: str, profile: str, compute, optional: bool = False) -> 
         raise FileNotFoundError(f"{path} is missing: `make studies` computes it (hours on a CPU), or set "
                                 f"${STUDIES_ENV}=compute to compute it in this notebook")
     print("read, not computed (`make studies` computes it):", describe(path.name))
+    stale = "" if own_isolation else made_under_other_presets(path.name)
+    if stale:
+        print("note:", stale)
     note_read(path)
     return pd.read_csv(path)
 

@@ -25,9 +25,9 @@ PROFILES = ("smoke", "quick", "paper")
 # #20's rule, applied over seeds at the headline's endpoint (gtl.why.isolation_verdict on notebook 15's committed
 # table, figures/why_isolation_quick_miniimagenet_episodes.csv): notebook 12's one-seed choice, "cut at birth", can
 # no longer win the 4 seeds of 5 the rule asks there, so the rule returned the presets to "open".
-# tests/test_protocol.py checks both against those committed tables, never against a fresh rerun: on another CPU
-# type the same rule picked another isolation, so a rerun is another draw, for people to weigh. They reach every
-# cache key through the configs they set, so this module is in none of gtl.cache's code digests.
+# tests/test_protocol.py checks both against those committed tables (notebook 12's only as run at CHOSEN_AT: on
+# another CPU type the same rule picked another isolation, so a rerun is another draw, for people to weigh). They
+# reach every cache key through the configs they set, so this module is in none of gtl.cache's code digests.
 CHOSEN_AT = "50a3b92"
 CHOSEN_ISOLATION = {"cross_scale": 1.0, "closed_circuit": False}  # "open" (decision #20's isolation rule)
 CHOSEN_QUESTION_STEPS = 10  # fine-tuning steps of the open-question notebooks in the quick profile

@@ -16,14 +16,16 @@ episodes, never the test classes), by the rules below, fixed before any run
   gap is clearly above ``open``'s (paired on the episodes: Scratch is the same
   for all), the one with the largest gap is chosen; if none is, ``open``, the
   construction used before decision #16, stays.
-* **Fine-tuning steps** of the question notebooks: for the chosen isolation,
+* **Fine-tuning steps** of the question notebooks: for the presets' isolation,
   the step count of :data:`CURVE_STEPS` (after 0) whose paired gap has the
   largest lower 95% bound, if that bound is above 0; otherwise the main
   protocol's own number of steps. Ties go to fewer steps.
 
-The test classes are then evaluated once, by the other notebooks, with the
-values chosen (the code's defaults; a test checks they match the committed
-choice table).
+Notebook 12's isolation rule chose on one seed (:data:`NOTEBOOK_12_ISOLATION`);
+decision #20's rule chose again over seeds at the headline's endpoint
+(:func:`gtl.why.isolation_verdict`), and the presets follow it. The test
+classes are evaluated by the other notebooks with the presets' values (a test
+checks them against the committed tables).
 """
 from __future__ import annotations
 

@@ -22,7 +22,10 @@ import pandas as pd
 from .paths import figures_dir, project_root, write_atomically
 
 FILE = "provenance.csv"
-COLUMNS = ("table", "notebook", "profile", "seeds", "commit", "date", "cpu", "isa", "torch", "wall_min")
+COLUMNS = ("table", "notebook", "profile", "seeds", "commit", "date", "cpu", "isa", "torch", "wall_min",
+           "isolation")
+# ``isolation``: the presets' isolation (docs/decisions.md #16, #20) in the code that made the table, so that a table
+# made before the presets changed says so where it is read; empty where the table sets its own (the why-studies).
 # The instruction sets that decide which float kernels run (and so the rounding of every sum).
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 
@@ -89,22 +92,32 @@ def read(folder: Path | None = None) -> pd.DataFrame:
     path = (folder or figures_dir()) / FILE
     if not path.exists():
         return pd.DataFrame(columns=list(COLUMNS), dtype=str)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return pd.read_csv(path, dtype=str, keep_default_na=False).reindex(columns=list(COLUMNS), fill_value="")
+
+
+def presets_isolation() -> str:
+    """The name (:data:`gtl.protocol.ISOLATIONS`) of the isolation the presets use now."""
+    from .profiles import CHOSEN_ISOLATION
+    from .protocol import ISOLATIONS
+    return next(name for name, settings in ISOLATIONS.items() if settings == CHOSEN_ISOLATION)
 
 
 def record(tables: list[str], notebook: str, profile: str, seeds: str, wall_min: float,
-           folder: Path | None = None, made_at: str | None = None) -> None:
+           folder: Path | None = None, made_at: str | None = None, isolation: str | None = None) -> None:
     """Replace the rows of ``tables`` (file names in the figures folder) with this machine, commit and run.
 
     ``made_at``: the commit(s) the tables were computed at, where that is not the checkout's (a table computed
-    a piece at a time). Notebooks run in parallel processes, so the read-modify-write holds a lock on the file.
+    a piece at a time). ``isolation``: the presets' isolation it was made under (default: the checkout's,
+    :func:`presets_isolation`; "" for a table that sets its own). Notebooks run in parallel processes, so the
+    read-modify-write holds a lock on the file.
     """
     import torch
 
     folder = folder or figures_dir()
     now = {"notebook": notebook, "profile": profile, "seeds": seeds, "commit": made_at or commit(),
            "date": datetime.date.today().isoformat(), **cpu_type(), "torch": torch.__version__,
-           "wall_min": "" if wall_min != wall_min else f"{wall_min:.1f}"}  # NaN: unrecorded
+           "wall_min": "" if wall_min != wall_min else f"{wall_min:.1f}",  # NaN: unrecorded
+           "isolation": presets_isolation() if isolation is None else isolation}
     with open(folder / f".{FILE}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = read(folder)
@@ -122,7 +135,20 @@ def describe(table: str, folder: Path | None = None) -> str:
     r = row.iloc[0]
     return (f"{table}: notebook {r.notebook}, {r.profile} profile, seed(s) {r.seeds}; commit {r.commit}, "
             f"{r.date}, {r.cpu} ({r.isa}), torch {r.torch}, " + (f"{r.wall_min} min" if r.wall_min else
-                                                                  "wall time unrecorded"))
+                                                                  "wall time unrecorded")
+            + (f"; presets' isolation {r.isolation}" if r.isolation else ""))
+
+
+def made_under_other_presets(table: str, folder: Path | None = None) -> str:
+    """A warning when ``table`` was made under another isolation than the presets use now (its GTL runs were born
+    otherwise than a rerun's would be), else ""."""
+    rows = read(folder)
+    row = rows[rows.table == table]
+    made, now = (row.iloc[0].isolation if not row.empty else ""), presets_isolation()
+    if not made or made == now:
+        return ""
+    return (f"{table} was made under the presets' isolation then, {made}; the presets now use {now} "
+            f"(docs/decisions.md #20), so its GTL runs are not what a rerun would evolve: `make studies` recomputes it")
 
 
 def same_cpu_type(table: str, folder: Path | None = None) -> bool:

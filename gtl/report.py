@@ -241,11 +241,12 @@ def isolation_verdict_text(result: dict, step: int) -> str:
                f"{', '.join(map(str, result['missing']))} to come"
     needed, seeds = result["needed"], len(result["seeds"])
     rule = f"the rule: one isolation adopted only if it wins at least {needed} of {seeds}"
-    if result.get("decided_early"):
-        done = result["decided_early"]
+    if "decided_early" in result:
+        done, missing = result["decided_early"], result["missing"]
         return (f"no isolation is better: the default returns to open (wins after {step} fine-tuning steps on fresh "
                 f"validation episodes, seed{'s' * (len(done) > 1)} {', '.join(map(str, done))}: {wins}; {rule}, "
-                f"and with seeds {', '.join(map(str, result['missing']))} still to come no other isolation can)")
+                f"and with seed{'s' * (len(missing) > 1)} {', '.join(map(str, missing))} still to come no other "
+                f"isolation can reach {needed} wins)")
     adopted = (f"adopted: {result['verdict']}" if result["verdict"] != "open" or result["wins"].iloc[0] >= needed
                else "no isolation is better: the default returns to open")
     return f"{adopted} (wins after {step} fine-tuning steps on fresh validation episodes over {seeds} seeds: " \

@@ -421,10 +421,12 @@ def bn_verdict(curves: pd.DataFrame, seeds: tuple[int, ...], step: int = BN_STEP
 def isolation_wins(curves: pd.DataFrame, step: int) -> pd.Series:
     """Per seed, the isolation whose Learngene has the highest mean validation accuracy after ``step`` fine-tuning
     steps (the headline's endpoint), read with running BatchNorm statistics as the headline reads it: the
-    isolation rule of decision #20 counts these."""
+    isolation rule of decision #20 counts these. An exact tie at the top goes to *open*, the default."""
     running = curves.bn.fillna("running") == "running" if "bn" in curves else True  # as the headline reads them
     at = curves[(curves.method == "Learngene") & (curves.step == step) & running]
     means = at.groupby(["seed", "isolation"]).accuracy.mean().reset_index()
+    means = means.sort_values(["seed", "isolation"], key=lambda c: c.ne(DEFAULT_ISOLATION) if c.name == "isolation"
+                              else c, kind="stable")  # idxmax takes the first maximum: open's, on a tie
     return means.loc[means.groupby("seed").accuracy.idxmax()].set_index("seed").isolation
 
 
@@ -434,13 +436,15 @@ def isolation_verdict(curves: pd.DataFrame, step: int, seeds: tuple[int, ...], n
     verdict is ``"pending"``, unless the seeds still missing cannot change it: when no isolation of
     :data:`gtl.protocol.ISOLATIONS` but *open* can still reach ``needed`` wins, the rule has returned *open*
     whatever they show (``decided_early``: the seeds it was decided on)."""
-    needed = needed or math.ceil(0.8 * len(seeds))
+    needed = math.ceil(0.8 * len(seeds)) if needed is None else needed
+    if not 1 <= needed <= len(seeds):
+        raise ValueError(f"needed={needed}: the wins asked of an isolation must be 1 to {len(seeds)}, the seeds")
     wins = isolation_wins(curves, step)
     done = [s for s in seeds if s in wins.index]
     missing = sorted(set(seeds) - set(done))
     counts = wins.loc[done].value_counts()
     if missing:
-        others = [c for c in ISOLATIONS if c != DEFAULT_ISOLATION]
+        others = (set(ISOLATIONS) | set(curves.isolation)) - {DEFAULT_ISOLATION}
         if any(counts.get(c, 0) + len(missing) >= needed for c in others):
             return {"verdict": "pending", "seeds": done, "missing": missing, "wins": counts}
         return {"verdict": DEFAULT_ISOLATION, "seeds": list(seeds), "missing": missing, "wins": counts,
@@ -815,6 +819,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dataset", default="miniimagenet", help="the headline: miniimagenet or cifar-fs")
     args = p.parse_args(argv)
     if args.study == "todo":
+        if args.dataset != "miniimagenet":
+            p.error(f"--dataset {args.dataset}: todo lists every study's pieces; all run on miniimagenet, the "
+                    f"headline's on both datasets (decision #20)")
         print("\n".join(todo(args.profile, args.dataset)) or "every piece is committed")
         return
     if args.seed is None:
@@ -865,14 +872,14 @@ def main(argv: list[str] | None = None) -> None:
 def record_pieces(path: Path, on: tuple[str, ...], profile: str) -> None:
     """The provenance row of a table computed a piece at a time: its seeds, the commit its pieces were computed
     at ("per row: ..." when several; each row keeps its own) and the minutes of all its pieces (those that
-    recorded them)."""
+    recorded them). No presets' isolation: each study sets its own (the headline's rows name theirs)."""
     table = pd.read_csv(path)
     pieces = table.drop_duplicates(list(on))
     minutes = float(pieces.piece_minutes.sum(min_count=1)) if "piece_minutes" in pieces else float("nan")
     commits = list(dict.fromkeys(table.commit.astype(str)))
     seeds = ",".join(str(s) for s in sorted(table.seed.unique()))
     record([path.name], "15_why.ipynb (python -m gtl.why, a piece at a time)", profile, seeds, minutes,
-           made_at=commits[0] if len(commits) == 1 else f"per row: {' '.join(commits)}")
+           made_at=commits[0] if len(commits) == 1 else f"per row: {' '.join(commits)}", isolation="")
 
 
 if __name__ == "__main__":

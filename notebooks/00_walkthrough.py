@@ -143,8 +143,8 @@ plt.show()
 # classifier) stays random. One exception can be asked for: the *cross-weights*, by which learngene channels read
 # the other channels, can be scaled at birth (`cross_scale`, docs/decisions.md #16); at 0 the inherited circuit
 # starts whole instead of flooded by random inputs. Notebook 12 chose that construction (*cut at birth*) on
-# validation classes from one seed; over five seeds, after the 50 fine-tuning steps the results are read at, no
-# isolation is better (notebook 15), so the presets copy plainly (*open*). Below, the plain copy first, then the cut.
+# validation classes from one seed; decision #20's rule, after the fine-tuning steps the results are read at, found
+# no isolation better (notebook 15), so the presets copy plainly (*open*). Below, the plain copy first, then the cut.
 
 # %% tags=["nbval-check-output"]
 child = L.build_descendant(lg, num_classes=cfg.ways, seed=seed + 1)

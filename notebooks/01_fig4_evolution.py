@@ -66,7 +66,8 @@ pd.DataFrame(refs)
 # Each generation's winning learngene and Scratch on as many validation-class episodes as the test tables use,
 # drawn with another seed (the critics' shots, queries and fine-tuning). The difference with Scratch is paired.
 # These episodes are fresh for the selection inside the run; they are the same validation episodes on which
-# notebook 12 chose how learngenes are born (docs/decisions.md #17), so for *that* choice they are not fresh.
+# notebook 12 chose how learngenes are born (docs/decisions.md #17), and decision #20 chose again over seeds (this
+# seed's episodes among them), so for *that* choice they are not fresh.
 # This check goes beyond the paper's figure, so `make figures` reads its committed table and `make studies`
 # computes it.
 

@@ -33,11 +33,11 @@
 # question notebooks' steps apply to the quick profile only.
 #
 # **The isolation chosen here is no longer the presets'.** This choice rests on one run, and on the first
-# fine-tuning steps, where *cut at birth* led by most. Decision #20 chose again, over five seeds and after the
-# headline's 50 fine-tuning steps, by a rule written before its runs (an isolation is adopted only if it wins 4
-# seeds of 5, else *open*): *cut at birth* could not reach that, so the presets are back to *open* (notebook 15,
-# `gtl.why.isolation_verdict`). The studies computed under this notebook's choice keep it
-# (`gtl.protocol.NOTEBOOK_12_ISOLATION`: explanation 1's lineages, notebooks 13 and 14).
+# fine-tuning steps, where *cut at birth* led by most. Decision #20 chose again, over seeds and after the
+# headline's fine-tuning steps, by a rule written before its runs (an isolation is adopted only if it wins 4
+# seeds of 5, else *open*): *cut at birth* could no longer reach that, so the presets are back to *open*
+# (notebook 15 says on which seeds, `gtl.why.isolation_verdict`). The studies computed under this notebook's
+# choice keep it (`gtl.protocol.NOTEBOOK_12_ISOLATION`: explanation 1's lineages, notebooks 13 and 14).
 #
 # The values in the code (`GTLConfig`'s `cross_scale` and `closed_circuit`, `gtl.profiles.CHOSEN_QUESTION_STEPS`)
 # come from these rules, and a test checks them against the committed tables: the question steps against the
@@ -73,7 +73,7 @@ print(f"{eval_cfg.episodes} fresh validation episodes, 5-way 5-shot, seed {seed}
 
 # %%
 curves = study_episodes(f"protocol_choice_curves_{tag}", profile,
-                        lambda: validation_curves(study, eval_cfg=eval_cfg, shots=5))
+                        lambda: validation_curves(study, eval_cfg=eval_cfg, shots=5), own_isolation=True)
 check_gap_pairing(curves)  # every candidate met the same episodes
 summary = summarize(curves, ["isolation", "step"])
 fig, axes = plt.subplots(1, len(ISOLATIONS), figsize=(5 * len(ISOLATIONS), 3.8), sharey=True)

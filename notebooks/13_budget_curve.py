@@ -54,7 +54,7 @@ print("Pre-Fin pre-training steps:", numbers.pretrain_steps)
 
 # %%
 lineage = study_episodes(f"budget_lineage_{tag}", profile, lambda: lineage_curve(
-    study, eval_cfg=eval_cfg, isolations=isolations, budgets=numbers.lineage_budgets, shots=5))
+    study, eval_cfg=eval_cfg, isolations=isolations, budgets=numbers.lineage_budgets, shots=5), own_isolation=True)
 lineage_gaps = gaps(lineage, ["isolation", "lineage_steps"])
 save_table(lineage_gaps.round(4), f"budget_lineage_{tag}")
 lineage_gaps
@@ -64,7 +64,8 @@ lineage_gaps
 
 # %%
 pretraining = study_episodes(f"budget_pretraining_{tag}", profile, lambda: pretraining_curve(
-    study, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps, shots=5, **isolations[chosen]))
+    study, eval_cfg=eval_cfg, pretrain_steps=numbers.pretrain_steps, shots=5, **isolations[chosen]),
+    own_isolation=True)
 pretraining_gaps = gaps(pretraining, ["pretrain_steps"], ("Pre-Cut", "Pre-Fin"))
 save_table(pretraining_gaps.round(4), f"budget_pretraining_{tag}")
 pretraining_gaps
@@ -85,11 +86,11 @@ plt.show()
 print("\n".join(answer(lineage, pretraining)))
 
 # %% [markdown]
-# And the construction at each budget: the chosen isolation's learngene against *open*'s, paired on the episodes.
+# And the construction at each budget: notebook 12's *cut at birth* learngene against *open*'s, paired on the
+# episodes.
 
 # %%
-if len(isolations) > 1:
-    print("\n".join(construction_verdicts(lineage, chosen, DEFAULT_ISOLATION)))
+print("\n".join(construction_verdicts(lineage, chosen, DEFAULT_ISOLATION)))
 
 # %%
 assert set(lineage_gaps.isolation) == set(isolations) and lineage_gaps.gap.between(-1, 1).all()

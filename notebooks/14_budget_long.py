@@ -123,11 +123,10 @@ if lineage.lineage_steps.max() > own_lineage:
 print("\n".join(answer(lineage)))
 
 # %% [markdown]
-# And the construction at each budget: the chosen isolation's learngene against *open*'s, paired.
+# And the construction at each budget: notebook 12's *cut at birth* learngene against *open*'s, paired.
 
 # %%
-if len(isolations) > 1:
-    print("\n".join(construction_verdicts(lineage, chosen, DEFAULT_ISOLATION)))
+print("\n".join(construction_verdicts(lineage, chosen, DEFAULT_ISOLATION)))
 
 # %% [markdown]
 # What this can and cannot say: one seed, one dataset and one architecture, and a lineage ten times the quick

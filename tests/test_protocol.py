@@ -90,7 +90,8 @@ def test_the_codes_values_are_the_ones_chosen_on_validation_classes():
     from gtl.why import isolation_verdict, study_table
     figures = Path(__file__).resolve().parents[1] / "figures"
     over_seeds = pd.read_csv(figures / study_table("isolation", "quick", "miniimagenet"))
-    isolation = isolation_verdict(over_seeds, 50, numbers("quick").headline_seeds)["verdict"]
+    endpoint = Study("quick").eval_config().finetune.steps  # the headline's
+    isolation = isolation_verdict(over_seeds, endpoint, numbers("quick").headline_seeds)["verdict"]
     assert isolation != "pending", "the presets' isolation waits for decision #20's rule"
     assert ISOLATIONS[isolation] == CHOSEN_ISOLATION
     for profile in ("smoke", "quick", "paper"):

@@ -22,6 +22,34 @@ def test_record_replaces_the_rows_of_the_tables_it_names(tmp_path):
     assert provenance.describe("c.csv", tmp_path) == "c.csv: no provenance recorded"
 
 
+def test_a_table_says_which_presets_isolation_made_it_and_a_reader_is_told_when_the_presets_changed(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GTL_FIGURES", str(tmp_path))
+    monkeypatch.delenv("GTL_STUDIES", raising=False)
+    now = provenance.presets_isolation()
+    other = next(name for name in ("open", "cut at birth") if name != now)
+    pd.DataFrame({"method": ["A"], "episode": [0], "accuracy": [0.5]}).to_csv(tmp_path / "s_episodes.csv")
+    provenance.record(["s_episodes.csv"], "01_x.ipynb", "quick", "0", 1.0, tmp_path)
+    provenance.record(["t.csv"], "15_why.ipynb", "quick", "0", 1.0, tmp_path, isolation="")
+    assert provenance.read(tmp_path).set_index("table").isolation.to_dict() == {"s_episodes.csv": now, "t.csv": ""}
+    assert f"presets' isolation {now}" in provenance.describe("s_episodes.csv", tmp_path)
+    assert provenance.made_under_other_presets("s_episodes.csv", tmp_path) == ""
+    assert provenance.made_under_other_presets("t.csv", tmp_path) == ""  # a study that sets its own
+    provenance.read(tmp_path).assign(isolation=other).to_csv(tmp_path / provenance.FILE, index=False)
+    assert f"then, {other}; the presets now use {now}" in provenance.made_under_other_presets("s_episodes.csv",
+                                                                                             tmp_path)
+    study_episodes("s", "quick", lambda: pytest.fail("computed"))
+    assert "note: s_episodes.csv was made under" in capsys.readouterr().out
+    study_episodes("s", "quick", lambda: pytest.fail("computed"), own_isolation=True)
+    assert "note:" not in capsys.readouterr().out
+
+
+def test_a_provenance_file_without_the_isolation_column_reads_with_it_empty(tmp_path):
+    pd.DataFrame([{"table": "a.csv", "commit": "abc"}]).to_csv(tmp_path / provenance.FILE, index=False)
+    rows = provenance.read(tmp_path)
+    assert list(rows.columns) == list(provenance.COLUMNS) and rows.isolation.tolist() == [""]
+
+
 def test_another_cpu_type_is_not_the_same(tmp_path):
     provenance.record(["a.csv"], "01_x.ipynb", "quick", "0", 1.0, tmp_path)
     rows = provenance.read(tmp_path).assign(isa="none of them")

@@ -263,7 +263,17 @@ def test_the_isolation_rule_is_decided_once_the_missing_seeds_cannot_change_it(w
     assert result["verdict"] == verdict
     if verdict == "open":
         assert result["decided_early"] == [0, 1] and result["missing"] == [2, 3, 4]
-        assert "no other isolation can" in report.isolation_verdict_text(result, 50)
+        assert "no other isolation can reach 4 wins" in report.isolation_verdict_text(result, 50)
+
+
+def test_an_exact_tie_at_the_top_goes_to_open_and_an_impossible_count_is_refused():
+    curves = _curves(["cut at birth"])
+    tied = curves.isolation.isin(["open", "cut at birth"]) & (curves.step == 50) & (curves.bn == "running")
+    curves.loc[tied, "accuracy"] = 0.6
+    assert why.isolation_wins(curves, 50).tolist() == ["open"]
+    for needed in (0, 6):
+        with pytest.raises(ValueError, match=f"needed={needed}"):
+            why.isolation_verdict(curves, 50, seeds=(0, 1, 2, 3, 4), needed=needed)
 
 
 def _protocols(val_best: str, test_gain: float, seeds=(0, 1, 2)) -> pd.DataFrame:
@@ -368,6 +378,12 @@ def test_todo_lists_the_pieces_not_yet_committed_in_the_order_the_cpu_is_spent(t
     isolation = commands.index("python -m gtl.why isolation --seed 1 --profile smoke")
     assert isolation > max(i for i, c in enumerate(commands) if c.startswith("python -m gtl.why headline "))
     assert "python -m gtl.why isolation --seed 0 --profile smoke" not in commands
+
+
+def test_todo_lists_the_pieces_of_miniimagenet_only(capsys):
+    with pytest.raises(SystemExit):
+        why.main(["todo", "--dataset", "cifar-fs"])
+    assert "all run on miniimagenet" in capsys.readouterr().err
 
 
 def test_a_piece_needs_its_seed_and_a_study_on_another_dataset_is_refused(capsys):

@@ -481,14 +481,21 @@ def choices_section() -> str:
 def headline_section() -> str:
     """The results in plain words, every number computed here from the files the notebooks wrote:
     paired differences on the same episodes (mean ± 95% CI; bold when the CI excludes 0)."""
-    from gtl.evolution import GTLConfig
-    from gtl.protocol import isolation_of
-    choice, presets = _choice(), isolation_of(GTLConfig.from_profile(PROFILE))
-    chosen = (f"isolation **{presets}**, chosen on validation classes over seeds (decision #20's rule, notebook 15)"
-              + (f"; notebook 12 had chosen **{choice['isolation']}** on one seed" if presets != choice["isolation"]
-                 else ""))
-    lines = [f"- **The presets' construction**: {chosen}; the question notebooks fine-tune "
-             f"{choice['question finetune steps']} steps."]
+    from gtl.evaluation import EvalConfig
+    from gtl.profiles import CHOSEN_QUESTION_STEPS, numbers
+    from gtl.why import isolation_verdict, study_table
+    choice, presets = _choice(), provenance.presets_isolation()
+    curves = pd.read_csv(FIG / study_table("isolation", PROFILE, DATASET))
+    endpoint = EvalConfig.from_profile(PROFILE, DATASET).finetune.steps
+    rule = isolation_verdict(curves, endpoint, numbers(PROFILE).headline_seeds)
+    made = {provenance.read(FIG).set_index("table").isolation.get(f"table_fewshot_{PROFILE}_{ds}_episodes.csv")
+            for ds in DATASETS} - {presets}
+    lines = [f"- **The presets' construction**: isolation **{presets}**, by decision #20's rule at the headline's "
+             f"endpoint (its verdict after seeds {', '.join(map(str, rule.get('decided_early', rule['seeds'])))}: "
+             f"{rule['verdict']}; notebook 12 had chosen **{choice['isolation']}** on one seed); the question "
+             f"notebooks fine-tune {CHOSEN_QUESTION_STEPS} steps."
+             + (f" The one-run results below were made under **{', '.join(sorted(made))}**, the presets then."
+                if made else "")]
     for ds, label in DATASETS.items():
         name = f"table_fewshot_{PROFILE}_{ds}"
         claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
