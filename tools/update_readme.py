@@ -332,14 +332,12 @@ def summary_section() -> str:
     """The headline table: Learngene, Pre-Cut and Pre-Fin against Scratch after fine-tuning on the test
     classes, beside the paper's claim: over the seeds of notebook 15's headline once every seed is committed,
     until then paired on the same episodes of one run."""
-    from gtl.evolution import GTLConfig
     from gtl.profiles import numbers
-    from gtl.protocol import isolation_of
     from gtl.why import study_table
     seeds, path = numbers(PROFILE).headline_seeds, FIG / study_table("headline", PROFILE)
     over_seeds = pd.read_csv(path) if path.exists() else None
     if over_seeds is not None:  # only what was made under the presets' isolation (decision #20 recomputes it)
-        over_seeds = over_seeds[over_seeds.isolation == isolation_of(GTLConfig.from_profile(PROFILE))]
+        over_seeds = over_seeds[over_seeds.isolation == provenance.presets_isolation()]
     if over_seeds is not None and all(set(seeds) <= set(over_seeds[over_seeds.dataset == ds].seed) for ds in DATASETS):
         return _seed_summary(over_seeds[over_seeds.seed.isin(seeds)], path.name)
     done = ("none" if over_seeds is None else
