@@ -384,8 +384,9 @@ def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
     lines += ["", f"Differences in points. Per seed (one GTL run, one pre-training, its own "
               f"{episodes.episode.nunique()} test episodes of novel classes) the mean **paired** difference with "
               f"Scratch; then the mean over {len(seeds)} seeds ({', '.join(map(str, seeds))}; {PROFILE} profile) ± the "
-              f"95% t interval over seeds, **bold** when it excludes 0, and the between-run SD. The paper's numbers "
-              f"are its abstract's.", f"Where the table came from (`figures/provenance.csv`): {_sources([table])}."]
+              f"95% t interval over seeds, **bold** when it excludes 0, and the between-run SD. Presets' isolation: "
+              f"{provenance.presets_isolation()}. The paper's numbers are its abstract's.",
+              f"Where the table came from (`figures/provenance.csv`): {_sources([table])}."]
     return "\n".join(lines) + "\n"
 
 
