@@ -368,27 +368,36 @@ def _paired_verdict(gap, quantile: float) -> str:
 
 
 def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_episodes():
-    """The README's headline 'miniImageNet, 5-way 5-shot', Learngene − Scratch, recomputed here without gtl.stats:
-    over seeds (notebook 15's stored episodes: per seed the mean paired difference, then mean ± 95% t over seeds)
-    once the README shows that table, else the paired difference of notebook 02's per-episode accuracies (95%
-    normal interval). docs/results.md's line 'Learngene − Scratch, miniImageNet ... 5-shot' is notebook 02's."""
+    """The README's headline, Learngene − Scratch, recomputed here without gtl.stats: once the README shows the
+    table over seeds, every row of it from notebook 15's stored episodes (per seed the mean paired difference,
+    then mean ± 95% t over seeds, and the between-run SD), else 'miniImageNet, 5-way 5-shot' as the paired
+    difference of notebook 02's per-episode accuracies (95% normal interval). docs/results.md's line
+    'Learngene − Scratch, miniImageNet ... 5-shot' is notebook 02's."""
     from scipy.stats import t
+
+    from gtl.provenance import presets_isolation
     df = pd.read_csv(PROJECT / "figures" / "table_fewshot_quick_miniimagenet_episodes.csv")
     five = df[df.setting == "5-way 5-shot"].pivot(index="episode", columns="method", values="accuracy")
     gap = 100 * (five["Learngene"] - five["Scratch"]).to_numpy()
     one_run = _paired_verdict(gap, 1.96)
-    row = next(line for line in (PROJECT / "README.md").read_text().splitlines()
-               if line.startswith("| miniImageNet, 5-way 5-shot |"))
-    expected = one_run
-    if "(SD " in row:  # the table over seeds, under the presets' isolation (open)
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip()
+            for line in (PROJECT / "README.md").read_text().splitlines()
+            if line.startswith(("| miniImageNet, 5-way", "| CIFAR-FS, 5-way"))}
+    assert len(rows) == 4, f"the README's headline has rows {sorted(rows)}"
+    if "(SD " not in rows["miniImageNet, 5-way 5-shot"]:  # the one-run table
+        assert rows["miniImageNet, 5-way 5-shot"] == one_run, f"README says {rows}, the episodes say {one_run!r}"
+    else:
         runs = pd.read_csv(PROJECT / "figures" / "why_headline_quick_episodes.csv")
-        runs = runs[(runs.dataset == "miniimagenet") & (runs.setting == "5-way 5-shot") & (runs.isolation == "open")]
-        per_seed = runs.pivot_table(index=["seed", "episode"], columns="method", values="accuracy")
-        seed_gaps = 100 * (per_seed["Learngene"] - per_seed["Scratch"]).groupby("seed").mean().to_numpy()
-        assert len(seed_gaps) == 5
-        expected = (f"{_paired_verdict(seed_gaps, t.ppf(0.975, len(seed_gaps) - 1))} "
-                    f"(SD {seed_gaps.std(ddof=1):.1f})")
-    assert row.split("|")[2].strip() == expected, f"README says {row!r}, the stored episodes say {expected!r}"
+        runs = runs[runs.isolation == presets_isolation()]
+        for (dataset, setting), part in runs.groupby(["dataset", "setting"]):
+            per_seed = part.pivot_table(index=["seed", "episode"], columns="method", values="accuracy")
+            seed_gaps = 100 * (per_seed["Learngene"] - per_seed["Scratch"]).groupby("seed").mean().to_numpy()
+            assert len(seed_gaps) == 5, f"{dataset} {setting}: {len(seed_gaps)} seeds"
+            expected = (f"{_paired_verdict(seed_gaps, t.ppf(0.975, len(seed_gaps) - 1))} "
+                        f"(SD {seed_gaps.std(ddof=1):.1f})")
+            label = f"{ {'miniimagenet': 'miniImageNet', 'cifar-fs': 'CIFAR-FS'}[dataset]}, {setting}"
+            assert rows.pop(label) == expected, f"README's {label!r}: the stored episodes say {expected!r}"
+        assert not rows, f"README rows without stored episodes: {rows}"
     line = next(line for line in (PROJECT / "docs" / "results.md").read_text().splitlines()
                 if line.startswith("- **Learngene − Scratch, miniImageNet**"))
     assert f"5-shot {one_run}" in line, f"docs/results.md says {line!r}, the stored episodes say {one_run!r}"
