@@ -389,13 +389,14 @@ def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_epis
     else:
         runs = pd.read_csv(PROJECT / "figures" / "why_headline_quick_episodes.csv")
         runs = runs[runs.isolation == presets_isolation()]
+        labels = {"miniimagenet": "miniImageNet", "cifar-fs": "CIFAR-FS"}
         for (dataset, setting), part in runs.groupby(["dataset", "setting"]):
             per_seed = part.pivot_table(index=["seed", "episode"], columns="method", values="accuracy")
             seed_gaps = 100 * (per_seed["Learngene"] - per_seed["Scratch"]).groupby("seed").mean().to_numpy()
             assert len(seed_gaps) == 5, f"{dataset} {setting}: {len(seed_gaps)} seeds"
             expected = (f"{_paired_verdict(seed_gaps, t.ppf(0.975, len(seed_gaps) - 1))} "
                         f"(SD {seed_gaps.std(ddof=1):.1f})")
-            label = f"{ {'miniimagenet': 'miniImageNet', 'cifar-fs': 'CIFAR-FS'}[dataset]}, {setting}"
+            label = f"{labels[dataset]}, {setting}"
             assert rows.pop(label) == expected, f"README's {label!r}: the stored episodes say {expected!r}"
         assert not rows, f"README rows without stored episodes: {rows}"
     line = next(line for line in (PROJECT / "docs" / "results.md").read_text().splitlines()
