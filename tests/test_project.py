@@ -389,7 +389,7 @@ def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_epis
     else:
         runs = pd.read_csv(PROJECT / "figures" / "why_headline_quick_episodes.csv")
         runs = runs[runs.isolation == presets_isolation()]
-        labels = {"miniimagenet": "miniImageNet", "cifar-fs": "CIFAR-FS"}
+        labels = _update_readme().DATASETS  # the README's name of each dataset
         for (dataset, setting), part in runs.groupby(["dataset", "setting"]):
             per_seed = part.pivot_table(index=["seed", "episode"], columns="method", values="accuracy")
             seed_gaps = 100 * (per_seed["Learngene"] - per_seed["Scratch"]).groupby("seed").mean().to_numpy()

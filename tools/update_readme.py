@@ -335,11 +335,11 @@ def summary_section() -> str:
     from gtl.profiles import numbers
     from gtl.why import study_table
     seeds, path = numbers(PROFILE).headline_seeds, FIG / study_table("headline", PROFILE)
-    over_seeds = pd.read_csv(path) if path.exists() else None
+    over_seeds, isolation = (pd.read_csv(path) if path.exists() else None), provenance.presets_isolation()
     if over_seeds is not None:  # only what was made under the presets' isolation (decision #20 recomputes it)
-        over_seeds = over_seeds[over_seeds.isolation == provenance.presets_isolation()]
+        over_seeds = over_seeds[over_seeds.isolation == isolation]
     if over_seeds is not None and all(set(seeds) <= set(over_seeds[over_seeds.dataset == ds].seed) for ds in DATASETS):
-        return _seed_summary(over_seeds[over_seeds.seed.isin(seeds)], path.name)
+        return _seed_summary(over_seeds[over_seeds.seed.isin(seeds)], path.name, isolation)
     done = ("none" if over_seeds is None else
             "; ".join(f"{DATASETS[ds]} {', '.join(map(str, sorted(g.seed.unique())))}"
                       for ds, g in over_seeds.groupby("dataset")))
@@ -366,8 +366,9 @@ def summary_section() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
-    """:func:`summary_section` over seeds: each gap's mean over seeds ± its 95% t interval over seeds."""
+def _seed_summary(episodes: pd.DataFrame, table: str, isolation: str) -> str:
+    """:func:`summary_section` over seeds: each gap's mean over seeds ± its 95% t interval over seeds (``episodes``
+    made under the presets' ``isolation``)."""
     from gtl.why import headline_summary
     summary = headline_summary(episodes).set_index(["dataset", "setting", "method"])
     lines = list(HEADLINE_HEADER)
@@ -385,7 +386,7 @@ def _seed_summary(episodes: pd.DataFrame, table: str) -> str:
               f"{episodes.episode.nunique()} test episodes of novel classes) the mean **paired** difference with "
               f"Scratch; then the mean over {len(seeds)} seeds ({', '.join(map(str, seeds))}; {PROFILE} profile) ± the "
               f"95% t interval over seeds, **bold** when it excludes 0, and the between-run SD. Presets' isolation: "
-              f"{provenance.presets_isolation()}. The paper's numbers are its abstract's.",
+              f"{isolation}. The paper's numbers are its abstract's.",
               f"Where the table came from (`figures/provenance.csv`): {_sources([table])}."]
     return "\n".join(lines) + "\n"
 
