@@ -301,14 +301,20 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     summary = summarize(episodes, ["setting"])
     print(to_markdown(percent_table(summary, ["method", "setting", "accuracy (%)", "95% CI (±)", PAIRED, "episodes",
                                               "params_transferred", "seed"])))
-    if out:  # numbers in their own columns, for a spreadsheet or pandas (the bold of the printed table is not data)
-        summary.assign(**{"accuracy (%)": (100 * summary["mean"]).round(2), "95% CI (±)": (100 * summary.ci95).round(2),
-                          "vs Scratch (points)": (100 * summary["diff"]).round(2),
-                          "vs Scratch 95% CI (±)": (100 * summary.diff_ci95).round(2),
-                          "clear": summary["clear"]})[
-            ["method", "setting", "accuracy (%)", "95% CI (±)", "vs Scratch (points)", "vs Scratch 95% CI (±)",
-             "clear", "episodes", "params_transferred", "seed"]].to_csv(out, index=False)
+    if out:
+        summary_table(summary).to_csv(out, index=False)
         episodes.to_csv(out.with_name(f"{out.stem}_episodes.csv"), index=False)
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """What ``evaluate --out`` writes: numbers in their own columns, for a spreadsheet or pandas (the bold of
+    the printed table is not data). ``summary`` is :func:`gtl.stats.summarize` of the per-episode table."""
+    return summary.assign(**{"accuracy (%)": (100 * summary["mean"]).round(2),
+                             "95% CI (±)": (100 * summary.ci95).round(2),
+                             "vs Scratch (points)": (100 * summary["diff"]).round(2),
+                             "vs Scratch 95% CI (±)": (100 * summary.diff_ci95).round(2)})[
+        ["method", "setting", "accuracy (%)", "95% CI (±)", "vs Scratch (points)", "vs Scratch 95% CI (±)",
+         "clear", "episodes", "params_transferred", "seed"]]
 
 
 def cmd_inherit(a: argparse.Namespace) -> None:

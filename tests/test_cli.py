@@ -1,6 +1,7 @@
 """gtl.cli: ``python -m gtl`` (help, info, evolve's options, evaluate, errors)."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -13,11 +14,12 @@ import torch
 
 import gtl.cli
 from _helpers import PROJECT, indexed_dataset
-from gtl.cli import main
+from gtl.cli import main, summary_table
 from gtl.evolution import EvolutionResult, default_run_dir
 from gtl.evaluation import FewShotResult
 from gtl.learngene import extract, param_masks, random_channels, seeded_model
 from gtl.models import build_model
+from gtl.stats import summarize
 
 
 def _python_m_gtl(*args: str) -> subprocess.CompletedProcess:
@@ -241,6 +243,20 @@ def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_p
     assert (df.episodes == 2).all() and df["accuracy (%)"].between(0, 100).all()
     episodes = pd.read_csv(tmp_path / "results_episodes.csv")
     assert len(episodes) == 4 and set(episodes.method) == {"Learngene", "Scratch"}
+    pd.testing.assert_frame_equal(df, summary_of(episodes))  # the summary is the episodes', in numbers
+
+
+def summary_of(episodes: pd.DataFrame) -> pd.DataFrame:
+    """What ``evaluate --out`` writes for these per-episode rows, read back as a CSV."""
+    return pd.read_csv(io.StringIO(summary_table(summarize(episodes, ["setting"])).to_csv(index=False)))
+
+
+def test_the_worked_example_summary_is_what_evaluate_out_writes_from_its_episodes():
+    """figures/folder_example_cub_quick.csv (the worked example of docs/usage.md) is in the format this
+    version's ``evaluate --out`` writes, and holds what its stored per-episode table gives."""
+    stored = PROJECT / "figures" / "folder_example_cub_quick.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(stored),
+                                  summary_of(pd.read_csv(stored.with_name(f"{stored.stem}_episodes.csv"))))
 
 
 def test_inherit_writes_a_plain_state_dict_that_torch_loads(tmp_path, capsys):
