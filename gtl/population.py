@@ -46,7 +46,8 @@ def default_device() -> str:
 
 def free_cpu_threads() -> int:
     """CPU threads for a command that is not told (``--threads``): torch's default, less the CPUs other
-    processes keep busy now (the 1-minute load average), at least 1.
+    processes keep busy now (the 1-minute load average), shared among this machine's ``torchrun`` ranks
+    (``LOCAL_WORLD_SIZE``: they start together and see the same load), at least 1.
 
     Threads that wait on a core another process holds stall each other: on 2 cores beside one busy
     process, 2 threads ran lifetime steps 2.7x slower than 1 thread, while alone 2 threads ran 1.4x
@@ -55,7 +56,8 @@ def free_cpu_threads() -> int:
     """
     busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(torch.get_num_threads(), cpus - busy))
+    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(1, min(torch.get_num_threads(), (cpus - busy) // max(1, ranks_here)))
 
 
 @dataclass(frozen=True)

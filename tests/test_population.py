@@ -266,7 +266,8 @@ def test_fine_tuning_one_by_one_follows_the_runtime_too(episodes_set, monkeypatc
     from gtl import evaluation
     seen = []
     real = evaluation.train
-    monkeypatch.setattr(evaluation, "train", lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
+    monkeypatch.setattr(evaluation, "train",
+                        lambda *a, **k: seen.append((k["bf16"], k["channels_last"])) or real(*a, **k))
     cfg = EvalConfig(ways=5, shots=1, queries=3, episodes=2, finetune=TrainConfig(steps=1, batch_size=5))
     episode_accuracies([scratch("conv4", 0.25)], episodes_set, cfg, seed=4,
                        runtime=Runtime(mode="loop", bf16=False, channels_last=False))
@@ -333,5 +334,21 @@ def test_free_cpu_threads_leaves_the_busy_cpus_to_their_processes(monkeypatch, l
         assert population.free_cpu_threads() == want
         torch.set_num_threads(2)  # never more than torch's own count
         assert population.free_cpu_threads() == min(want, 2)
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("ranks, load, expected", [(1, 0.0, 8), (2, 0.0, 4), (3, 0.0, 2), (2, 2.0, 3), (16, 0.0, 1)])
+def test_torchrun_ranks_on_one_machine_share_its_free_cpus(monkeypatch, ranks, load, expected):
+    """Ranks start together and see the same load: each takes its share, not all of it (8 threads each on
+    8 CPUs would put 16 threads on 8 cores)."""
+    from gtl import population
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(ranks))
+    monkeypatch.setattr(population.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(population.os, "sched_getaffinity", lambda pid: set(range(8)))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(8)
+        assert population.free_cpu_threads() == expected
     finally:
         torch.set_num_threads(before)
