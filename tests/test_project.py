@@ -363,7 +363,7 @@ def _paired_verdict(gap, quantile: float) -> str:
     """'mean ± half' of ``gap`` with half = quantile·sd/√n, bold when the interval excludes 0 (no gtl.stats)."""
     import numpy as np
     mean, half = gap.mean(), quantile * gap.std(ddof=1) / np.sqrt(len(gap))
-    verdict = f"{mean:+.1f} ± {half:.1f}"
+    verdict = f"{mean:+z.1f} ± {half:.1f}"
     return f"**{verdict}**" if abs(mean) > half else verdict
 
 
