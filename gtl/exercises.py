@@ -94,7 +94,8 @@ def check(name: str, answer, **objects) -> bool:
               f"(stuck? solution('{name}', ...) gives it away).")
         return False
     if isinstance(truth, set):
-        given = {str(a).strip().lower().rstrip(")") for a in (answer if not isinstance(answer, str) else answer.replace(",", " ").split())}
+        items = answer.replace(",", " ").split() if isinstance(answer, str) else answer
+        given = {str(a).strip().lower().rstrip(")") for a in items}
         right = given == truth
     elif isinstance(truth, float) or ex.tolerance:
         right = answer is not None and abs(float(answer) - truth) <= ex.tolerance + 1e-9

@@ -38,7 +38,8 @@ def save_figure(fig: plt.Figure, name: str) -> list[Path]:
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = "{:.2f}") -> str:
     """A GitHub Markdown table (no extra dependency)."""
-    cells = [[floatfmt.format(v) if isinstance(v, float) else str(v) for v in row] for row in df.itertuples(index=False)]
+    cells = [[floatfmt.format(v) if isinstance(v, float) else str(v) for v in row]
+             for row in df.itertuples(index=False)]
     header = "| " + " | ".join(map(str, df.columns)) + " |"
     sep = "|" + "|".join("---" for _ in df.columns) + "|"
     return "\n".join([header, sep] + ["| " + " | ".join(r) + " |" for r in cells]) + "\n"

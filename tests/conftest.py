@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-os.environ.pop("GTL_CPU_BF16", None)  # the tests (and the notebooks they run) check fp32 on a CPU, whatever the shell says
+# the tests (and the notebooks they run) check fp32 on a CPU, whatever the shell says
+os.environ.pop("GTL_CPU_BF16", None)
 import warnings
 from pathlib import Path
 

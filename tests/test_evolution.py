@@ -20,7 +20,6 @@ from gtl.evaluation import EvalConfig
 from gtl.learngene import Learngene, cross_masks, extract
 from gtl.population import LOOP, Runtime
 from gtl.models import build_model, channel_groups
-from gtl.tasks import derive_seed
 from gtl.train import TrainConfig
 
 # ------------------------------------------------------------- tournament
@@ -104,7 +103,8 @@ def test_mutation_adds_the_most_salient_or_drops_the_least_salient():
     assert kinds == {"grow", "shrink"}
 
 
-@pytest.mark.parametrize("step, n, k", [(0.1, 20, 2), (0.01, 20, 1), (0.25, 16, 4), (0.05, 64, 3), (0.1, 17, 2), (0.06, 64, 4)])
+@pytest.mark.parametrize("step, n, k", [(0.1, 20, 2), (0.01, 20, 1), (0.25, 16, 4), (0.05, 64, 3), (0.1, 17, 2),
+                                         (0.06, 64, 4)])
 def test_mutation_changes_at_most_step_times_channels(step, n, k):
     masks, saliency = _parent(n=n, members=n // 2)
     for seed in range(6):

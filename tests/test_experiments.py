@@ -117,7 +117,8 @@ def test_all_baselines_instincts_and_another_dataset(result, data_root):
 
 @pytest.mark.slow
 def test_transfer_table_compares_each_descendant_with_its_own_scratch(result, data_root):
-    episodes = ex.transfer_table(study(data_root), result, EVAL, targets=[("conv4", 0.5), ("resnet12", 0.25)], shots=(1,))
+    episodes = ex.transfer_table(study(data_root), result, EVAL, targets=[("conv4", 0.5), ("resnet12", 0.25)],
+                                 shots=(1,))
     assert len(episodes) == 4 * EVAL.episodes
     df = summarize(episodes, ["descendant", "setting"])
     assert df[df.method == "Learngene"]["diff"].notna().all()

@@ -211,4 +211,5 @@ def test_percent_table():
                                          "diff_ci95": [0.01], "clear": [True]}))
     assert paired.columns.tolist() == ["method", "accuracy (%)", "95% CI (±)", PAIRED]
     assert paired[PAIRED].iloc[0] == "**+3.1 ± 1.0**"
-    assert percent_table(pd.DataFrame({"method": ["a"], "mean": [0.1], "ci95": [0.0]}), ["accuracy (%)"]).shape == (1, 1)
+    table = percent_table(pd.DataFrame({"method": ["a"], "mean": [0.1], "ci95": [0.0]}), ["accuracy (%)"])
+    assert table.shape == (1, 1)

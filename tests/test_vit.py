@@ -8,8 +8,8 @@ from _helpers import tiny_config
 from gtl import evolution as evo
 from gtl.evolution import mutate
 from gtl.inherit import build
-from gtl.learngene import (IncompatibleLearngeneError, build_descendant, channel_saliency, extract, param_masks, random_channels,
-                           seeded_model, top_channels)
+from gtl.learngene import (IncompatibleLearngeneError, build_descendant, channel_saliency, extract, param_masks,
+                           random_channels, seeded_model, top_channels)
 from gtl.models import ViT, build_model, channel_groups
 from gtl.population import LOOP, Runtime, batchable, stack, train_population
 from gtl.train import TrainConfig

@@ -247,8 +247,9 @@ def main_job_section() -> str:
     if timing is None:
         return "The last `make reproduce` compared tables only; it did not time a rerun (`figures/reproduce.md`).\n"
     minutes = re.search(r"in (\d+) minutes", timing).group(1)
+    when = date.group(1) if date else "an unrecorded date"
     text = (f"**How long.** From an empty cache, `make reproduce` (it runs what `make figures` runs, then compares "
-            f"every table with the committed one) took **{minutes} minutes** on {date.group(1) if date else 'an unrecorded date'} "
+            f"every table with the committed one) took **{minutes} minutes** on {when} "
             f"(machine: {machine}). Each notebook's time is in `figures/reproduce_log.txt`.")
     computed = _studies_computed()
     if computed:
@@ -307,7 +308,8 @@ def _cpu_drift() -> str:
         column, _, at = row.largest_at.iloc[0].rpartition(", row ")
         before = pd.read_csv(io.StringIO(committed))
         columns = list(before.columns)
-        ci = next((c for c in columns[columns.index(column) + 1:] if "95% CI" in c), None) if column in columns else None
+        after = columns[columns.index(column) + 1:] if column in columns else []
+        ci = next((c for c in after if "95% CI" in c), None)
         if ci is None:
             continue
         r = before.iloc[int(at)]
