@@ -42,6 +42,7 @@ import torch.nn.functional as F
 
 from .data import DatasetError
 from .provenance import cpu_info
+from .report import points
 from .learngene import seeded_model
 from .population import Runtime, train_population
 from .stats import paired_difference
@@ -493,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         diff, ci = paired_difference(acc.bf16, acc.fp32)
         print(f"Scratch on {len(acc)} quick miniImageNet test episodes: fp32 {100 * acc.fp32.mean():.1f}%, "
-              f"bf16 {100 * acc.bf16.mean():.1f}%, bf16 - fp32 {100 * diff:+z.1f} ± {100 * ci:.1f} points, paired")
+              f"bf16 {100 * acc.bf16.mean():.1f}%, bf16 - fp32 {points(100 * diff, 100 * ci)} points, paired")
         print(f"wrote {save_table(acc, 'cpu_bf16_accuracy')[0]}")
         return 0
     if a.threads:

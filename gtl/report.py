@@ -17,11 +17,17 @@ from .budget import gap_change
 from .questions import PAPER_SIZE
 from .stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference
 
+def points(mean: float, half_width: float) -> str:
+    """``+1.2 ± 2.0``: a difference and its interval's half-width, both already in points. Signed, so that a
+    gap reads as one, and never ``-0.0`` (a mean that rounds to zero is no loss)."""
+    return f"{mean:+z.1f} ± {half_width:.1f}"
+
+
 def paired_text(diff: float, ci: float, clear: bool) -> str:
     """``+1.2 ± 2.0`` (points) for a paired difference in [0, 1] units; bold when clear; blank for NaN."""
     if pd.isna(diff):
         return ""
-    text = f"{100 * diff:+z.1f} ± {100 * ci:.1f}"
+    text = points(100 * diff, 100 * ci)
     return f"**{text}**" if clear else text
 
 
@@ -38,7 +44,7 @@ def verdict(a: list[float], b: list[float], name_a: str = "Learngene", name_b: s
     tail = ("a clear difference (its 95% CI excludes 0)." if clear_difference(a, b)
             else "not a clear difference (its 95% CI includes 0).")
     return (f"{name_a} {100 * ma:.1f} ± {100 * ca:.1f}% vs {name_b} {100 * mb:.1f} ± {100 * cb:.1f}%: "
-            f"paired difference {100 * d:+z.1f} ± {100 * cd:.1f} points over {len(a)} episodes, {tail}")
+            f"paired difference {points(100 * d, 100 * cd)} points over {len(a)} episodes, {tail}")
 
 
 def verdicts(episodes: pd.DataFrame, by: str | list[str], others: tuple[str, ...] = ("Scratch",),
@@ -104,7 +110,7 @@ def size_summary(episodes: pd.DataFrame) -> list[str]:
                 f"best size {100 * best:g}% ({_pct(lg[best])})")
         if PAPER_SIZE in lg and best != PAPER_SIZE:
             d, ci = paired_difference(lg[PAPER_SIZE], lg[best])
-            line += (f"; the paper's 20%: {_pct(lg[PAPER_SIZE])}, {100 * d:+z.1f} ± {100 * ci:.1f} points from the best"
+            line += (f"; the paper's 20%: {_pct(lg[PAPER_SIZE])}, {points(100 * d, 100 * ci)} points from the best"
                      + (" (clear)" if clear_difference(lg[PAPER_SIZE], lg[best]) else " (not clear)"))
         lines.append(line + ".")
     return lines
@@ -142,7 +148,7 @@ def change_text(episodes: pd.DataFrame, column: str, method: str, label: str, co
     """
     small, large, change, ci, clear = gap_change(episodes, column, method, **where)
     status = NEGATIVE_CONTROL if control else "clear" if clear else "not clear"
-    return (f"{label}: {100 * small:+z.1f} → {100 * large:+z.1f} points; change {100 * change:+z.1f} ± {100 * ci:.1f} "
+    return (f"{label}: {100 * small:+z.1f} → {100 * large:+z.1f} points; change {points(100 * change, 100 * ci)} "
             f"({status})")
 
 
@@ -186,7 +192,7 @@ def rule_verdict_text(result: dict, difference: str, rule: str | None = None) ->
     rule = rule or (f"confirmed when the interval lies above 0, ruled out when its upper end is below "
                     f"+{RULE_FLOOR:g} points, open otherwise")
     d = result["delta"]
-    return (f"{result['verdict']}: {difference} = {d.mean:+z.1f} ± {d.half_width:.1f} points (mean ± 95% t interval "
+    return (f"{result['verdict']}: {difference} = {points(d.mean, d.half_width)} points (mean ± 95% t interval "
             f"over {d.seeds} seeds, between-run SD {d.sd:.1f}); the rule (docs/decisions.md #20): {rule}")
 
 
@@ -200,10 +206,10 @@ def verdict_cells(result: dict | None) -> tuple[str, str]:
         done = f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))} done" if seeds else "no seed done yet"
         if "first" in result:
             f = result["first"]
-            done = f"open over {f.seeds} seeds ({f.mean:+z.1f} ± {f.half_width:.1f}), so seeds are added"
+            done = f"open over {f.seeds} seeds ({points(f.mean, f.half_width)}), so seeds are added"
         return done, f"pending ({', '.join(map(str, result['missing']))} to come)"
     d = result["delta"]
-    return f"{d.mean:+z.1f} ± {d.half_width:.1f} ({d.seeds} seeds, SD {d.sd:.1f})", f"**{result['verdict']}**"
+    return f"{points(d.mean, d.half_width)} ({d.seeds} seeds, SD {d.sd:.1f})", f"**{result['verdict']}**"
 
 
 def protocol_verdict_text(result: dict) -> str:
@@ -283,7 +289,7 @@ def width_gtl_beside_text(beside: dict, width: float) -> list[str]:
 
 def seed_interval_text(d) -> str:
     """A :class:`gtl.stats.SeedInterval` in words: mean ± half-width over the seeds, with the between-run SD."""
-    return (f"{d.mean:+z.1f} ± {d.half_width:.1f} points over {d.seeds} seeds (between-run SD {d.sd:.1f})"
+    return (f"{points(d.mean, d.half_width)} points over {d.seeds} seeds (between-run SD {d.sd:.1f})"
             if d.seeds > 1 else f"{d.mean:+z.1f} points from one seed (no interval yet)")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from gtl.stats import (by_episode, clear_difference, gain_shares, long_rows, mean_ci95, paired_difference,
                        rank_correlation, seed_episode_bootstrap, seed_gaps, seed_interval, seed_table, share_of_gain,
                        share_over_seeds, summarize, t95)
-from gtl.report import paired_text
+from gtl.report import paired_text, points
 
 
 def test_mean_ci95_by_hand():
@@ -135,6 +135,8 @@ def test_paired_text():
     assert paired_text(0.012, 0.02, False) == "+1.2 ± 2.0"
     assert paired_text(-0.05, 0.02, True) == "**-5.0 ± 2.0**"
     assert paired_text(float("nan"), float("nan"), False) == ""
+    assert paired_text(-0.0004, 0.02, False) == "+0.0 ± 2.0"  # rounds to zero: no "-0.0"
+    assert points(-3.26, 1.04) == "-3.3 ± 1.0"  # already in points
 
 
 # ------------------------------------------------------- seeds as the unit

@@ -24,6 +24,7 @@ from gtl.report import (
     PAPER_CLAIMS,
     answer,
     paired_text,
+    points,
     sensitivity_summary,
     size_summary,
     verdict,
@@ -184,7 +185,7 @@ def _choice() -> pd.Series:
 def _protocol() -> str:
     choice = _choice()
     iso = pd.read_csv(FIG / f"protocol_isolation_{TAG}.csv")
-    gaps = "; ".join(f"{r[0]} {r[1]:+z.1f} ± {r[2]:.1f}" for r in iso[["isolation", "gap (points)", "95% CI (±)"]]
+    gaps = "; ".join(f"{r[0]} {points(r[1], r[2])}" for r in iso[["isolation", "gap (points)", "95% CI (±)"]]
                      .itertuples(index=False))
     return (f"Learngene − Scratch gap on fresh validation episodes, averaged over 5–50 fine-tuning steps: {gaps}; "
             f"chosen: isolation **{choice['isolation']}**, question notebooks fine-tune "
@@ -379,7 +380,7 @@ def _seed_summary(episodes: pd.DataFrame, table: str, isolation: str) -> str:
             setting, cells = f"5-way {k}-shot", []
             for method in ("Learngene", "Pre-Cut", "Pre-Fin"):
                 r = summary.loc[(ds, setting, method)]
-                cell = f"{r.gap:+z.1f} ± {r.gap_high - r.gap:.1f}"
+                cell = points(r.gap, r.gap_high - r.gap)
                 cells.append((f"**{cell}**" if r.clear else cell) + f" (SD {r.between_run_sd:.1f})")
             claim = PAPER_CLAIMS["improvement_over_scratch"][ds]
             lines.append(f"| {label}, {setting} | " + " | ".join(cells) + f" | +{claim:g} |")
