@@ -97,9 +97,9 @@ def read(folder: Path | None = None) -> pd.DataFrame:
 
 def presets_isolation() -> str:
     """The name (:data:`gtl.protocol.ISOLATIONS`) of the isolation the presets use now."""
-    from .profiles import CHOSEN_ISOLATION
-    from .protocol import ISOLATIONS
-    return next(name for name, settings in ISOLATIONS.items() if settings == CHOSEN_ISOLATION)
+    from .evolution import GTLConfig
+    from .protocol import isolation_of
+    return isolation_of(GTLConfig.quick())
 
 
 def record(tables: list[str], notebook: str, profile: str, seeds: str, wall_min: float,
