@@ -309,12 +309,11 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     """What ``evaluate --out`` writes: numbers in their own columns, for a spreadsheet or pandas (the bold of
     the printed table is not data). ``summary`` is :func:`gtl.stats.summarize` of the per-episode table."""
-    return summary.assign(**{"accuracy (%)": (100 * summary["mean"]).round(2),
-                             "95% CI (±)": (100 * summary.ci95).round(2),
-                             "vs Scratch (points)": (100 * summary["diff"]).round(2),
-                             "vs Scratch 95% CI (±)": (100 * summary.diff_ci95).round(2)})[
-        ["method", "setting", "accuracy (%)", "95% CI (±)", "vs Scratch (points)", "vs Scratch 95% CI (±)",
-         "clear", "episodes", "params_transferred", "seed"]]
+    in_numbers = summary.assign(**{"vs Scratch (points)": (100 * summary["diff"]).round(2),
+                                   "vs Scratch 95% CI (±)": (100 * summary.diff_ci95).round(2)})
+    return percent_table(in_numbers.drop(columns=["diff", "diff_ci95"]),
+                         ["method", "setting", "accuracy (%)", "95% CI (±)", "vs Scratch (points)",
+                          "vs Scratch 95% CI (±)", "clear", "episodes", "params_transferred", "seed"])
 
 
 def cmd_inherit(a: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ from .budget import gap_change
 from .questions import PAPER_SIZE
 from .stats import PAIRED, by_episode, clear_difference, mean_ci95, paired_difference
 
+
 def points(mean: float, half_width: float) -> str:
     """``+1.2 ± 2.0``: a difference and its interval's half-width, both already in points. Signed, so that a
     gap reads as one, and never ``-0.0`` (a mean that rounds to zero is no loss)."""

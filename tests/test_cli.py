@@ -244,6 +244,11 @@ def test_evaluate_prints_a_table_and_writes_csv(learngene_file, data_root, tmp_p
     episodes = pd.read_csv(tmp_path / "results_episodes.csv")
     assert len(episodes) == 4 and set(episodes.method) == {"Learngene", "Scratch"}
     pd.testing.assert_frame_equal(df, summary_of(episodes))  # the summary is the episodes', in numbers
+    learngene = episodes[episodes.method == "Learngene"].sort_values("episode").accuracy.to_numpy()
+    scratch = episodes[episodes.method == "Scratch"].sort_values("episode").accuracy.to_numpy()
+    row = df.set_index("method").loc["Learngene"]
+    assert row["accuracy (%)"] == pytest.approx(round(100 * learngene.mean(), 2))
+    assert row["vs Scratch (points)"] == pytest.approx(round(100 * (learngene - scratch).mean(), 2))
 
 
 def summary_of(episodes: pd.DataFrame) -> pd.DataFrame:

@@ -327,6 +327,7 @@ def test_free_cpu_threads_leaves_the_busy_cpus_to_their_processes(monkeypatch, l
     from gtl import population
     monkeypatch.setattr(population.os, "getloadavg", lambda: (load, load, load))
     monkeypatch.setattr(population.os, "sched_getaffinity", lambda pid: set(range(4)))
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)  # one process: a torchrun rank shares (the next test)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(4)
