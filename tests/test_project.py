@@ -367,7 +367,7 @@ def _paired_verdict(gap, quantile: float) -> str:
     return f"**{verdict}**" if abs(mean) > half else verdict
 
 
-def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_episodes():
+def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_episodes(update_readme):
     """The README's headline, Learngene − Scratch, recomputed here without gtl.stats: once the README shows the
     table over seeds, every row of it from notebook 15's stored episodes (per seed the mean paired difference,
     then mean ± 95% t over seeds, and the between-run SD), else 'miniImageNet, 5-way 5-shot' as the paired
@@ -375,6 +375,7 @@ def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_epis
     'Learngene − Scratch, miniImageNet ... 5-shot' is notebook 02's."""
     from scipy.stats import t
 
+    from gtl.profiles import numbers
     from gtl.provenance import presets_isolation
     df = pd.read_csv(PROJECT / "figures" / "table_fewshot_quick_miniimagenet_episodes.csv")
     five = df[df.setting == "5-way 5-shot"].pivot(index="episode", columns="method", values="accuracy")
@@ -388,10 +389,9 @@ def test_the_readme_verdict_on_the_main_claim_is_recomputed_from_the_stored_epis
         assert rows["miniImageNet, 5-way 5-shot"] == one_run, f"README says {rows}, the episodes say {one_run!r}"
     else:
         runs = pd.read_csv(PROJECT / "figures" / "why_headline_quick_episodes.csv")
-        from gtl.profiles import numbers
-        seeds = numbers(_update_readme().PROFILE).headline_seeds
+        seeds = numbers(update_readme.PROFILE).headline_seeds
         runs = runs[(runs.isolation == presets_isolation()) & runs.seed.isin(seeds)]
-        labels = _update_readme().DATASETS  # the README's name of each dataset
+        labels = update_readme.DATASETS  # the README's name of each dataset
         for (dataset, setting), part in runs.groupby(["dataset", "setting"]):
             per_seed = part.pivot_table(index=["seed", "episode"], columns="method", values="accuracy")
             seed_gaps = 100 * (per_seed["Learngene"] - per_seed["Scratch"]).groupby("seed").mean().to_numpy()
